@@ -1,0 +1,134 @@
+"""The import table of DESIGN.md, enforced by walking every module's AST.
+
+- project imports: broker ← nothing; risk ← broker; agent ← broker; storage ← broker, risk; bot ← all;
+- vendor SDKs have one home each: alpaca (broker/alpaca.py), openai and mem0 (one agent module each),
+  yfinance (agent), telegram (bot/telegram_ui/ and the wiring), apscheduler (bot), SQL libraries (storage);
+- risk/ stays pure: no I/O, no logging, no clock reads.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("broker", "risk", "agent", "storage", "bot")
+ALLOWED_PROJECT = {
+    "broker": set(),
+    "risk": {"broker"},
+    "agent": {"broker"},
+    "storage": {"broker", "risk"},
+    "bot": set(PACKAGES),
+}
+SQL_LIBS = {"sqlmodel", "sqlalchemy", "psycopg", "psycopg_pool", "alembic"}
+RISK_THIRD_PARTY = {"pydantic", "numpy", "pandas"}
+RISK_FORBIDDEN_STDLIB = {"logging", "os", "io", "socket", "subprocess", "time", "pathlib", "shutil", "random"}
+CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("datetime", "today"),
+               ("time", "time")}
+
+
+def _modules() -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for package in PACKAGES:
+        found[package] = sorted(p for p in (ROOT / package).rglob("*.py") if "migrations/versions" not in str(p))
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {name.split(".")[0] for name in names}
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+MODULES = _modules()
+ALL = [(package, path) for package, paths in MODULES.items() for path in paths]
+
+
+@pytest.mark.parametrize(("package", "path"), ALL, ids=[_rel(p) for _, p in ALL])
+def test_project_imports_follow_the_table(package: str, path: Path) -> None:
+    imported = _imports(path) & set(PACKAGES)
+    illegal = imported - ALLOWED_PROJECT[package] - {package}
+    assert not illegal, f"{_rel(path)} imports {sorted(illegal)}"
+
+
+def _importers(top: str) -> list[str]:
+    return [_rel(path) for _, path in ALL if top in _imports(path)]
+
+
+def test_alpaca_only_in_broker_alpaca() -> None:
+    assert set(_importers("alpaca")) <= {"broker/alpaca.py"}
+
+
+@pytest.mark.parametrize("sdk", ["openai", "mem0"])
+def test_llm_and_memory_sdks_have_one_agent_module(sdk: str) -> None:
+    importers = _importers(sdk)
+    assert len(importers) <= 1 and all(p.startswith("agent/") for p in importers), importers
+
+
+def test_yfinance_only_in_agent() -> None:
+    assert all(p.startswith("agent/") for p in _importers("yfinance"))
+
+
+def test_telegram_only_in_telegram_ui_and_wiring() -> None:
+    assert all(p.startswith("bot/telegram_ui/") or p == "bot/wiring.py" for p in _importers("telegram"))
+    assert not (ROOT / "bot" / "telegram").exists(), "never name a package `telegram`"
+
+
+def test_apscheduler_only_in_bot() -> None:
+    assert all(p.startswith("bot/") for p in _importers("apscheduler"))
+
+
+def test_sql_libraries_only_in_storage() -> None:
+    offenders = defaultdict(list)
+    for lib in SQL_LIBS:
+        for path in _importers(lib):
+            if not path.startswith("storage/"):
+                offenders[lib].append(path)
+    assert not offenders, dict(offenders)
+
+
+@pytest.mark.parametrize("path", MODULES["risk"], ids=[_rel(p) for p in MODULES["risk"]])
+def test_risk_is_pure(path: Path) -> None:
+    imported = _imports(path)
+    third_party = {name for name in imported if name not in PACKAGES and not _is_stdlib(name)}
+    assert third_party <= RISK_THIRD_PARTY, f"{_rel(path)} imports {sorted(third_party - RISK_THIRD_PARTY)}"
+    assert not imported & RISK_FORBIDDEN_STDLIB, f"{_rel(path)} imports {sorted(imported & RISK_FORBIDDEN_STDLIB)}"
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func.value
+            owner = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+            assert (owner, node.func.attr) not in CLOCK_CALLS, f"{_rel(path)} reads the clock"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in {"open", "print", "input"}, f"{_rel(path)} does I/O ({node.func.id})"
+
+
+def _is_stdlib(name: str) -> bool:
+    import sys
+
+    return name in sys.stdlib_module_names or name == "__future__"
+
+
+def test_nothing_is_built_at_import_time() -> None:
+    """Module bodies define things; they do not open engines, clients or files."""
+    suspicious = {"make_engine", "create_engine", "load_settings", "Settings", "AsyncOpenAI", "TradingClient"}
+    for _, path in ALL:
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            value = node.value if isinstance(node, (ast.Assign, ast.Expr, ast.AnnAssign)) else None
+            if isinstance(value, ast.Call):
+                func = value.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                assert name not in suspicious, f"{_rel(path)} calls {name} at import time"
