@@ -1,0 +1,1 @@
+"""Persistence: engine factory, SQLModel tables, Alembic migrations and the Store."""

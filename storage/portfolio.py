@@ -1,0 +1,117 @@
+"""Portfolio persistence: equity and position snapshots, the trading state, the sim ledger.
+
+Mixed into ``Store``; each method is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from broker.models import Account, Position
+from risk.models import TradingState
+from storage.tables import EquitySnapshotRow, PositionSnapshotRow, SimLedgerRow, TradingStateRow
+
+
+class PortfolioStoreMixin:
+    """Snapshots and trading state; needs ``session()`` and ``_clock`` from the Store."""
+
+    _clock: Callable[[], datetime]
+    session: Callable[[], AbstractContextManager[Session]]
+
+    def snapshot(self, account: Account, positions: Sequence[Position], as_of: date,
+                 cycle_id: str | None = None) -> EquitySnapshotRow:
+        """Record equity and every position at this moment."""
+        now = self._clock()
+        equity = account.equity
+        row = EquitySnapshotRow(at=now, as_of=as_of, cycle_id=cycle_id, base_currency=account.base_currency,
+                                cash=account.cash, positions_value=account.positions_value, equity=equity)
+        with self.session() as s:
+            s.add(row)
+            for p in positions:
+                weight = float(p.market_value_base / equity) if equity > 0 else 0.0
+                s.add(PositionSnapshotRow(at=now, cycle_id=cycle_id, symbol=p.symbol, quantity=p.quantity,
+                                          avg_price=p.avg_price, currency=p.currency, cost_base=p.cost_base,
+                                          market_price=p.market_price, market_value_base=p.market_value_base,
+                                          weight=weight))
+        return row
+
+    def equity_history(self, since: datetime | None = None) -> list[EquitySnapshotRow]:
+        """Equity snapshots, oldest first."""
+        with self.session() as s:
+            stmt = select(EquitySnapshotRow)
+            if since is not None:
+                stmt = stmt.where(col(EquitySnapshotRow.at) >= since)
+            return list(s.exec(stmt.order_by(col(EquitySnapshotRow.at), col(EquitySnapshotRow.id))))
+
+    def peak_equity(self) -> Decimal | None:
+        """The highest equity ever recorded."""
+        with self.session() as s:
+            value = s.exec(select(func.max(EquitySnapshotRow.equity))).one()
+        return None if value is None else Decimal(str(value))
+
+    def last_snapshot_before(self, as_of: date) -> EquitySnapshotRow | None:
+        """The latest snapshot of an earlier day (for day P&L)."""
+        with self.session() as s:
+            stmt = (select(EquitySnapshotRow).where(col(EquitySnapshotRow.as_of) < as_of)
+                    .order_by(col(EquitySnapshotRow.at).desc(), col(EquitySnapshotRow.id).desc()))
+            return s.exec(stmt).first()
+
+    def first_snapshot(self) -> EquitySnapshotRow | None:
+        """The first snapshot ever (for total P&L)."""
+        with self.session() as s:
+            return s.exec(select(EquitySnapshotRow).order_by(col(EquitySnapshotRow.id))).first()
+
+    def trading_state(self) -> TradingStateRow:
+        """The state in force (ACTIVE when never set)."""
+        with self.session() as s:
+            row = s.exec(select(TradingStateRow).order_by(col(TradingStateRow.id).desc())).first()
+        if row is None:
+            return TradingStateRow(at=self._clock(), state=str(TradingState.ACTIVE), actor="system",
+                                   reason="default")
+        return row
+
+    def set_trading_state(self, state: TradingState, actor: str, reason: str | None) -> TradingStateRow:
+        """Record a new trading state."""
+        row = TradingStateRow(at=self._clock(), state=str(state), actor=actor, reason=reason)
+        with self.session() as s:
+            s.add(row)
+        return row
+
+
+class SqlLedgerStore:
+    """The simulated broker's ``LedgerStore`` in the database (one JSON row per account name)."""
+
+    def __init__(self, session: Callable[[], AbstractContextManager[Session]], clock: Callable[[], datetime],
+                 name: str = "default") -> None:
+        self._session = session
+        self._clock = clock
+        self.name = name
+
+    def load(self) -> Any:
+        """The saved ledger, or None."""
+        from broker.ledger import SimLedger
+
+        with self._session() as s:
+            row = s.get(SimLedgerRow, self.name)
+        return None if row is None or row.data is None else SimLedger.model_validate(row.data)
+
+    def save(self, ledger: Any) -> None:
+        """Replace the saved ledger."""
+        data = ledger.model_dump(mode="json")
+        with self._session() as s:
+            row = s.get(SimLedgerRow, self.name)
+            if row is None:
+                s.add(SimLedgerRow(name=self.name, data=data, updated_at=self._clock()))
+            else:
+                row.data = data
+                row.updated_at = self._clock()
+                s.add(row)
+
+

@@ -1,0 +1,291 @@
+"""The Store: one short transaction per call, status changes by compare-and-set.
+
+Rows come back detached (``expire_on_commit=False``) so callers never hold a session. A status
+change is ``UPDATE proposal SET status = :to WHERE id = :id AND status = :from``: when two
+writers race, the database lets exactly one of them see its row and the other gets ``False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from broker.models import Order
+from risk.lifecycle import ProposalStatus, check_actor, check_transition
+from risk.models import RiskVerdict, TradeProposal
+from storage.portfolio import PortfolioStoreMixin
+from storage.tables import (
+    AlertRow,
+    CycleRow,
+    FillRow,
+    OrderRow,
+    ProposalRow,
+    RiskHitRow,
+    TransitionRow,
+    VerdictRow,
+)
+
+S = ProposalStatus
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class NewProposal:
+    """A classified proposal ready to be stored."""
+
+    proposal: TradeProposal
+    verdict: RiskVerdict
+    currency: str | None
+    weight_before: float
+    thesis: str
+    idea: dict[str, Any]
+    nonce: str
+    expires_at: datetime | None
+
+
+class Store(PortfolioStoreMixin):
+    """Persistence for the desk; every public method is one transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # cycles ---------------------------------------------------------------------------------
+
+    def update_cycle(self, cycle_id: str, **fields: Any) -> None:
+        """Set fields on a cycle."""
+        with self.session() as s:
+            s.execute(update(CycleRow).where(col(CycleRow.id) == cycle_id).values(**fields))
+
+    def get_cycle(self, cycle_id: str) -> CycleRow | None:
+        """One cycle by id."""
+        with self.session() as s:
+            return s.get(CycleRow, cycle_id)
+
+    def cycles(self, limit: int = 20) -> list[CycleRow]:
+        """Most recent cycles first."""
+        with self.session() as s:
+            stmt = select(CycleRow).order_by(col(CycleRow.started_at).desc()).limit(limit)
+            return list(s.exec(stmt))
+
+    # proposals --------------------------------------------------------------------------------
+
+    def record_cycle(self, cycle: CycleRow, items: Sequence[NewProposal]) -> list[ProposalRow]:
+        """Store a cycle and its classified proposals (verdicts, hits, first transitions) atomically."""
+        now = self._clock()
+        rows: list[ProposalRow] = []
+        cycle_id = cycle.id
+        with self.session() as s:
+            s.add(cycle)
+            s.flush()
+            for item in items:
+                row = _proposal_row(cycle_id, item, now)
+                s.add(row)
+                for before, after, actor in _initial_path(item.verdict):
+                    s.add(TransitionRow(proposal_id=row.id, at=now, actor=actor, from_status=before,
+                                        to_status=after, note=", ".join(item.verdict.codes) or None))
+                s.flush()
+                _add_verdict(s, row.id, "cycle", item.verdict, now)
+                rows.append(row)
+        return rows
+
+    def get_proposal(self, proposal_id: str) -> ProposalRow | None:
+        """One proposal by id."""
+        with self.session() as s:
+            return s.get(ProposalRow, proposal_id)
+
+    def proposals(self, statuses: Sequence[ProposalStatus] | None = None, cycle_id: str | None = None,
+                  limit: int = 200) -> list[ProposalRow]:
+        """Proposals, newest first, optionally filtered by status or cycle."""
+        with self.session() as s:
+            stmt = select(ProposalRow)
+            if statuses:
+                stmt = stmt.where(col(ProposalRow.status).in_([str(st) for st in statuses]))
+            if cycle_id:
+                stmt = stmt.where(ProposalRow.cycle_id == cycle_id)
+            stmt = stmt.order_by(col(ProposalRow.created_at).desc(), col(ProposalRow.id)).limit(limit)
+            return list(s.exec(stmt))
+
+    def transition(self, proposal_id: str, expected: ProposalStatus, target: ProposalStatus, actor: str,
+                   note: str | None = None, **fields: Any) -> bool:
+        """Compare-and-set the status; False when the proposal is no longer in ``expected``."""
+        check_transition(expected, target)
+        check_actor(actor)
+        now = self._clock()
+        with self.session() as s:
+            return _cas(s, proposal_id, expected, target, actor, note, now, fields)
+
+    def transitions(self, proposal_id: str) -> list[TransitionRow]:
+        """The lifecycle history of a proposal, oldest first."""
+        with self.session() as s:
+            stmt = select(TransitionRow).where(TransitionRow.proposal_id == proposal_id)
+            return list(s.exec(stmt.order_by(col(TransitionRow.id))))
+
+    def add_verdict(self, proposal_id: str, stage: str, verdict: RiskVerdict) -> None:
+        """Store a verdict made after the cycle (at approval time)."""
+        with self.session() as s:
+            _add_verdict(s, proposal_id, stage, verdict, self._clock())
+
+    def verdicts(self, proposal_id: str) -> list[tuple[VerdictRow, list[RiskHitRow]]]:
+        """Every verdict on a proposal with its hits, oldest first."""
+        with self.session() as s:
+            stmt = select(VerdictRow).where(VerdictRow.proposal_id == proposal_id).order_by(col(VerdictRow.id))
+            out = []
+            for verdict in s.exec(stmt):
+                hits = s.exec(select(RiskHitRow).where(RiskHitRow.verdict_id == verdict.id)
+                              .order_by(col(RiskHitRow.position)))
+                out.append((verdict, list(hits)))
+            return out
+
+    # execution --------------------------------------------------------------------------------
+
+    def record_execution(self, proposal_id: str, expected: ProposalStatus, order: Order, broker: str) -> bool:
+        """Atomically move ``expected -> SUBMITTED -> final`` and store the order and its fills."""
+        now = self._clock()
+        final = _final_status(order)
+        with self.session() as s:
+            if not _cas(s, proposal_id, expected, S.SUBMITTED, "broker", f"order {order.id}", now, {}):
+                return False
+            _upsert_order(s, order, proposal_id, broker, now)
+            for fill in order.fills:
+                s.add(FillRow(order_id=fill.order_id, client_order_id=fill.client_order_id, symbol=fill.symbol,
+                              side=str(fill.side), quantity=fill.quantity, price=fill.price,
+                              currency=fill.currency, fx_rate=fill.fx_rate,
+                              commission_base=fill.commission_base, at=fill.at))
+            if final is not None:
+                note = order.reject_reason if final is S.BROKER_REJECTED else None
+                _cas(s, proposal_id, S.SUBMITTED, final, "broker", note, now, {})
+            return True
+
+    def order_for(self, proposal_id: str) -> OrderRow | None:
+        """The broker order placed for a proposal, if any."""
+        with self.session() as s:
+            return s.exec(select(OrderRow).where(OrderRow.client_order_id == proposal_id)).first()
+
+    def fills(self, since: datetime | None = None) -> list[FillRow]:
+        """Fills, oldest first."""
+        with self.session() as s:
+            stmt = select(FillRow)
+            if since is not None:
+                stmt = stmt.where(col(FillRow.at) >= since)
+            return list(s.exec(stmt.order_by(col(FillRow.at), col(FillRow.id))))
+
+    def activity(self, as_of: date) -> tuple[int, int, dict[str, date]]:
+        """Trades on ``as_of``, trades in its ISO week, and the last sell date per symbol."""
+        day_start = datetime.combine(as_of, datetime.min.time()).replace(tzinfo=self._clock().tzinfo)
+        week_start = day_start - timedelta(days=as_of.weekday())
+        with self.session() as s:
+            def count(since: datetime) -> int:
+                stmt = select(func.count(func.distinct(FillRow.client_order_id))).where(col(FillRow.at) >= since)
+                return int(s.exec(stmt).one())
+
+            sells = s.exec(select(FillRow.symbol, func.max(FillRow.at)).where(FillRow.side == "sell")
+                           .group_by(col(FillRow.symbol)))
+            last_exit = {symbol: at.date() for symbol, at in sells}
+            return count(day_start), count(week_start), last_exit
+
+    # alerts -----------------------------------------------------------------------------------
+
+    def add_alert(self, kind: str, severity: str, message: str, cycle_id: str | None = None,
+                  detail: dict[str, Any] | None = None) -> AlertRow:
+        """Record something a human should know."""
+        row = AlertRow(at=self._clock(), kind=kind, severity=severity, message=message, cycle_id=cycle_id,
+                       detail=detail)
+        with self.session() as s:
+            s.add(row)
+        return row
+
+    def alerts(self, limit: int = 50, cycle_id: str | None = None) -> list[AlertRow]:
+        """Most recent alerts first."""
+        with self.session() as s:
+            stmt = select(AlertRow)
+            if cycle_id:
+                stmt = stmt.where(AlertRow.cycle_id == cycle_id)
+            return list(s.exec(stmt.order_by(col(AlertRow.id).desc()).limit(limit)))
+
+
+def _proposal_row(cycle_id: str, item: NewProposal, now: datetime) -> ProposalRow:
+    p = item.proposal
+    return ProposalRow(
+        id=p.id, cycle_id=cycle_id, created_at=now, updated_at=now, symbol=p.symbol, side=str(p.side),
+        quantity=p.quantity, price=p.price, currency=item.currency, fx_rate=p.fx_rate,
+        weight_before=item.weight_before, target_weight=p.target_weight, confidence=p.confidence,
+        thesis=item.thesis, idea=item.idea, status=str(_initial_path(item.verdict)[-1][1]),
+        verdict_level=str(item.verdict.level), nonce=item.nonce,
+        expires_at=item.expires_at if item.verdict.level == "BORDERLINE" else None,
+    )
+
+
+def _initial_path(verdict: RiskVerdict) -> list[tuple[str | None, str, str]]:
+    level = ProposalStatus(verdict.level)
+    path: list[tuple[str | None, str, str]] = [(None, S.PROPOSED, "agent"), (S.PROPOSED, level, "risk")]
+    if level is S.BORDERLINE:
+        path.append((S.BORDERLINE, S.AWAITING_APPROVAL, "system"))
+    elif level is S.UNSAFE:
+        path.append((S.UNSAFE, S.REJECTED_BY_RISK, "risk"))
+    return path
+
+
+def _add_verdict(s: Session, proposal_id: str, stage: str, verdict: RiskVerdict, now: datetime) -> None:
+    clamp = verdict.clamp
+    row = VerdictRow(proposal_id=proposal_id, stage=stage, level=str(verdict.level), created_at=now,
+                     quantity_before=clamp.quantity_before if clamp else None,
+                     quantity_after=clamp.quantity_after if clamp else None,
+                     weight_before=clamp.weight_before if clamp else None,
+                     weight_after=clamp.weight_after if clamp else None)
+    s.add(row)
+    s.flush()
+    assert row.id is not None  # noqa: S101  (set by flush)
+    for position, hit in enumerate(verdict.hits):
+        s.add(RiskHitRow(verdict_id=row.id, position=position, code=hit.code, level=str(hit.level),
+                         detail=dict(hit.detail)))
+
+
+def _cas(s: Session, proposal_id: str, expected: ProposalStatus, target: ProposalStatus, actor: str,
+         note: str | None, now: datetime, fields: dict[str, Any]) -> bool:
+    stmt = (update(ProposalRow)
+            .where(col(ProposalRow.id) == proposal_id, col(ProposalRow.status) == str(expected))
+            .values(status=str(target), updated_at=now, **fields))
+    if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    s.add(TransitionRow(proposal_id=proposal_id, at=now, actor=actor, from_status=str(expected),
+                        to_status=str(target), note=note))
+    return True
+
+
+def _final_status(order: Order) -> ProposalStatus | None:
+    return {
+        "filled": S.FILLED, "partially_filled": S.PARTIALLY_FILLED, "rejected": S.BROKER_REJECTED,
+        "canceled": S.CANCELED, "expired": S.CANCELED,
+    }.get(str(order.status))
+
+
+def _upsert_order(s: Session, order: Order, proposal_id: str, broker: str, now: datetime) -> None:
+    row = s.get(OrderRow, order.id) or OrderRow(
+        id=order.id, client_order_id=order.client_order_id, proposal_id=proposal_id, broker=broker,
+        symbol=order.symbol, side=str(order.side), quantity=order.quantity, status=str(order.status),
+        submitted_at=order.submitted_at, updated_at=now)
+    row.status = str(order.status)
+    row.filled_quantity = order.filled_quantity
+    row.filled_avg_price = order.filled_avg_price
+    row.reject_reason = order.reject_reason
+    row.updated_at = now
+    s.add(row)
+
