@@ -1,0 +1,120 @@
+"""Facts the rules share: held quantities, weights after a trade, share steps and clamp sizing.
+
+Policy: a proposal is *risk-reducing* when it sells no more than is held. Weights are fractions of
+equity, computed in Decimal and converted to float once. The exposure and market rules only look
+at buys whose inputs are complete (``buy_facts``); when an input is missing they stay silent and
+the data-integrity rules report it, so no rule ever raises on incomplete data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+from broker.models import Instrument, Side
+from risk.models import MarketFacts, RiskContext, TradeProposal
+
+ZERO = Decimal(0)
+WHOLE_SHARE = Decimal(1)
+FRACTIONAL_STEP = Decimal("0.0001")
+
+
+def to_decimal(value: float) -> Decimal:
+    """A float limit as the Decimal it is written as (0.25 -> Decimal('0.25'))."""
+    return Decimal(str(value))
+
+
+def held_quantity(ctx: RiskContext, symbol: str) -> Decimal:
+    """Quantity of ``symbol`` held now (0 when not held)."""
+    holding = ctx.holdings.get(symbol)
+    return ZERO if holding is None else holding.quantity
+
+
+def market_value(ctx: RiskContext, symbol: str) -> Decimal:
+    """Market value of ``symbol`` held now, in base currency (0 when not held)."""
+    holding = ctx.holdings.get(symbol)
+    return ZERO if holding is None else holding.market_value_base
+
+
+def is_risk_reducing(p: TradeProposal, ctx: RiskContext) -> bool:
+    """True for a sell of no more than the held quantity."""
+    return p.side is Side.SELL and p.quantity <= held_quantity(ctx, p.symbol)
+
+
+def equity_is_usable(ctx: RiskContext) -> bool:
+    """True when equity is a finite positive amount that weights can be measured against."""
+    return ctx.equity.is_finite() and ctx.equity > 0
+
+
+def signed_notional(p: TradeProposal) -> Decimal:
+    """Order value in base currency: positive for a buy, negative for a sell."""
+    return p.notional_base if p.side is Side.BUY else -p.notional_base
+
+
+def weight_after(p: TradeProposal, ctx: RiskContext) -> float:
+    """Weight of the symbol after the trade: (market value ± notional) / equity."""
+    if not equity_is_usable(ctx):
+        return 0.0
+    return float((market_value(ctx, p.symbol) + signed_notional(p)) / ctx.equity)
+
+
+def current_weights(ctx: RiskContext) -> dict[str, float]:
+    """Weight of every holding now (empty when equity is unusable)."""
+    if not equity_is_usable(ctx):
+        return {}
+    return {symbol: float(h.market_value_base / ctx.equity) for symbol, h in ctx.holdings.items()}
+
+
+def quantity_step(instrument: Instrument) -> Decimal:
+    """Smallest order increment: one share, or 0.0001 for fractional instruments."""
+    return FRACTIONAL_STEP if instrument.fractional else WHOLE_SHARE
+
+
+def floor_quantity(quantity: Decimal, step: Decimal) -> Decimal:
+    """Round a quantity down to a multiple of ``step``."""
+    return (quantity / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+@dataclass(frozen=True)
+class BuyFacts:
+    """The complete inputs of a buy: its instrument, market facts, base price and equity."""
+
+    instrument: Instrument
+    market: MarketFacts
+    price_base: Decimal
+    equity: Decimal
+
+    @property
+    def step(self) -> Decimal:
+        """Order increment of the instrument."""
+        return quantity_step(self.instrument)
+
+
+def buy_facts(p: TradeProposal, ctx: RiskContext) -> BuyFacts | None:
+    """The inputs of a complete, non-empty buy, or None (not a buy, or data missing)."""
+    instrument = ctx.instruments.get(p.symbol)
+    market = ctx.market.get(p.symbol)
+    price_base = p.price_base
+    if p.side is not Side.BUY or instrument is None or market is None or price_base is None:
+        return None
+    if price_base <= 0 or p.quantity <= 0 or not equity_is_usable(ctx):
+        return None
+    return BuyFacts(instrument=instrument, market=market, price_base=price_base, equity=ctx.equity)
+
+
+def largest_quantity(
+    p: TradeProposal, facts: BuyFacts, estimate: Decimal, fits: Callable[[Decimal], bool]
+) -> Decimal:
+    """The largest step-rounded quantity up to ``estimate`` (and the asked size) that ``fits``.
+
+    ``estimate`` is the exact algebraic bound; the few extra checks only absorb Decimal rounding.
+    Returns 0 when nothing fits.
+    """
+    step = facts.step
+    quantity = min(floor_quantity(estimate, step), floor_quantity(p.quantity, step))
+    for _ in range(3):
+        if quantity <= 0 or fits(quantity):
+            return max(quantity, ZERO)
+        quantity -= step
+    return ZERO

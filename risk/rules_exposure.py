@@ -1,0 +1,138 @@
+"""Exposure rules for buys: position, asset-class and sector weights, and the cash floor.
+
+Policy: a buy whose resulting weight exceeds a limit is BORDERLINE with a clamped quantity (the
+largest whole-share, or 0.0001-share for fractional instruments, size that stays within the limit);
+when no positive size fits, it is UNSAFE. Using more than ``borderline_fraction`` of a weight limit
+is BORDERLINE without a clamp. The cash floor has no "near" level. Sells never trigger these rules:
+a sell only lowers weights and raises cash, and an oversized sell is already UNSAFE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from risk.facts import BuyFacts, buy_facts, largest_quantity, market_value, to_decimal
+from risk.limits import RiskLimits
+from risk.models import Hit, RiskContext, TradeProposal
+
+
+class _Codes(NamedTuple):
+    exceeds: str
+    near: str
+
+
+_POSITION = _Codes("POSITION_WEIGHT_EXCEEDS_MAX", "POSITION_WEIGHT_NEAR_MAX")
+_ASSET_CLASS = _Codes("ASSET_CLASS_WEIGHT_EXCEEDS_MAX", "ASSET_CLASS_WEIGHT_NEAR_MAX")
+_SECTOR = _Codes("SECTOR_WEIGHT_EXCEEDS_MAX", "SECTOR_WEIGHT_NEAR_MAX")
+
+
+def _weight(value: Decimal, equity: Decimal) -> float:
+    return float(value / equity)
+
+
+def _weight_hit(
+    codes: _Codes,
+    p: TradeProposal,
+    facts: BuyFacts,
+    current: Decimal,
+    limit: float,
+    fraction: float,
+    **detail: str,
+) -> Hit | None:
+    """The exceeds/near hit for a group whose market value is ``current`` before the buy."""
+    after = _weight(current + p.quantity * facts.price_base, facts.equity)
+    numbers: dict[str, Any] = {"weight": after, "max": limit, **detail}
+    if after > limit:
+        room = to_decimal(limit) * facts.equity - current
+
+        def fits(quantity: Decimal) -> bool:
+            return _weight(current + quantity * facts.price_base, facts.equity) <= limit
+
+        clamp = largest_quantity(p, facts, room / facts.price_base, fits)
+        if clamp <= 0:
+            return Hit.unsafe(codes.exceeds, **numbers)
+        return Hit.borderline(codes.exceeds, clamp_quantity=clamp, **numbers)
+    if after > fraction * limit:
+        return Hit.borderline(codes.near, **numbers, near=fraction * limit)
+    return None
+
+
+def _group_value(ctx: RiskContext, member: Callable[[str], bool]) -> Decimal:
+    """Market value of the holdings whose symbol is a ``member`` of a group."""
+    return sum(
+        (h.market_value_base for symbol, h in ctx.holdings.items() if member(symbol)),
+        start=Decimal(0),
+    )
+
+
+def position_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
+    """POSITION_WEIGHT_EXCEEDS_MAX / POSITION_WEIGHT_NEAR_MAX on the symbol's weight after the buy."""
+    facts = buy_facts(p, ctx)
+    if facts is None:
+        return None
+    current = market_value(ctx, p.symbol)
+    return _weight_hit(
+        _POSITION, p, facts, current, limits.max_position_weight, limits.borderline_fraction, symbol=p.symbol
+    )
+
+
+def asset_class_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
+    """ASSET_CLASS_WEIGHT_EXCEEDS_MAX / _NEAR_MAX on the weight of the instrument's asset class."""
+    facts = buy_facts(p, ctx)
+    if facts is None:
+        return None
+    asset_class = facts.instrument.asset_class
+
+    def member(symbol: str) -> bool:
+        instrument = ctx.instruments.get(symbol)
+        return instrument is not None and instrument.asset_class is asset_class
+
+    current = _group_value(ctx, member)
+    return _weight_hit(
+        _ASSET_CLASS,
+        p,
+        facts,
+        current,
+        limits.max_asset_class_weight,
+        limits.borderline_fraction,
+        asset_class=asset_class.value,
+    )
+
+
+def sector_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
+    """SECTOR_WEIGHT_EXCEEDS_MAX / SECTOR_WEIGHT_NEAR_MAX on the weight of the instrument's sector."""
+    facts = buy_facts(p, ctx)
+    if facts is None:
+        return None
+    sector = facts.instrument.sector
+
+    def member(symbol: str) -> bool:
+        instrument = ctx.instruments.get(symbol)
+        return instrument is not None and instrument.sector == sector
+
+    current = _group_value(ctx, member)
+    return _weight_hit(
+        _SECTOR, p, facts, current, limits.max_sector_weight, limits.borderline_fraction, sector=sector
+    )
+
+
+def cash_floor(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
+    """CASH_BELOW_FLOOR: the buy would leave cash under ``min_cash_weight`` of equity."""
+    facts = buy_facts(p, ctx)
+    if facts is None:
+        return None
+    floor = to_decimal(limits.min_cash_weight) * facts.equity
+    cash_after = ctx.cash - p.quantity * facts.price_base
+    if cash_after >= floor:
+        return None
+    numbers = {"cash_weight": _weight(cash_after, facts.equity), "min": limits.min_cash_weight}
+
+    def fits(quantity: Decimal) -> bool:
+        return ctx.cash - quantity * facts.price_base >= floor
+
+    clamp = largest_quantity(p, facts, (ctx.cash - floor) / facts.price_base, fits)
+    if clamp <= 0:
+        return Hit.unsafe("CASH_BELOW_FLOOR", **numbers)
+    return Hit.borderline("CASH_BELOW_FLOOR", clamp_quantity=clamp, **numbers)

@@ -1,0 +1,93 @@
+"""Portfolio rule for buys: post-trade historical CVaR(95 %, 1 day).
+
+Policy: the post-trade weights are the current weights with the bought symbol's weight replaced by
+its weight after the buy; cash and symbols without history return 0. A buy that takes the
+portfolio CVaR above ``max_cvar_95`` is UNSAFE when the portfolio was already above the limit and
+otherwise BORDERLINE with a clamp: the largest step-rounded quantity whose post-trade CVaR is within
+the limit, found by bisection (historical CVaR is convex in the weights, so the sizes that fit form
+an interval starting at zero). Using more than ``borderline_fraction`` of the limit is BORDERLINE.
+Without a returns history for the symbol the rule only notes CVAR_UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_FLOOR, Decimal
+
+import pandas as pd
+
+from risk.facts import BuyFacts, buy_facts, current_weights, market_value, weight_after
+from risk.limits import RiskLimits
+from risk.measures import historical_cvar, portfolio_returns
+from risk.models import Hit, RiskContext, TradeProposal
+
+ALPHA = 0.95
+
+CvarCurve = Callable[[float], float]
+
+
+def cvar_curve(returns: pd.DataFrame, ctx: RiskContext, symbol: str) -> CvarCurve:
+    """Portfolio CVaR as a function of ``symbol``'s weight, the other weights held fixed."""
+    others = {s: w for s, w in current_weights(ctx).items() if s != symbol}
+    base = portfolio_returns(returns, others)
+    column = portfolio_returns(returns, {symbol: 1.0})
+
+    def curve(weight: float) -> float:
+        return historical_cvar(base + weight * column, ALPHA)
+
+    return curve
+
+
+def _clamp(p: TradeProposal, ctx: RiskContext, facts: BuyFacts, curve: CvarCurve, limit: float) -> Decimal:
+    """The largest step multiple up to the asked quantity whose post-trade CVaR is within ``limit``."""
+    step = facts.step
+    held = market_value(ctx, p.symbol)
+
+    def fits(steps: int) -> bool:
+        return curve(float((held + steps * step * facts.price_base) / facts.equity)) <= limit
+
+    lo, hi = 0, int((p.quantity / step).to_integral_value(rounding=ROUND_FLOOR))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo * step
+
+
+def _unknown_reason(returns: pd.DataFrame | None, symbol: str) -> str | None:
+    """Why the CVaR cannot be measured, or None when it can."""
+    if returns is None:
+        return "no returns"
+    if returns.empty:
+        return "empty returns"
+    if symbol not in returns.columns:
+        return "no history for symbol"
+    return None
+
+
+def cvar_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
+    """CVAR_EXCEEDS_MAX / CVAR_NEAR_MAX on the post-trade portfolio CVaR(95 %, 1 day)."""
+    facts = buy_facts(p, ctx)
+    if facts is None:
+        return None
+    reason = _unknown_reason(ctx.returns, p.symbol)
+    if reason is not None or ctx.returns is None:
+        return Hit.note("CVAR_UNKNOWN", symbol=p.symbol, reason=reason)
+    limit = limits.max_cvar_95
+    curve = cvar_curve(ctx.returns, ctx, p.symbol)
+    after = curve(weight_after(p, ctx))
+    if after > limit:
+        before = curve(ctx.weight(p.symbol))
+        if before > limit:
+            return Hit.unsafe("CVAR_EXCEEDS_MAX", cvar=after, cvar_before=before, max=limit)
+        clamp = _clamp(p, ctx, facts, curve, limit)
+        if clamp <= 0:
+            return Hit.unsafe("CVAR_EXCEEDS_MAX", cvar=after, cvar_before=before, max=limit)
+        return Hit.borderline(
+            "CVAR_EXCEEDS_MAX", clamp_quantity=clamp, cvar=after, cvar_before=before, max=limit
+        )
+    if after > limits.borderline_fraction * limit:
+        return Hit.borderline("CVAR_NEAR_MAX", cvar=after, max=limit)
+    return None
