@@ -203,20 +203,23 @@ class SimulatedBroker:
         return self._loaded()
 
     def _loaded(self) -> SimLedger:
-        """The ledger, loaded from the store (or created and saved) on first use."""
-        if self._ledger is None:
-            ledger = self._store.load()
-            if ledger is None:
-                ledger = SimLedger.new(self._config.base_currency, self._config.initial_cash, self._now())
-                self._store.save(ledger)
-            elif ledger.base_currency != self._config.base_currency:
-                raise FatalBrokerError(
-                    f"the saved simulated ledger is in {ledger.base_currency} but the configured base "
-                    f"currency is {self._config.base_currency}; use a new ledger or fix the config",
-                    code="BASE_CURRENCY_MISMATCH",
-                )
-            self._ledger = ledger
-        return self._ledger
+        """The ledger as stored now, created on first use.
+
+        Reloaded on every call: the store is the source of truth, and another process (the daemon
+        and a CLI approval) may have traded since this one last looked.
+        """
+        ledger = self._store.load()
+        if ledger is None:
+            ledger = SimLedger.new(self._config.base_currency, self._config.initial_cash, self._now())
+            self._store.save(ledger)
+        elif ledger.base_currency != self._config.base_currency:
+            raise FatalBrokerError(
+                f"the saved simulated ledger is in {ledger.base_currency} but the configured base "
+                f"currency is {self._config.base_currency}; use a new ledger or fix the config",
+                code="BASE_CURRENCY_MISMATCH",
+            )
+        self._ledger = ledger
+        return ledger
 
     def _commit(self, ledger: SimLedger) -> None:
         """Save first, so memory never runs ahead of what survives a restart."""

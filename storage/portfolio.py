@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from broker.errors import RetryableBrokerError
+from broker.ledger import SimLedger
 from broker.models import Account, Position
 from risk.models import TradingState
 from storage.tables import EquitySnapshotRow, PositionSnapshotRow, SimLedgerRow, TradingStateRow
@@ -86,32 +88,45 @@ class PortfolioStoreMixin:
 
 
 class SqlLedgerStore:
-    """The simulated broker's ``LedgerStore`` in the database (one JSON row per account name)."""
+    """The simulated broker's ``LedgerStore`` in the database, one JSON row per account name.
+
+    Saves are optimistic: a save only succeeds if nobody saved since this store last loaded, so two
+    processes trading the same paper account can never overwrite each other's fills; the loser gets
+    a ``RetryableBrokerError`` and the caller retries on fresh state.
+    """
 
     def __init__(self, session: Callable[[], AbstractContextManager[Session]], clock: Callable[[], datetime],
                  name: str = "default") -> None:
         self._session = session
         self._clock = clock
         self.name = name
+        self._revision: int | None = None
 
-    def load(self) -> Any:
+    def load(self) -> SimLedger | None:
         """The saved ledger, or None."""
-        from broker.ledger import SimLedger
-
         with self._session() as s:
             row = s.get(SimLedgerRow, self.name)
+        self._revision = None if row is None else row.revision
         return None if row is None or row.data is None else SimLedger.model_validate(row.data)
 
-    def save(self, ledger: Any) -> None:
-        """Replace the saved ledger."""
+    def save(self, ledger: SimLedger) -> None:
+        """Replace the saved ledger if it has not changed since it was loaded."""
         data = ledger.model_dump(mode="json")
+        now = self._clock()
         with self._session() as s:
-            row = s.get(SimLedgerRow, self.name)
-            if row is None:
-                s.add(SimLedgerRow(name=self.name, data=data, updated_at=self._clock()))
-            else:
-                row.data = data
-                row.updated_at = self._clock()
-                s.add(row)
-
-
+            if self._revision is None:
+                s.add(SimLedgerRow(name=self.name, revision=1, data=data, updated_at=now))
+                try:
+                    s.flush()
+                except IntegrityError:
+                    raise RetryableBrokerError("the simulated ledger was created concurrently",
+                                               code="LEDGER_CONFLICT") from None
+                self._revision = 1
+                return
+            stmt = (update(SimLedgerRow)
+                    .where(col(SimLedgerRow.name) == self.name, col(SimLedgerRow.revision) == self._revision)
+                    .values(revision=self._revision + 1, data=data, updated_at=now))
+            if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+                raise RetryableBrokerError("the simulated ledger changed in another process; retry",
+                                           code="LEDGER_CONFLICT")
+            self._revision += 1

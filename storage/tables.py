@@ -221,5 +221,6 @@ class SimLedgerRow(SQLModel, table=True):
     __tablename__ = "sim_ledger"
 
     name: str = Field(primary_key=True, max_length=40)
+    revision: int = 0
     data: dict[str, Any] | None = _json()
     updated_at: datetime

@@ -170,3 +170,21 @@ def test_two_writers_race_and_exactly_one_wins(pg_url: str) -> None:
         decisions = [t for t in setup.transitions(pid) if t.from_status == "AWAITING_APPROVAL"]
         assert len(decisions) == 1 and decisions[0].actor == winner
     engine.dispose()
+
+
+def test_two_processes_cannot_overwrite_each_others_ledger(store: Store) -> None:
+    from broker.errors import RetryableBrokerError
+    from broker.ledger import SimLedger
+    from storage.portfolio import SqlLedgerStore
+
+    first, second = SqlLedgerStore(store.session, clock), SqlLedgerStore(store.session, clock)
+    assert first.load() is None
+    first.save(SimLedger.new("EUR", Decimal(100000), NOW))
+    a, b = first.load(), second.load()
+    assert a == b and a is not None
+    first.save(a.model_copy(update={"cash": Decimal(90000)}))
+    with pytest.raises(RetryableBrokerError, match="changed in another process"):
+        second.save(b.model_copy(update={"cash": Decimal(80000)}))
+    assert second.load().cash == Decimal(90000)
+    second.save(second.load().model_copy(update={"cash": Decimal(85000)}))  # after a reload it succeeds
+    assert first.load().cash == Decimal(85000)

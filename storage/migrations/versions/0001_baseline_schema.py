@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 14:18:27.286738
+Create Date: 2026-11-21
 """
 from collections.abc import Sequence
 
@@ -126,6 +126,7 @@ def upgrade() -> None:
 
     op.create_table('sim_ledger',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
