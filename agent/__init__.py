@@ -1,0 +1,1 @@
+"""The decision side of paperdesk: universe, market data, indicators, output schema and policies."""

@@ -1,0 +1,206 @@
+"""Vectorised indicators over a ``PriceHistory``: one row per symbol, plus cross-asset measures.
+
+Method: prices are forward-filled across the union date index before anything is computed, so a
+holiday of one exchange repeats the last close (a zero return) and every window counts rows of
+that index. Rows before a symbol's first price stay NaN and never count, so a symbol with fewer
+rows than a window gets NaN (e.g. ``sma200`` for a young listing) instead of an error.
+All columns are computed at once on the whole frame (no per-symbol loops).
+
+- ``sma20/50/200``: simple means of the last n closes. ``rsi14``: Wilder's RSI (the first average
+  is the mean of 14 changes, then ``avg = (13·avg + x) / 14``). Bollinger 20/2 uses the population
+  standard deviation; ``bb_pct`` is %b = (close − lower) / (upper − lower).
+- ``vol20/vol60``: sample std of daily simple returns in the instrument currency × √252.
+- ``drawdown_252``: close / max close of the last 252 rows − 1 (≤ 0). ``return_20d``: close / close
+  20 rows ago − 1. ``price_date``: the date of the symbol's last real (not filled) close.
+- ``adv_base``: mean over the last 20 rows of close × volume × FX (base currency); zero or missing
+  volumes are unknown, and the value is NaN when no volume in the window is known.
+- ``returns``: daily simple returns of price × FX (base currency), the last 252 rows, NaN → 0.
+  ``correlations``: their correlation over the last 60 rows (NaN for a constant series).
+
+Regime (``classify_regime``) from the median ``vol20`` across symbols, the average pairwise 60-day
+correlation and the median ``drawdown_252``: DEFENSIVE when vol > 0.25 or (vol > 0.18 and
+correlation > 0.5); else DIVERSIFIED when correlation < 0.2; else OPPORTUNISTIC when vol < 0.15
+and drawdown > −0.05 (calm, near highs); else BALANCED (also when the inputs are unknown).
+
+Failure contract: ``ValueError`` for a history without rows or columns; never raises on NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.market.base import PriceHistory
+
+TRADING_DAYS = 252
+RETURNS_ROWS, CORRELATION_ROWS = 252, 60
+VOL_DEFENSIVE, VOL_ELEVATED, VOL_CALM = 0.25, 0.18, 0.15
+CORR_CROWDED, CORR_DIVERSIFIED = 0.5, 0.2
+DRAWDOWN_NEAR_HIGH = -0.05
+
+
+class Regime(StrEnum):
+    """Market regime label from volatility and average correlation."""
+
+    DEFENSIVE = "defensive"
+    DIVERSIFIED = "diversified"
+    OPPORTUNISTIC = "opportunistic"
+    BALANCED = "balanced"
+
+
+INDICATOR_COLUMNS = (
+    "close", "price_date", "sma20", "sma50", "sma200", "rsi14", "bb_upper", "bb_mid", "bb_lower",
+    "bb_pct", "vol20", "vol60", "drawdown_252", "return_20d", "adv_base",
+)
+
+
+@dataclass(frozen=True)
+class IndicatorSet:
+    """Latest indicator values per symbol plus cross-sectional measures."""
+
+    as_of: date
+    table: pd.DataFrame
+    correlations: pd.DataFrame
+    returns: pd.DataFrame
+    regime: Regime
+    regime_inputs: dict[str, float] = field(default_factory=dict)
+
+
+def compute_indicators(history: PriceHistory) -> IndicatorSet:
+    """Indicators for every symbol of ``history`` as of its last date."""
+    observed = history.close.astype(float)
+    if observed.empty:
+        raise ValueError("cannot compute indicators: the price history has no rows or no symbols")
+    close = observed.ffill()
+    fx = history.fx_by_symbol().ffill()
+    table = _price_indicators(close)
+    table["price_date"] = _last_observed_dates(observed)
+    table["adv_base"] = _adv_base(observed, history.volume.reindex_like(observed), fx)
+    returns = (close * fx).pct_change(fill_method=None).iloc[-RETURNS_ROWS:].fillna(0.0)
+    correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
+    inputs = {
+        "median_vol20": _nan_stat(np.nanmedian, table["vol20"]),
+        "avg_corr60": average_pairwise(correlations),
+        "median_drawdown_252": _nan_stat(np.nanmedian, table["drawdown_252"]),
+    }
+    return IndicatorSet(
+        as_of=history.as_of,
+        table=table.loc[:, list(INDICATOR_COLUMNS)],
+        correlations=correlations,
+        returns=returns,
+        regime=classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"]),
+        regime_inputs=inputs,
+    )
+
+
+def classify_regime(median_vol: float, avg_corr: float, median_drawdown: float) -> Regime:
+    """The regime label for the thresholds in the module docstring (NaN inputs never match)."""
+    if median_vol > VOL_DEFENSIVE or (median_vol > VOL_ELEVATED and avg_corr > CORR_CROWDED):
+        return Regime.DEFENSIVE
+    if avg_corr < CORR_DIVERSIFIED:
+        return Regime.DIVERSIFIED
+    if median_vol < VOL_CALM and median_drawdown > DRAWDOWN_NEAR_HIGH:
+        return Regime.OPPORTUNISTIC
+    return Regime.BALANCED
+
+
+def average_pairwise(correlations: pd.DataFrame) -> float:
+    """Mean of the off-diagonal correlations (NaN pairs skipped; NaN when there are none)."""
+    values = correlations.to_numpy(dtype=float)
+    upper = values[np.triu_indices_from(values, k=1)]
+    return _nan_stat(np.nanmean, upper)
+
+
+def _price_indicators(close: pd.DataFrame) -> pd.DataFrame:
+    """Trend, oscillator, band, volatility and drawdown columns from forward-filled closes."""
+    last = close.iloc[-1]
+    daily = close.pct_change(fill_method=None)
+    mid, band = _window_mean(close, 20), 2 * _window(close, 20).std(ddof=0)
+    upper, lower = mid + band, mid - band
+    width = (upper - lower).where(lambda w: w > 0)
+    return pd.DataFrame({
+        "close": last,
+        "sma20": mid,
+        "sma50": _window_mean(close, 50),
+        "sma200": _window_mean(close, 200),
+        "rsi14": _rsi(close, 14),
+        "bb_upper": upper,
+        "bb_mid": mid,
+        "bb_lower": lower,
+        "bb_pct": (last - lower) / width,
+        "vol20": _window(daily, 20).std() * math.sqrt(TRADING_DAYS),
+        "vol60": _window(daily, 60).std() * math.sqrt(TRADING_DAYS),
+        "drawdown_252": last / close.iloc[-TRADING_DAYS:].max() - 1,
+        "return_20d": last / close.shift(20).iloc[-1] - 1,
+    })
+
+
+def _window(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The last ``n`` rows, with columns that lack ``n`` values set to NaN."""
+    tail = frame.iloc[-n:]
+    complete = tail.notna().sum().to_numpy() >= n
+    return tail.where(np.broadcast_to(complete, tail.shape))
+
+
+def _window_mean(frame: pd.DataFrame, n: int) -> pd.Series:
+    """Mean of the last ``n`` rows (NaN for columns without ``n`` values)."""
+    return _window(frame, n).mean()
+
+
+def _rsi(close: pd.DataFrame, period: int) -> pd.Series:
+    """Wilder's RSI of the last row; 100 when there were no losses, 50 when flat."""
+    delta = close.diff()
+    gain = _wilder(delta.clip(lower=0), period)
+    loss = _wilder((-delta).clip(lower=0), period)
+    rsi = 100 - 100 / (1 + gain / loss)
+    return rsi.mask((gain == 0) & (loss == 0), 50.0)
+
+
+def _wilder(values: pd.DataFrame, period: int) -> pd.Series:
+    """Wilder smoothing seeded with the simple mean of the first ``period`` values, last row only."""
+    seed = values.rolling(period, min_periods=period).mean()
+    started = seed.notna().cummax()
+    first = started & ~started.shift(1, fill_value=False)
+    series = values.where(started).mask(first, seed)
+    return series.ewm(alpha=1 / period, adjust=False).mean().iloc[-1]
+
+
+def _last_observed_dates(observed: pd.DataFrame) -> pd.Series:
+    """Date of each column's last non-NaN value (None when it has none)."""
+    present = observed.notna().to_numpy()
+    positions = np.where(present, np.arange(len(observed))[:, None], -1).max(axis=0)
+    dates = [observed.index[p].date() if p >= 0 else None for p in positions]
+    return pd.Series(dates, index=observed.columns, dtype=object)
+
+
+def _adv_base(observed: pd.DataFrame, volume: pd.DataFrame, fx: pd.DataFrame) -> pd.Series:
+    """Mean traded value in base currency over the last 20 rows; zero volume counts as unknown."""
+    traded = observed * volume.where(volume > 0) * fx
+    return traded.iloc[-20:].mean()
+
+
+def _correlations(returns: pd.DataFrame) -> pd.DataFrame:
+    """Pearson correlations of the columns (numpy; NaN for constant columns, 1 on the diagonal)."""
+    values = returns.to_numpy(dtype=float)
+    if len(values) < 2:
+        matrix = np.full((values.shape[1], values.shape[1]), np.nan)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            matrix = np.atleast_2d(np.corrcoef(values, rowvar=False))
+    np.fill_diagonal(matrix, 1.0)
+    return pd.DataFrame(matrix, index=returns.columns, columns=returns.columns)
+
+
+def _nan_stat(function: Callable[[np.ndarray], Any], values: pd.Series | np.ndarray) -> float:
+    """``function`` over ``values`` ignoring NaN; NaN (without a warning) when nothing is left."""
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).any():
+        return float("nan")
+    return float(function(array[np.isfinite(array)]))

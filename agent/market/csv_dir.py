@@ -1,0 +1,153 @@
+"""Daily prices from a directory of CSV files, one per series (``csv:DIR``).
+
+Each instrument is read from ``<data_symbol or symbol>.csv`` with the header
+``date,open,high,low,close,adj_close,volume`` (names are case-insensitive; only ``date`` and
+``close`` are required). Blank lines are ignored and missing trailing fields count as empty.
+Dates are ISO ``YYYY-MM-DD``, strictly ascending. An empty field means "not available". The price
+of a row is ``adj_close`` when that column exists and the field is non-empty, else ``close``; it is
+multiplied by the instrument's ``price_scale``. A row without any price is skipped. Volumes are
+shares, kept as given (a zero means the source did not know it; indicators treat it as unknown).
+
+Exchanges are outer-joined on dates and prices are not forward-filled (NaN on a market's
+holidays). When an instrument's currency differs from the base, FX comes from ``EURUSD=X.csv``
+(USD per 1 EUR; other pairs ``<CUR><BASE>=X.csv``), forward-filled without limit over the price
+dates; its last real date is in ``history.fx[cur].attrs["last_observed"]``. Parsed files are
+cached per (path, size, mtime), so repeated calls (backtests) do not re-read them.
+
+Failure contract: ``MarketDataError`` naming the symbol and the file: a missing file; a corrupt
+file (missing ``close`` column, unparseable date or number, non-positive price, negative volume,
+dates not ascending or duplicated) with the 1-based line of the first bad row; a
+symbol with no price on or before ``end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from agent.market.assemble import (
+    data_symbol,
+    finish_history,
+    foreign_currencies,
+    fx_ticker,
+    invert_if,
+    resolve_base,
+)
+from agent.market.base import MarketDataError, PriceHistory
+from broker.models import Instrument
+
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
+_FileKey = tuple[int, int]
+
+
+class CsvMarketData:
+    """Prices from ``<DIR>/<SYMBOL>.csv`` files; ``synthetic`` is False."""
+
+    synthetic = False
+
+    def __init__(self, directory: Path, *, base_currency: str | None = None) -> None:
+        self.directory = Path(directory)
+        self.name = f"csv:{self.directory}"
+        self.base_currency = base_currency
+        self._parsed: dict[Path, tuple[_FileKey, pd.DataFrame]] = {}
+
+    def history(self, instruments: Sequence[Instrument], end: date, lookback_days: int) -> PriceHistory:
+        """At most ``lookback_days`` rows (union of all files' dates) ending on or before ``end``."""
+        base = resolve_base(self.base_currency, instruments)
+        close: dict[str, pd.Series] = {}
+        volume: dict[str, pd.Series] = {}
+        for instrument in instruments:
+            frame = self._read(data_symbol(instrument), instrument.symbol)
+            close[instrument.symbol] = frame["price"] * float(instrument.price_scale)
+            volume[instrument.symbol] = frame["volume"]
+        fx = {}
+        for currency in foreign_currencies(instruments, base):
+            ticker, invert = fx_ticker(currency, base)
+            frame = self._read(ticker, f"FX {currency}->{base}")
+            fx[currency] = invert_if(frame["price"], invert).rename(currency)
+        return finish_history(
+            pd.DataFrame(close), pd.DataFrame(volume), fx, instruments=instruments,
+            base_currency=base, source=self.name, synthetic=False, end=end,
+            lookback_days=lookback_days,
+        )
+
+    def _read(self, series: str, label: str) -> pd.DataFrame:
+        path = self.directory / f"{series}.csv"
+        try:
+            stat = path.stat()
+        except OSError:
+            raise MarketDataError(f"no data for {label}: file {path} not found") from None
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != key:
+            cached = (key, read_price_file(path, label))
+            self._parsed[path] = cached
+        return cached[1]
+
+
+def read_price_file(path: Path, label: str) -> pd.DataFrame:
+    """Parse one price file into ``price`` and ``volume`` columns on a ``DatetimeIndex``."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise MarketDataError(f"{label}: cannot read {path}: {exc}") from None
+    raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
+    missing = [column for column in ("date", "close") if column not in raw.columns]
+    if missing:
+        raise MarketDataError(f"{label}: {path} line 1: missing column(s) {', '.join(missing)}")
+    raw = raw.loc[(raw.fillna("") != "").any(axis=1)]  # blank lines
+    if raw.empty:
+        return pd.DataFrame({"price": [], "volume": []}, index=pd.DatetimeIndex([]), dtype=float)
+    parsed = _parse(raw, path, label)
+    price = parsed["close"]
+    if "adj_close" in parsed:
+        price = parsed["adj_close"].fillna(price)
+    volume = parsed["volume"] if "volume" in parsed else pd.Series(float("nan"), index=price.index)
+    frame = pd.DataFrame({"price": price, "volume": volume}).set_axis(parsed["date"])
+    return frame.loc[frame["price"].notna()]
+
+
+class _Check(NamedTuple):
+    mask: pd.Series
+    message: str
+    column: str | None = None
+
+
+def _parse(raw: pd.DataFrame, path: Path, label: str) -> dict[str, pd.Series]:
+    """Convert the text columns, raising on the first bad line."""
+    text = raw.fillna("")
+    dates = pd.to_datetime(text["date"], format="%Y-%m-%d", errors="coerce")
+    later = dates.diff().dt.days > 0
+    later.iloc[:1] = True
+    checks = [
+        _Check(dates.isna(), "unparseable date {value} (expected YYYY-MM-DD)", "date"),
+        _Check(dates.notna() & ~later, "date {value} is not after the previous row's date", "date"),
+    ]
+    parsed: dict[str, pd.Series] = {"date": dates}
+    for column in (*PRICE_COLUMNS, "volume"):
+        if column not in text:
+            continue
+        values = pd.to_numeric(text[column].where(text[column] != ""), errors="coerce")
+        checks.append(_Check(values.isna() & (text[column] != ""), f"unparseable number {{value}} in {column}", column))
+        if column == "volume":
+            checks.append(_Check(values < 0, "negative volume {value}", column))
+        else:
+            checks.append(_Check(values <= 0, f"non-positive {column} {{value}}", column))
+        parsed[column] = values
+    _raise_first(checks, text, path, label)
+    return {name: series.set_axis(range(len(series))) for name, series in parsed.items()}
+
+
+def _raise_first(checks: list[_Check], text: pd.DataFrame, path: Path, label: str) -> None:
+    """Raise for the earliest row flagged by any check."""
+    flagged = [(int(hits[0]), check) for check in checks if len(hits := check.mask.to_numpy().nonzero()[0])]
+    if not flagged:
+        return
+    position, check = min(flagged, key=lambda item: item[0])
+    value = repr(text[check.column].iloc[position]) if check.column else ""
+    line = int(text.index[position]) + 2  # header is line 1; blank lines keep their numbers
+    raise MarketDataError(f"{label}: {path} line {line}: {check.message.format(value=value)}")

@@ -1,0 +1,1 @@
+"""Policies: the port (``base``) and its implementations (``rules``; the LLM policy comes later)."""

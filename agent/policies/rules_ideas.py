@@ -1,0 +1,178 @@
+"""Signals and proposal texts of the rules policy (see ``agent.policies.rules`` for the method).
+
+``read_signal`` turns one indicator row into a ``Signal``; ``exit_reason`` applies the loss-aversion
+cuts; ``make_idea`` writes a ``ProposalIdea`` whose numbers are fractions (0.05 = 5%) over a
+20-day horizon. Never raises on NaN: missing numbers become "n/a" in texts and neutral values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent.policies.base import HoldingView, PolicyContext
+from agent.policies.rules_sizing import floor4
+from agent.schema import Action, ProposalIdea
+
+LOSS_AVERSION = 2.25
+MAX_UNREALISED_LOSS, MAX_DRAWDOWN = -0.08, -0.15
+HORIZON_DAYS = 20
+EXIT_CONFIDENCE = 0.8
+FULL_STRENGTH, OVERBOUGHT = 0.20, 70.0
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What the rules read from one indicator row."""
+
+    symbol: str
+    trending: bool
+    strength: float
+    long_average: str
+    vol: float
+    rsi: float
+    close: float
+    drawdown: float
+    return_20d: float
+
+    @property
+    def known(self) -> bool:
+        """True when the trend and the volatility could be measured."""
+        return math.isfinite(self.strength) and math.isfinite(self.vol) and self.vol > 0
+
+    @property
+    def score(self) -> float:
+        """Trend strength per unit of volatility (NaN when unknown)."""
+        return self.strength / self.vol if self.vol > 0 else math.nan
+
+    @property
+    def horizon_vol(self) -> float:
+        """Volatility over the 20-day horizon."""
+        return self.vol * math.sqrt(HORIZON_DAYS / 252)
+
+
+def read_signal(symbol: str, row: Mapping[Any, Any]) -> Signal:
+    """Trend, strength and risk numbers of one row of ``IndicatorSet.table``."""
+    close, sma50, sma200 = (_float(row.get(c)) for c in ("close", "sma50", "sma200"))
+    vol60 = _float(row.get("vol60"))
+    vol = vol60 if math.isfinite(vol60) else _float(row.get("vol20"))
+    if math.isfinite(sma200):
+        trending, strength, name = close > sma200 and sma50 > sma200, close / sma200 - 1, "SMA200"
+    elif math.isfinite(sma50):
+        trending, strength, name = close > sma50, close / sma50 - 1, "SMA50"
+    else:
+        trending, strength, name = False, math.nan, "no moving average"
+    return Signal(
+        symbol, bool(trending), strength, name, vol, _float(row.get("rsi14")), close,
+        _float(row.get("drawdown_252")), _float(row.get("return_20d")),
+    )
+
+
+def _float(value: Any) -> float:
+    """A float, NaN for None or anything non-numeric."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def exit_reason(holding: HoldingView, signal: Signal | None) -> str | None:
+    """Why loss aversion cuts this holding now, or None to keep it."""
+    if holding.unrealized_pnl_pct < MAX_UNREALISED_LOSS:
+        return f"unrealised loss {holding.unrealized_pnl_pct:.1%} is worse than {MAX_UNREALISED_LOSS:.0%}"
+    if signal is None or not signal.known:
+        return None
+    if not signal.trending:
+        return f"lost its trend (close {signal.close:.2f}, {signal.strength:+.1%} vs {signal.long_average})"
+    if signal.drawdown < MAX_DRAWDOWN:
+        return f"drawdown {signal.drawdown:.1%} from the 252-day high is worse than {MAX_DRAWDOWN:.0%}"
+    return None
+
+
+def confidence(signal: Signal) -> float:
+    """0.45–0.85 from trend strength, lowered when RSI is overbought, within [0.4, 0.9]."""
+    if not math.isfinite(signal.strength):
+        return 0.5
+    value = 0.45 + 0.40 * min(max(signal.strength / FULL_STRENGTH, 0.0), 1.0)
+    if signal.rsi > OVERBOUGHT:
+        value -= 0.10 + 0.01 * (signal.rsi - OVERBOUGHT)
+    return round(min(max(value, 0.4), 0.9), 3)
+
+
+def make_idea(
+    symbol: str, target: float, holding: HoldingView | None, signal: Signal | None, exit_why: str | None,
+    context: PolicyContext,
+) -> ProposalIdea | None:
+    """The idea for one symbol: an exit, a BUY/SELL to ``target``, a HOLD for a held one, else None."""
+    current = holding.weight if holding is not None else 0.0
+    if exit_why is not None and current > 0:
+        return _exit_idea(symbol, signal, exit_why)
+    if holding is None and floor4(target) <= 0:
+        return None
+    if holding is not None and abs(target - current) < 1e-9:
+        return _idea(symbol, Action.HOLD, current, signal, context)
+    action = Action.BUY if target > current else Action.SELL
+    return _idea(symbol, action, floor4(target), signal, context)
+
+
+def _idea(symbol: str, action: Action, target: float, signal: Signal | None, context: PolicyContext) -> ProposalIdea:
+    """A BUY, SELL or HOLD idea with its numbers."""
+    if signal is None or not signal.known:
+        return ProposalIdea(
+            symbol=symbol, action=action, target_weight=target, confidence=0.5,
+            thesis=f"{symbol}: trend or volatility unknown (short or missing history); weight {target:.1%}.",
+            expected_upside_pct=0.0, worst_case_loss_pct=0.1, time_horizon_days=HORIZON_DAYS, stop_loss_pct=None,
+            risk_factors=["indicators unavailable"], catalysts=[], exit_triggers=["unrealised loss worse than -8%"],
+        )
+    sigma = signal.horizon_vol
+    verb = {Action.BUY: "raise to", Action.SELL: "trim to", Action.HOLD: "hold at"}[action]
+    thesis = (
+        f"{symbol} trends {'up' if signal.trending else 'sideways'}: close {signal.close:.2f} is "
+        f"{signal.strength:+.1%} vs {signal.long_average}, vol60 {signal.vol:.1%}, RSI {fmt_num(signal.rsi, 0)}; "
+        f"{verb} {target:.1%} (inverse-volatility weight, regime {context.indicators.regime.value})."
+    )
+    risks = [f"volatility {signal.vol:.0%} annualised", f"regime {context.indicators.regime.value}"]
+    if signal.rsi > 70:
+        risks.append(f"RSI {fmt_num(signal.rsi, 0)} overbought")
+    return ProposalIdea(
+        symbol=symbol, action=action, target_weight=target, confidence=confidence(signal), thesis=thesis,
+        expected_upside_pct=round(min(max(0.5 * _finite(signal.return_20d), sigma / 4), 1.5 * sigma), 4),
+        worst_case_loss_pct=round(2.33 * sigma, 4), time_horizon_days=HORIZON_DAYS,
+        stop_loss_pct=round(max(0.05, 2 * sigma), 4), risk_factors=risks,
+        catalysts=[
+            f"price {signal.strength:+.1%} vs {signal.long_average}",
+            f"20-day return {fmt_pct(signal.return_20d, '+')}",
+        ],
+        exit_triggers=[
+            f"close below {signal.long_average}",
+            f"unrealised loss worse than {MAX_UNREALISED_LOSS:.0%}",
+            f"drawdown from the 252-day high worse than {MAX_DRAWDOWN:.0%}",
+        ],
+    )
+
+
+def _exit_idea(symbol: str, signal: Signal | None, why: str) -> ProposalIdea:
+    """A full exit: loss aversion cuts at once."""
+    sigma = signal.horizon_vol if signal is not None and signal.known else 0.05
+    return ProposalIdea(
+        symbol=symbol, action=Action.SELL, target_weight=0.0, confidence=EXIT_CONFIDENCE,
+        thesis=f"Cut {symbol} to 0: {why} (loss aversion, λ={LOSS_AVERSION}: cut at once, re-enter on a new trend).",
+        expected_upside_pct=0.0, worst_case_loss_pct=round(2.33 * sigma, 4), time_horizon_days=HORIZON_DAYS,
+        stop_loss_pct=None, risk_factors=[why], catalysts=[], exit_triggers=["exit now"],
+    )
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+def fmt_pct(value: float | None, sign: str = "") -> str:
+    """``value`` as a percentage with one decimal ("n/a" when unknown); ``sign="+"`` shows the sign."""
+    return f"{value:{sign}.1%}" if value is not None and math.isfinite(value) else "n/a"
+
+
+def fmt_num(value: float | None, decimals: int = 2) -> str:
+    """``value`` with ``decimals`` decimals ("n/a" when unknown)."""
+    return f"{value:.{decimals}f}" if value is not None and math.isfinite(value) else "n/a"
