@@ -1,0 +1,207 @@
+"""The ``paperdesk`` command line: parse, call the desk, render. Errors are one line and exit 1."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import re
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, TypeAdapter
+from rich.console import Console
+
+from agent.market.base import MarketDataError
+from agent.universe import UniverseError
+from bot import render
+from bot.desk import approvals, views
+from bot.desk.cycle import run_cycle
+from bot.desk.results import DeskError
+from bot.logging import configure_logging
+from bot.settings import SettingsError, load_settings
+from bot.wiring import App, build_app
+from broker.errors import BrokerError
+from risk.models import TradingState
+from storage.engine import DatabaseError, DatabaseUrlError, make_engine, redact
+from storage.migrate import SchemaOutOfDate, upgrade
+
+T = TypeVar("T")
+
+app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+# Tables stay readable when piped (rich would otherwise assume 80 columns).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+EXPECTED_ERRORS = (DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError,
+                   BrokerError)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (YYYY-MM-DD), e.g. to replay CSV data.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    print(f"error: {message}", file=sys.stderr)  # noqa: T201
+    return typer.Exit(1)
+
+
+@contextmanager
+def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
+    """Build the app and turn every expected failure into one line and exit code 1."""
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy)
+    except EXPECTED_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    try:
+        for notice in built.notices:
+            print(f"note: {notice}", file=sys.stderr)  # noqa: T201
+        yield built
+    except EXPECTED_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        built.close()
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"invalid date {value!r}: use YYYY-MM-DD") from None
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _actor() -> str:
+    user = re.sub(r"[^\w.\-]", "_", getpass.getuser()) or "unknown"
+    return f"cli:{user}"
+
+
+def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None]) -> None:
+    if as_json:
+        data = value.model_dump(mode="json") if isinstance(value, BaseModel) else TypeAdapter(Any).dump_python(
+            value, mode="json")
+        print(json.dumps(data, indent=2, default=str))  # noqa: T201
+    else:
+        draw()
+
+
+@app.command()
+def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default: PAPERDESK_POLICY)")] = None,
+          as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Run one decision cycle now and print its summary."""
+    if policy not in {None, "rules", "llm"}:
+        raise _fail(f"unknown policy {policy!r}: choose rules or llm")
+    with _app(as_of, policy) as built:
+        report = _run(run_cycle(built.desk))
+        _emit(as_json, report, lambda: render.cycle(out, report))
+
+
+@app.command()
+def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Equity, P&L, drawdown, trading state and pending approvals."""
+    with _app(as_of) as built:
+        view = _run(views.status(built.desk))
+        _emit(as_json, view, lambda: render.status(out, view))
+
+
+@app.command()
+def positions(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Open positions at the latest prices."""
+    with _app(as_of) as built:
+        lines = _run(views.positions(built.desk))
+        _emit(as_json, lines, lambda: render.positions(out, lines, built.desk.universe.base_currency))
+
+
+@app.command()
+def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Profit and loss since the first cycle."""
+    with _app(as_of) as built:
+        view = _run(views.pnl(built.desk))
+        _emit(as_json, view, lambda: render.pnl(out, view))
+
+
+@app.command()
+def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Proposals awaiting a human decision."""
+    with _app(as_of) as built:
+        lines = views.pending(built.desk)
+        _emit(as_json, lines, lambda: render.pending(out, lines))
+
+
+@app.command()
+def approve(proposal_id: Annotated[str, typer.Argument(help="The proposal id shown by `pending`.")],
+            as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Approve a pending proposal: re-price, re-check risk, execute once."""
+    with _app(as_of) as built:
+        result = _run(approvals.approve(built.desk, proposal_id, _actor()))
+        _emit(as_json, result, lambda: render.decision(out, result))
+
+
+@app.command()
+def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id shown by `pending`.")],
+           reason: Annotated[str | None, typer.Option(help="Why; stored with the decision.")] = None,
+           as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Reject a pending proposal, with a reason."""
+    with _app(as_of) as built:
+        result = approvals.reject(built.desk, proposal_id, _actor(), reason)
+        _emit(as_json, result, lambda: render.decision(out, result))
+
+
+@app.command()
+def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] = None) -> None:
+    """Stop all trading (HALTED) until `paperdesk resume`."""
+    with _app() as built:
+        change = built.desk.set_state(TradingState.HALTED, _actor(), reason)
+        render.state_change(out, change)
+
+
+@app.command()
+def reduce(reason: Annotated[str | None, typer.Option(help="Why only risk-reducing orders are allowed.")] = None,
+           ) -> None:
+    """Allow only risk-reducing orders (REDUCING) until `paperdesk resume`."""
+    with _app() as built:
+        change = built.desk.set_state(TradingState.REDUCING, _actor(), reason)
+        render.state_change(out, change)
+
+
+@app.command()
+def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.")] = None) -> None:
+    """Return to ACTIVE trading."""
+    with _app() as built:
+        change = built.desk.set_state(TradingState.ACTIVE, _actor(), reason)
+        render.state_change(out, change)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest revision."""
+    try:
+        settings = load_settings()
+        engine = make_engine(settings.effective_database_url)
+        before, after = upgrade(engine)
+        engine.dispose()
+    except EXPECTED_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    where = redact(settings.effective_database_url)
+    out.print(f"{where}: schema at {after}" + (f" (was {before or 'empty'})" if before != after else " (up to date)"))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+

@@ -1,0 +1,70 @@
+"""Build the pure inputs of the risk engine and the policy from the live portfolio and market."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from agent.policies.base import HoldingView, PolicyContext
+from agent.universe import Universe
+from bot.market import MarketSnapshot
+from broker.models import Account, Position
+from broker.protocol import Broker
+from risk.limits import RiskLimits
+from risk.models import Holding, RiskContext, TradingState
+from storage.store import Store
+
+
+def holdings_of(positions: list[Position]) -> dict[str, Holding]:
+    """Broker positions as risk holdings."""
+    return {
+        p.symbol: Holding(symbol=p.symbol, quantity=p.quantity, market_value_base=p.market_value_base,
+                          cost_base=p.cost_base, opened_on=p.opened_at.date() if p.opened_at else None)
+        for p in positions
+    }
+
+
+def day_return(positions: list[Position], account: Account, snapshot: MarketSnapshot) -> float:
+    """The portfolio's return on the last day of data (the intraday-drop input)."""
+    if account.equity <= 0 or snapshot.indicators.returns.empty:
+        return 0.0
+    last = snapshot.indicators.returns.iloc[-1]
+    total = 0.0
+    for p in positions:
+        if p.symbol in last.index:
+            total += float(p.market_value_base / account.equity) * float(last[p.symbol])
+    return total
+
+
+def risk_context(*, as_of: date, account: Account, positions: list[Position], snapshot: MarketSnapshot,
+                 universe: Universe, broker: Broker, store: Store, state: TradingState) -> RiskContext:
+    """Everything the risk engine needs, read once."""
+    trades_today, trades_week, last_exit = store.activity(as_of)
+    peak = store.peak_equity()
+    peak = account.equity if peak is None else max(peak, account.equity)
+    return RiskContext(
+        as_of=as_of, equity=account.equity, cash=account.cash, instruments=universe.by_symbol,
+        market=snapshot.facts(), holdings=holdings_of(positions), returns=snapshot.indicators.returns,
+        correlations=snapshot.indicators.correlations, trading_state=state, peak_equity=peak,
+        day_return=day_return(positions, account, snapshot), trades_today=trades_today,
+        trades_this_week=trades_week, last_exit=last_exit,
+        tradable=frozenset(s for s in universe.symbols if broker.is_tradable(s)),
+    )
+
+
+def policy_context(*, as_of: date, account: Account, positions: list[Position], snapshot: MarketSnapshot,
+                   universe: Universe, limits: RiskLimits, drawdown: float) -> PolicyContext:
+    """What the policy may see."""
+    equity = account.equity if account.equity > 0 else Decimal(1)
+    holdings = {
+        p.symbol: HoldingView(
+            symbol=p.symbol, weight=float(p.market_value_base / equity),
+            unrealized_pnl_pct=float(p.market_value_base / p.cost_base - 1) if p.cost_base > 0 else 0.0,
+            held_days=(as_of - p.opened_at.date()).days if p.opened_at else None)
+        for p in positions
+    }
+    return PolicyContext(
+        as_of=as_of, instruments=dict(universe.by_symbol), indicators=snapshot.indicators,
+        equity=float(account.equity), cash_weight=float(account.cash / equity), holdings=holdings,
+        drawdown=drawdown, max_position_weight=limits.max_position_weight, min_cash_weight=limits.min_cash_weight,
+    )

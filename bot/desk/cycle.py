@@ -1,0 +1,145 @@
+"""One decision cycle: data → indicators → policy → sizing → risk → execution → storage.
+
+Everything that can fail on bad input (market data, the policy, sizing, classification) runs before
+the first write; the cycle, its proposals, verdicts and first transitions are then stored in one
+transaction, and only after that are SAFE orders submitted, one by one, each recorded as it
+completes. A circuit-breaker drop moves the desk to REDUCING before anything is classified.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+import structlog
+
+from agent.schema import PolicyDecision
+from bot.desk.approvals import expire_due
+from bot.desk.context import policy_context, risk_context
+from bot.desk.desk import Desk, money
+from bot.desk.lines import line_from_verdict
+from bot.desk.results import CycleReport, DeskError, ProposalLine
+from bot.desk.sizing import SizingResult, size_decision
+from bot.market import MarketSnapshot
+from broker.models import Account, Order
+from risk import classify_batch
+from risk.lifecycle import ProposalStatus
+from risk.models import Level, RiskContext, RiskVerdict, TradingState
+from storage.store import NewProposal
+from storage.tables import CycleRow
+
+log = structlog.get_logger("paperdesk.cycle")
+S = ProposalStatus
+
+
+async def run_cycle(desk: Desk) -> CycleReport:
+    """Run one full decision cycle now and return its report."""
+    started = time.perf_counter()
+    cycle_id = "c" + uuid.uuid4().hex[:12]
+    structlog.contextvars.bind_contextvars(cycle_id=cycle_id)
+    try:
+        return await _run(desk, cycle_id, started)
+    finally:
+        structlog.contextvars.unbind_contextvars("cycle_id")
+
+
+async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
+    start_time = desk.clock()
+    _refuse_time_travel(desk)
+    snapshot = desk.snapshot()
+    account, positions = await desk.broker.account(), await desk.broker.positions()
+    ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
+                       universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+    alerts: list[str] = []
+    ctx = _circuit_breaker(desk, ctx, alerts)
+    expired = expire_due(desk)
+    if expired:
+        alerts.append(f"{expired} approval(s) expired")
+    decision = await desk.policy.decide(policy_context(
+        as_of=desk.today, account=account, positions=positions, snapshot=snapshot, universe=desk.universe,
+        limits=desk.limits, drawdown=ctx.drawdown))
+    sizing = size_decision(decision, account, positions, snapshot, desk.universe.by_symbol)
+    verdicts = classify_batch([s.proposal for s in sizing.proposals], ctx, desk.limits)
+    log.info("cycle_classified", proposals=len(verdicts), levels=[str(v.level) for v in verdicts])
+    desk.store.record_cycle(_cycle_row(desk, cycle_id, snapshot, decision, account),
+                            _new_proposals(desk, sizing, verdicts))
+    orders = await _execute_safe(desk, sizing, verdicts)
+    account_after = await desk.broker.account()
+    desk.store.snapshot(account_after, await desk.broker.positions(), snapshot.as_of, cycle_id)
+    raised = [a.message for a in reversed(desk.store.alerts(limit=50)) if a.at >= start_time]
+    alerts += [message for message in raised if message not in alerts]
+    report = _report(desk, cycle_id, snapshot, decision, sizing, verdicts, orders, ctx, alerts,
+                     account, account_after, time.perf_counter() - started)
+    desk.store.update_cycle(cycle_id, status="completed", finished_at=desk.clock(), equity_after=account_after.equity,
+                            report=report.model_dump(mode="json"))
+    log.info("cycle_completed", filled=len(orders), equity=str(account_after.equity))
+    return report
+
+
+def _refuse_time_travel(desk: Desk) -> None:
+    """A portfolio lives forward in time: replaying an earlier day on it would mix two histories."""
+    latest = desk.store.cycles(limit=1)
+    if latest and latest[0].as_of is not None and latest[0].as_of > desk.today:
+        raise DeskError(f"this portfolio already has a cycle as of {latest[0].as_of}, after {desk.today}; "
+                        "use another PAPERDESK_HOME (or database) to replay an earlier date")
+
+
+def _circuit_breaker(desk: Desk, ctx: RiskContext, alerts: list[str]) -> RiskContext:
+    if ctx.trading_state is not TradingState.ACTIVE or ctx.day_return > -desk.limits.intraday_drop_halt:
+        return ctx
+    reason = f"portfolio fell {ctx.day_return:.2%} today (limit {desk.limits.intraday_drop_halt:.0%})"
+    desk.set_state(TradingState.REDUCING, "system", f"circuit breaker: {reason}")
+    alerts.append(f"CIRCUIT BREAKER: {reason}; only risk-reducing orders until `paperdesk resume`")
+    return replace(ctx, trading_state=TradingState.REDUCING)
+
+
+def _cycle_row(desk: Desk, cycle_id: str, snapshot: MarketSnapshot, decision: PolicyDecision,
+               account: Account) -> CycleRow:
+    return CycleRow(id=cycle_id, started_at=desk.clock(), as_of=snapshot.as_of, policy=desk.policy.name,
+                    data_source=snapshot.label, synthetic=snapshot.history.synthetic,
+                    regime=str(snapshot.indicators.regime), market_view=decision.market_view, status="running",
+                    equity_before=account.equity)
+
+
+def _new_proposals(desk: Desk, sizing: SizingResult, verdicts: list[RiskVerdict]) -> list[NewProposal]:
+    expires = desk.clock() + timedelta(hours=desk.limits.approval_ttl_hours)
+    return [
+        NewProposal(proposal=s.proposal, verdict=v, currency=s.currency, weight_before=s.weight_before,
+                    thesis=s.idea.thesis, idea=s.idea.model_dump(mode="json"), nonce=uuid.uuid4().hex[:8],
+                    expires_at=expires)
+        for s, v in zip(sizing.proposals, verdicts, strict=True)
+    ]
+
+
+async def _execute_safe(desk: Desk, sizing: SizingResult, verdicts: list[RiskVerdict]) -> dict[str, Order]:
+    orders: dict[str, Order] = {}
+    for sized, verdict in zip(sizing.proposals, verdicts, strict=True):
+        if verdict.level is Level.SAFE:
+            order = await desk.execute(sized.proposal, S.SAFE)
+            if order is not None:
+                orders[sized.proposal.id] = order
+    return orders
+
+
+def _report(desk: Desk, cycle_id: str, snapshot: MarketSnapshot, decision: PolicyDecision, sizing: SizingResult,
+            verdicts: list[RiskVerdict], orders: dict[str, Order], ctx: RiskContext, alerts: list[str],
+            before: Account, after: Account, elapsed: float) -> CycleReport:
+    statuses = {row.id: row for row in desk.store.proposals(cycle_id=cycle_id, limit=10_000)}
+    lines: list[ProposalLine] = []
+    for sized, verdict in zip(sizing.proposals, verdicts, strict=True):
+        row = statuses[sized.proposal.id]
+        lines.append(line_from_verdict(sized.proposal, verdict, row, orders.get(sized.proposal.id),
+                                       currency=sized.currency, weight_before=sized.weight_before,
+                                       thesis=sized.idea.thesis))
+    return CycleReport(
+        cycle_id=cycle_id, status="completed", as_of=snapshot.as_of, data_source=snapshot.label,
+        synthetic=snapshot.history.synthetic, policy=desk.policy.name, regime=str(snapshot.indicators.regime),
+        regime_inputs={k: round(float(v), 4) for k, v in snapshot.indicators.regime_inputs.items()},
+        market_view=decision.market_view, trading_state=str(ctx.trading_state),
+        base_currency=desk.universe.base_currency, proposals=lines, holds=sizing.holds, skipped=sizing.skipped,
+        alerts=alerts, equity_before=money(before.equity), equity_after=money(after.equity),
+        cash_after=money(after.cash), elapsed_seconds=round(elapsed, 3),
+    )
+

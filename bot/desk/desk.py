@@ -1,0 +1,119 @@
+"""The desk: every use case once, transport-agnostic; the CLI and Telegram only parse and render.
+
+Failure contract: a request the desk refuses raises ``DeskError`` with a one-line reason and
+changes nothing; market-data, settings and policy failures happen before the first write of a
+cycle; a broker rejection is recorded on its proposal (BROKER_REJECTED) and raised as an alert,
+and the other proposals carry on; a fatal broker error stops the cycle after recording an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import structlog
+
+from agent.policies.base import Policy
+from agent.universe import Universe
+from bot.clock import Clock
+from bot.desk.results import DeskError, StateChange
+from bot.market import MarketService, MarketSnapshot
+from broker.errors import FatalBrokerError, OrderRejectedError, RetryableBrokerError
+from broker.models import Order, OrderRequest
+from broker.protocol import Broker
+from risk.lifecycle import ProposalStatus
+from risk.limits import RiskLimits
+from risk.models import TradeProposal, TradingState
+from storage.store import Store
+
+log = structlog.get_logger("paperdesk.desk")
+S = ProposalStatus
+
+
+@dataclass
+class Desk:
+    """The wired dependencies every use case works with."""
+
+    store: Store
+    broker: Broker
+    market: MarketService
+    policy: Policy
+    universe: Universe
+    limits: RiskLimits
+    clock: Clock
+    submit_attempts: int = 3
+    retry_delay: float = 0.5
+    policies: dict[str, Policy] = field(default_factory=dict)
+
+    @property
+    def today(self) -> date:
+        """The desk's date, from its clock."""
+        return self.clock().date()
+
+    def snapshot(self) -> MarketSnapshot:
+        """Market data for today (cached per date)."""
+        return self.market.load(self.today)
+
+    def trading_state(self) -> TradingState:
+        """The state in force."""
+        return TradingState(self.store.trading_state().state)
+
+    async def execute(self, proposal: TradeProposal, expected: ProposalStatus) -> Order | None:
+        """Submit one order (client_order_id = proposal id) and record the outcome; None if rejected."""
+        request = OrderRequest(client_order_id=proposal.id, symbol=proposal.symbol, side=proposal.side,
+                               quantity=proposal.quantity)
+        try:
+            order = await self._submit_with_retry(request)
+        except OrderRejectedError as exc:
+            self._record_rejection(proposal, expected, f"{exc.code}: {exc}")
+            return None
+        except FatalBrokerError as exc:
+            self.store.add_alert("broker_fatal", "critical", f"broker unusable: {exc}",
+                                 detail={"proposal_id": proposal.id})
+            raise
+        if not self.store.record_execution(proposal.id, expected, order, self.broker.name):
+            raise DeskError(f"proposal {proposal.id} changed status while its order was submitted")
+        log.info("order_recorded", proposal_id=proposal.id, status=str(order.status),
+                 quantity=str(order.filled_quantity), price=str(order.filled_avg_price))
+        if order.reject_reason:
+            self.store.add_alert("broker_rejected", "warning",
+                                 f"{proposal.symbol} {proposal.side} rejected: {order.reject_reason}")
+        return order
+
+    async def _submit_with_retry(self, request: OrderRequest) -> Order:
+        for attempt in range(1, self.submit_attempts + 1):
+            try:
+                return await self.broker.submit(request)
+            except RetryableBrokerError as exc:
+                log.warning("submit_retry", client_order_id=request.client_order_id, attempt=attempt, error=str(exc))
+                existing = await self.broker.order_by_client_id(request.client_order_id)
+                if existing is not None:
+                    return existing
+                if attempt == self.submit_attempts:
+                    raise OrderRejectedError(f"gave up after {attempt} attempts: {exc}", code=exc.code) from exc
+                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_rejection(self, proposal: TradeProposal, expected: ProposalStatus, reason: str) -> None:
+        self.store.transition(proposal.id, expected, S.BROKER_REJECTED, "broker", note=reason, decision_reason=reason)
+        self.store.add_alert("broker_rejected", "warning", f"{proposal.symbol} {proposal.side} rejected: {reason}",
+                             detail={"proposal_id": proposal.id})
+        log.warning("order_rejected", proposal_id=proposal.id, reason=reason)
+
+    def set_state(self, state: TradingState, actor: str, reason: str | None) -> StateChange:
+        """Change the trading state (halt, reduce, resume) and raise an alert."""
+        previous = self.trading_state()
+        if previous is state:
+            raise DeskError(f"trading is already {state}")
+        self.store.set_trading_state(state, actor, reason)
+        message = f"trading state {previous} -> {state} by {actor}" + (f": {reason}" if reason else "")
+        self.store.add_alert("trading_state", "warning" if state is not TradingState.ACTIVE else "info", message)
+        log.warning("trading_state_changed", previous=str(previous), state=str(state), actor=actor, reason=reason)
+        return StateChange(state=str(state), previous=str(previous), actor=actor, reason=reason)
+
+
+def money(value: Decimal) -> Decimal:
+    """Round a base-currency amount to cents for display."""
+    return value.quantize(Decimal("0.01"))

@@ -1,0 +1,137 @@
+"""Settings: environment variables over a TOML file named by ``PAPERDESK_CONFIG`` over defaults.
+
+Everything is validated once, at start-up, by the composition root; an invalid value is a
+``SettingsError`` whose message names the variable, so the CLI can print one line and exit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from risk.limits import RiskLimits
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+class SimSettings(BaseModel):
+    """The simulated broker (``[sim]`` table, ``PAPERDESK_SIM__<KEY>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    initial_cash: float = Field(100_000, gt=0)
+    slippage_bps: float = Field(5, ge=0, le=1000)
+    commission_bps: float = Field(2, ge=0, le=1000)
+    min_commission: float = Field(1.0, ge=0)
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "paperdesk"
+
+
+class Settings(BaseSettings):
+    """Every knob of paperdesk; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERDESK_", env_nested_delimiter="__", extra="ignore",
+                                      frozen=True)
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    broker: Literal["sim", "alpaca"] = "sim"
+    data: str = "synthetic"
+    universe: str = "seed"
+    policy: Literal["llm", "rules"] | None = None
+    synthetic_seed: int = 42
+    lookback_days: int = Field(300, ge=60, le=5000)
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    log_format: Literal["auto", "console", "json"] = "auto"
+
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    llm_model: str = "gpt-4o-mini"
+    llm_cache: Literal["off", "record", "replay"] = "record"
+    llm_budget_usd: float | None = Field(default=None, ge=0)
+
+    alpaca_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_API_KEY"))
+    alpaca_secret_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_SECRET_KEY"))
+    alpaca_url: str | None = None
+    alpaca_data_url: str | None = None
+
+    telegram_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"))
+    telegram_allowed_users: str = ""
+    telegram_viewers: str = ""
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+
+    memory: Literal["off", "mem0"] = "off"
+    memory_embedder: Literal["local", "openai"] = "local"
+
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+    sim: SimSettings = Field(default_factory=SimSettings)
+
+    @field_validator("data")
+    @classmethod
+    def _data_spec(cls, value: str) -> str:
+        if value in {"synthetic", "yfinance", "alpaca"} or (value.startswith("csv:") and len(value) > 4):
+            return value
+        raise ValueError("must be synthetic, yfinance, alpaca or csv:DIR")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment wins over the TOML file, which wins over defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("PAPERDESK_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the SQLite file in PAPERDESK_HOME."""
+        return self.database_url or f"sqlite:///{self.home.expanduser() / 'paperdesk.db'}"
+
+    @property
+    def effective_policy(self) -> str:
+        """``llm`` when an OpenAI key is set, else ``rules``, unless chosen explicitly."""
+        return self.policy or ("llm" if self.openai_api_key else "rules")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ``SettingsError`` with a one-line message."""
+    config = os.environ.get("PAPERDESK_CONFIG")
+    if config and not Path(config).is_file():
+        raise SettingsError(f"PAPERDESK_CONFIG points to {config}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    except ValueError as exc:  # a TOML syntax error surfaces as a ValueError subclass
+        raise SettingsError(f"cannot read {config}: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    name = _env_name(loc)
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
+    return f"invalid setting {name}: {error['msg']}{shown}{more}"
+
+
+def _env_name(loc: list[str]) -> str:
+    if not loc:
+        return "settings"
+    if loc[0].isupper():  # an alias such as OPENAI_API_KEY
+        return loc[0]
+    return "PAPERDESK_" + "__".join(part.upper() for part in loc)

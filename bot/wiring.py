@@ -1,0 +1,111 @@
+"""The composition root: settings in, a wired ``Desk`` out. Nothing is built at import time.
+
+Clock policy: the desk runs on the wall clock, except when a date is pinned (``--as-of``) or the
+data is a CSV directory that ends before today, in which case the desk lives on the last day of
+the data (21:00 UTC): fills, expiry and holding periods then all use market time, and a replay of
+historical files behaves like the day it describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import structlog
+
+from agent.market import make_market_data
+from agent.policies.base import Policy
+from agent.policies.rules import RulesPolicy
+from agent.universe import Universe, load_universe
+from bot.clock import Clock, FixedClock, system_clock
+from bot.desk.desk import Desk
+from bot.market import CLOSE_TIME, MarketService
+from bot.settings import Settings, SettingsError
+from broker.ledger import LedgerStore
+from broker.protocol import Broker
+from broker.simulated import SimConfig, SimulatedBroker
+from storage.engine import Engine, make_engine
+from storage.migrate import ensure_schema
+from storage.portfolio import SqlLedgerStore
+from storage.store import Store
+
+log = structlog.get_logger("paperdesk.wiring")
+
+
+@dataclass
+class App:
+    """Everything a command needs, and how to release it."""
+
+    settings: Settings
+    engine: Engine
+    store: Store
+    desk: Desk
+    notices: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def pinned_clock(as_of: date) -> FixedClock:
+    """A clock standing at the US close of ``as_of``."""
+    return FixedClock(datetime.combine(as_of, CLOSE_TIME))
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | None = None,
+              policy_name: str | None = None) -> App:
+    """Wire the desk from settings; raises SettingsError, MarketDataError or SchemaOutOfDate."""
+    universe = load_universe(settings.universe)
+    provider = make_market_data(settings.data, seed=settings.synthetic_seed, base_currency=universe.base_currency)
+    market = MarketService(provider, universe,
+                           settings.lookback_days)
+    notices: list[str] = []
+    clock = _choose_clock(settings, market, clock, as_of, notices)
+    policy = make_policy(policy_name or settings.effective_policy, settings, notices)
+    engine = make_engine(settings.effective_database_url)
+    ensure_schema(engine)
+    store = Store(engine, clock)
+    broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
+    desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
+                limits=settings.risk, clock=clock)
+    return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
+
+
+def _choose_clock(settings: Settings, market: MarketService, clock: Clock | None, as_of: date | None,
+                  notices: list[str]) -> Clock:
+    if as_of is not None:
+        return pinned_clock(as_of)
+    clock = clock or system_clock
+    if not settings.data.startswith("csv:"):
+        return clock
+    today = clock().date()
+    data_end = market.load(today).as_of
+    if (today - data_end).days <= settings.risk.max_price_age_days:
+        return clock
+    notices.append(f"the CSV data ends on {data_end}; running as of that day (pass --as-of to choose another)")
+    return pinned_clock(data_end)
+
+
+def make_policy(name: str, settings: Settings, notices: list[str]) -> Policy:
+    """The decision policy by name."""
+    if name == "rules":
+        return RulesPolicy()
+    if name == "llm":
+        if settings.policy == "llm":
+            raise SettingsError("PAPERDESK_POLICY=llm: the LLM policy is not part of this version yet; use rules")
+        notices.append("OPENAI_API_KEY is set but the LLM policy is not part of this version yet; using rules")
+        return RulesPolicy()
+    raise SettingsError(f"unknown policy {name!r}: choose rules or llm")
+
+
+def make_broker(settings: Settings, universe: Universe, market: MarketService, ledger: LedgerStore,
+                clock: Clock) -> Broker:
+    """The execution venue by name."""
+    if settings.broker == "alpaca":
+        raise SettingsError("PAPERDESK_BROKER=alpaca: the Alpaca adapter is not part of this version yet; use sim")
+    sim = settings.sim
+    config = SimConfig(initial_cash=Decimal(str(sim.initial_cash)), base_currency=universe.base_currency,
+                       slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
+                       min_commission=Decimal(str(sim.min_commission)))
+    return SimulatedBroker(universe.by_symbol, market, ledger, config, clock)
