@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from broker.errors import RetryableBrokerError
 from broker.ledger import SimLedger
-from broker.models import Account, Position
+from broker.models import Account, Order, Position
 from risk.models import TradingState
 from storage.tables import EquitySnapshotRow, PositionSnapshotRow, SimLedgerRow, TradingStateRow
 
@@ -101,17 +102,23 @@ class SqlLedgerStore:
         self._clock = clock
         self.name = name
         self._revision: int | None = None
+        self._cached: SimLedger | None = None
+        self._dumped: dict[str, tuple[Order, dict[str, Any]]] = {}
 
     def load(self) -> SimLedger | None:
-        """The saved ledger, or None."""
+        """The saved ledger, or None (re-parsed only when another writer has saved since)."""
         with self._session() as s:
+            revision = s.exec(select(SimLedgerRow.revision).where(SimLedgerRow.name == self.name)).first()
+            if revision is not None and revision == self._revision and self._cached is not None:
+                return self._cached  # immutable, so sharing it is safe
             row = s.get(SimLedgerRow, self.name)
         self._revision = None if row is None else row.revision
-        return None if row is None or row.data is None else SimLedger.model_validate(row.data)
+        self._cached = None if row is None or row.data is None else SimLedger.model_validate(row.data)
+        return self._cached
 
     def save(self, ledger: SimLedger) -> None:
         """Replace the saved ledger if it has not changed since it was loaded."""
-        data = ledger.model_dump(mode="json")
+        data = self._dump(ledger)
         now = self._clock()
         with self._session() as s:
             if self._revision is None:
@@ -121,7 +128,7 @@ class SqlLedgerStore:
                 except IntegrityError:
                     raise RetryableBrokerError("the simulated ledger was created concurrently",
                                                code="LEDGER_CONFLICT") from None
-                self._revision = 1
+                self._revision, self._cached = 1, ledger
                 return
             stmt = (update(SimLedgerRow)
                     .where(col(SimLedgerRow.name) == self.name, col(SimLedgerRow.revision) == self._revision)
@@ -130,3 +137,17 @@ class SqlLedgerStore:
                 raise RetryableBrokerError("the simulated ledger changed in another process; retry",
                                            code="LEDGER_CONFLICT")
             self._revision += 1
+            self._cached = ledger
+
+    def _dump(self, ledger: SimLedger) -> dict[str, Any]:
+        """JSON form of the ledger; orders never change once made, so each is serialised once."""
+        orders: dict[str, Any] = {}
+        for cid, order in ledger.orders.items():
+            cached = self._dumped.get(cid)
+            if cached is None or cached[0] is not order:
+                cached = (order, order.model_dump(mode="json"))
+                self._dumped[cid] = cached
+            orders[cid] = cached[1]
+        data = ledger.model_dump(mode="json", exclude={"orders"})
+        data["orders"] = orders
+        return data

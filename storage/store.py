@@ -87,14 +87,22 @@ class Store(PortfolioStoreMixin):
 
     # proposals --------------------------------------------------------------------------------
 
-    def record_cycle(self, cycle: CycleRow, items: Sequence[NewProposal]) -> list[ProposalRow]:
-        """Store a cycle and its classified proposals (verdicts, hits, first transitions) atomically."""
+    def record_cycle(self, cycle: CycleRow, items: Sequence[NewProposal]) -> tuple[list[ProposalRow], list[str]]:
+        """Store a cycle and its classified proposals (verdicts, hits, first transitions) atomically.
+
+        Approvals still pending from earlier cycles are expired in the same transaction: they were
+        sized against an older portfolio, and the new cycle's targets replace them (approving both
+        would buy a target twice). Returns the new rows and the ids superseded.
+        """
         now = self._clock()
         rows: list[ProposalRow] = []
         cycle_id = cycle.id
         with self.session() as s:
             s.add(cycle)
             s.flush()
+            superseded = [pid for pid in s.exec(select(ProposalRow.id).where(ProposalRow.status == S.AWAITING_APPROVAL))
+                          if _cas(s, pid, S.AWAITING_APPROVAL, S.EXPIRED, "system", f"superseded by cycle {cycle_id}",
+                                  now, {"decision_reason": f"superseded by cycle {cycle_id}"})]
             for item in items:
                 row = _proposal_row(cycle_id, item, now)
                 s.add(row)
@@ -104,7 +112,7 @@ class Store(PortfolioStoreMixin):
                 s.flush()
                 _add_verdict(s, row.id, "cycle", item.verdict, now)
                 rows.append(row)
-        return rows
+        return rows, superseded
 
     def get_proposal(self, proposal_id: str) -> ProposalRow | None:
         """One proposal by id."""
@@ -171,7 +179,8 @@ class Store(PortfolioStoreMixin):
                               commission_base=fill.commission_base, at=fill.at))
             if final is not None:
                 note = order.reject_reason if final is S.BROKER_REJECTED else None
-                _cas(s, proposal_id, S.SUBMITTED, final, "broker", note, now, {})
+                _cas(s, proposal_id, S.SUBMITTED, final, "broker", note, now,
+                     {"decision_reason": note} if note else {})
             return True
 
     def order_for(self, proposal_id: str) -> OrderRow | None:
@@ -188,16 +197,18 @@ class Store(PortfolioStoreMixin):
             return list(s.exec(stmt.order_by(col(FillRow.at), col(FillRow.id))))
 
     def activity(self, as_of: date) -> tuple[int, int, dict[str, date]]:
-        """Trades on ``as_of``, trades in its ISO week, and the last sell date per symbol."""
+        """Trades on ``as_of``, trades in its ISO week up to that day, and the last sell date per symbol."""
         day_start = datetime.combine(as_of, datetime.min.time()).replace(tzinfo=self._clock().tzinfo)
+        day_end = day_start + timedelta(days=1)
         week_start = day_start - timedelta(days=as_of.weekday())
         with self.session() as s:
             def count(since: datetime) -> int:
-                stmt = select(func.count(func.distinct(FillRow.client_order_id))).where(col(FillRow.at) >= since)
+                stmt = select(func.count(func.distinct(FillRow.client_order_id))).where(
+                    col(FillRow.at) >= since, col(FillRow.at) < day_end)
                 return int(s.exec(stmt).one())
 
-            sells = s.exec(select(FillRow.symbol, func.max(FillRow.at)).where(FillRow.side == "sell")
-                           .group_by(col(FillRow.symbol)))
+            sells = s.exec(select(FillRow.symbol, func.max(FillRow.at))
+                           .where(FillRow.side == "sell", col(FillRow.at) < day_end).group_by(col(FillRow.symbol)))
             last_exit = {symbol: at.date() for symbol, at in sells}
             return count(day_start), count(week_start), last_exit
 

@@ -188,3 +188,28 @@ def test_two_processes_cannot_overwrite_each_others_ledger(store: Store) -> None
     assert second.load().cash == Decimal(90000)
     second.save(second.load().model_copy(update={"cash": Decimal(85000)}))  # after a reload it succeeds
     assert first.load().cash == Decimal(85000)
+
+
+def test_a_new_cycle_supersedes_older_pending_approvals(store: Store) -> None:
+    store.record_cycle(_cycle("c1"), [_item("pb", Level.BORDERLINE), _item("pa", Level.SAFE)])
+    _, superseded = store.record_cycle(_cycle("c2"), [_item("pz", Level.BORDERLINE)])
+    assert superseded == ["pb"]
+    old = store.get_proposal("pb")
+    assert old.status == "EXPIRED" and old.decision_reason == "superseded by cycle c2"
+    assert store.transitions("pb")[-1].actor == "system"
+    assert store.get_proposal("pz").status == "AWAITING_APPROVAL"
+    assert store.get_proposal("pa").status == "SAFE"
+
+
+def test_ledger_with_orders_round_trips_through_a_fresh_store(store: Store) -> None:
+    from broker.ledger import SimLedger
+    from storage.portfolio import SqlLedgerStore
+
+    writer = SqlLedgerStore(store.session, clock)
+    order = Order(id="sim-1", client_order_id="pa", symbol="SPY", side=Side.BUY, quantity=Decimal("1.5"),
+                  status=OrderStatus.FILLED, filled_quantity=Decimal("1.5"), filled_avg_price=Decimal("101.25"),
+                  submitted_at=NOW)
+    ledger = SimLedger.new("EUR", Decimal(100000), NOW).with_order(order)
+    writer.save(ledger)
+    writer.save(writer.load().model_copy(update={"cash": Decimal("99847.89")}))  # cached order JSON reused
+    assert SqlLedgerStore(store.session, clock).load() == ledger.model_copy(update={"cash": Decimal("99847.89")})
