@@ -63,8 +63,10 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     sizing = size_decision(decision, account, positions, snapshot, desk.universe.by_symbol)
     verdicts = classify_batch([s.proposal for s in sizing.proposals], ctx, desk.limits)
     log.info("cycle_classified", proposals=len(verdicts), levels=[str(v.level) for v in verdicts])
-    desk.store.record_cycle(_cycle_row(desk, cycle_id, snapshot, decision, account),
-                            _new_proposals(desk, sizing, verdicts))
+    _, superseded = desk.store.record_cycle(_cycle_row(desk, cycle_id, snapshot, decision, account),
+                                            _new_proposals(desk, sizing, verdicts))
+    if superseded:
+        alerts.append(f"{len(superseded)} pending approval(s) superseded by this cycle: {', '.join(superseded)}")
     orders = await _execute_safe(desk, sizing, verdicts)
     account_after = await desk.broker.account()
     desk.store.snapshot(account_after, await desk.broker.positions(), snapshot.as_of, cycle_id)

@@ -115,3 +115,16 @@ async def test_price_drift_refuses_the_approval(make_app: AppFactory, clock: Fix
     row = app.store.get_proposal(pid)
     assert row.status == "REJECTED_AT_APPROVAL" and "price moved" in (row.decision_reason or "")
     assert app.store.order_for(pid) is None
+
+
+async def test_a_later_cycle_supersedes_pending_approvals(make_app: AppFactory) -> None:
+    """Approving an old proposal and its re-proposal would buy the target twice; the old one expires."""
+    app = make_app()
+    old = await _cycle_with(app, "AWAITING_APPROVAL")
+    report = await run_cycle(app.desk)
+    assert app.store.get_proposal(old).status == "EXPIRED"
+    assert any("superseded" in alert for alert in report.alerts)
+    with pytest.raises(DeskError, match="already EXPIRED"):
+        await approvals.approve(app.desk, old, "cli:alice")
+    pending_symbols = [line.symbol for line in views.pending(app.desk)]
+    assert len(pending_symbols) == len(set(pending_symbols))
