@@ -79,6 +79,11 @@ class Store(PortfolioStoreMixin):
         with self.session() as s:
             return s.get(CycleRow, cycle_id)
 
+    def first_cycle(self) -> CycleRow | None:
+        """The earliest cycle (its equity_before is where the portfolio's P&L starts)."""
+        with self.session() as s:
+            return s.exec(select(CycleRow).order_by(col(CycleRow.started_at), col(CycleRow.id))).first()
+
     def cycles(self, limit: int = 20) -> list[CycleRow]:
         """Most recent cycles first."""
         with self.session() as s:

@@ -72,8 +72,8 @@ async def approve(desk: Desk, proposal_id: str, actor: str) -> DecisionResult:
     if order is None or order.filled_avg_price is None:
         return DecisionResult(proposal=line, message=f"{row.id} approved but the broker rejected it: {line.note}")
     return DecisionResult(proposal=line, message=(
-        f"{row.id} approved by {actor}: {proposal.side} {order.filled_quantity.normalize():f} {row.symbol} "
-        f"filled at {order.filled_avg_price} {row.currency or ''}".rstrip()))
+        f"{row.id} approved by {actor}: {str(proposal.side).upper()} {order.filled_quantity.normalize():f} {row.symbol} "
+        f"filled at {order.filled_avg_price:.4f} {row.currency or ''}".rstrip()))
 
 
 async def _recheck(desk: Desk, row: ProposalRow, actor: str) -> TradeProposal:

@@ -19,8 +19,7 @@ async def status(desk: Desk) -> StatusView:
     desk.snapshot()
     account, positions = await desk.broker.account(), await desk.broker.positions()
     state = desk.store.trading_state()
-    first = desk.store.first_snapshot()
-    start = first.equity if first else account.equity
+    start = _start_equity(desk, account.equity)
     previous = desk.store.last_snapshot_before(desk.market.snapshot.as_of) if desk.market.snapshot else None
     peak = max(desk.store.peak_equity() or account.equity, account.equity)
     cycles = desk.store.cycles(limit=1)
@@ -63,7 +62,7 @@ async def pnl(desk: Desk) -> PnlView:
     commissions = sum((f.commission_base for f in fills), Decimal(0))
     unrealized = sum((p.market_value_base - p.cost_base for p in held), Decimal(0))
     series = [EquityPoint(at=row.at, as_of=row.as_of, equity=money(row.equity)) for row in history]
-    start = history[0].equity if history else view.equity
+    start = _start_equity(desk, view.equity)
     equity_values = [float(p.equity) for p in series] + [float(view.equity)]
     return PnlView(
         base_currency=view.base_currency, start_equity=money(start), equity=view.equity,
@@ -71,6 +70,15 @@ async def pnl(desk: Desk) -> PnlView:
         unrealized_pnl=money(unrealized), realized_pnl=money(view.total_pnl - unrealized),
         commissions=money(commissions), max_drawdown=max_drawdown(equity_values), series=series,
     )
+
+
+def _start_equity(desk: Desk, current: Decimal) -> Decimal:
+    """Equity before the first cycle traded (so its costs count), or now when nothing ran yet."""
+    first = desk.store.first_cycle()
+    if first is not None and first.equity_before is not None:
+        return first.equity_before
+    snapshot = desk.store.first_snapshot()
+    return snapshot.equity if snapshot else current
 
 
 def pending(desk: Desk) -> list[ProposalLine]:

@@ -99,3 +99,14 @@ async def test_replaying_an_earlier_day_on_a_later_portfolio_is_refused(make_app
     with pytest.raises(DeskError, match="already has a cycle as of 2026-11-20"):
         await run_cycle(app.desk)
     assert len(app.store.cycles()) == 1
+
+
+async def test_pnl_counts_the_first_cycles_costs(make_app: AppFactory) -> None:
+    from bot.desk import views
+
+    app = make_app()
+    report = await run_cycle(app.desk)
+    pnl = await views.pnl(app.desk)
+    assert pnl.start_equity == Decimal("100000.00")
+    assert pnl.total_pnl == report.equity_after - Decimal("100000.00") < 0
+    assert pnl.commissions > 0
