@@ -16,11 +16,13 @@ from sqlmodel import Field, SQLModel
 from storage.types import Money
 
 
-def _money(nullable: bool = False) -> Any:
+def money_field(nullable: bool = False) -> Any:
+    """An exact Decimal column (0 by default, or nullable)."""
     return Field(default=None if nullable else Decimal(0), sa_type=Money, nullable=nullable)
 
 
-def _json() -> Any:
+def json_field() -> Any:
+    """A nullable JSON column."""
     return Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
@@ -40,9 +42,9 @@ class CycleRow(SQLModel, table=True):
     market_view: str | None = None
     status: str = Field(max_length=20, index=True)
     error: str | None = None
-    equity_before: Decimal | None = _money(nullable=True)
-    equity_after: Decimal | None = _money(nullable=True)
-    report: dict[str, Any] | None = _json()
+    equity_before: Decimal | None = money_field(nullable=True)
+    equity_after: Decimal | None = money_field(nullable=True)
+    report: dict[str, Any] | None = json_field()
 
 
 class ProposalRow(SQLModel, table=True):
@@ -57,15 +59,15 @@ class ProposalRow(SQLModel, table=True):
     updated_at: datetime
     symbol: str = Field(max_length=40, index=True)
     side: str = Field(max_length=8)
-    quantity: Decimal = _money()
-    price: Decimal | None = _money(nullable=True)
+    quantity: Decimal = money_field()
+    price: Decimal | None = money_field(nullable=True)
     currency: str | None = Field(default=None, max_length=3)
-    fx_rate: Decimal | None = _money(nullable=True)
+    fx_rate: Decimal | None = money_field(nullable=True)
     weight_before: float = 0.0
     target_weight: float = 0.0
     confidence: float = 0.0
     thesis: str = ""
-    idea: dict[str, Any] | None = _json()
+    idea: dict[str, Any] | None = json_field()
     status: str = Field(max_length=32)
     verdict_level: str | None = Field(default=None, max_length=16)
     expires_at: datetime | None = None
@@ -84,8 +86,8 @@ class VerdictRow(SQLModel, table=True):
     stage: str = Field(max_length=16)
     level: str = Field(max_length=16)
     created_at: datetime
-    quantity_before: Decimal | None = _money(nullable=True)
-    quantity_after: Decimal | None = _money(nullable=True)
+    quantity_before: Decimal | None = money_field(nullable=True)
+    quantity_after: Decimal | None = money_field(nullable=True)
     weight_before: float | None = None
     weight_after: float | None = None
 
@@ -100,7 +102,7 @@ class RiskHitRow(SQLModel, table=True):
     position: int
     code: str = Field(max_length=64, index=True)
     level: str = Field(max_length=16)
-    detail: dict[str, Any] | None = _json()
+    detail: dict[str, Any] | None = json_field()
 
 
 class TransitionRow(SQLModel, table=True):
@@ -129,10 +131,10 @@ class OrderRow(SQLModel, table=True):
     broker: str = Field(max_length=16)
     symbol: str = Field(max_length=40)
     side: str = Field(max_length=8)
-    quantity: Decimal = _money()
+    quantity: Decimal = money_field()
     status: str = Field(max_length=24)
-    filled_quantity: Decimal = _money()
-    filled_avg_price: Decimal | None = _money(nullable=True)
+    filled_quantity: Decimal = money_field()
+    filled_avg_price: Decimal | None = money_field(nullable=True)
     submitted_at: datetime
     updated_at: datetime
     reject_reason: str | None = None
@@ -148,11 +150,11 @@ class FillRow(SQLModel, table=True):
     client_order_id: str = Field(max_length=48, index=True)
     symbol: str = Field(max_length=40, index=True)
     side: str = Field(max_length=8)
-    quantity: Decimal = _money()
-    price: Decimal = _money()
+    quantity: Decimal = money_field()
+    price: Decimal = money_field()
     currency: str = Field(max_length=3)
-    fx_rate: Decimal = _money()
-    commission_base: Decimal = _money()
+    fx_rate: Decimal = money_field()
+    commission_base: Decimal = money_field()
     at: datetime = Field(index=True)
 
 
@@ -166,9 +168,9 @@ class EquitySnapshotRow(SQLModel, table=True):
     as_of: date
     cycle_id: str | None = Field(default=None, max_length=40)
     base_currency: str = Field(max_length=3)
-    cash: Decimal = _money()
-    positions_value: Decimal = _money()
-    equity: Decimal = _money()
+    cash: Decimal = money_field()
+    positions_value: Decimal = money_field()
+    equity: Decimal = money_field()
 
 
 class PositionSnapshotRow(SQLModel, table=True):
@@ -180,12 +182,12 @@ class PositionSnapshotRow(SQLModel, table=True):
     at: datetime = Field(index=True)
     cycle_id: str | None = Field(default=None, max_length=40)
     symbol: str = Field(max_length=40)
-    quantity: Decimal = _money()
-    avg_price: Decimal = _money()
+    quantity: Decimal = money_field()
+    avg_price: Decimal = money_field()
     currency: str = Field(max_length=3)
-    cost_base: Decimal = _money()
-    market_price: Decimal = _money()
-    market_value_base: Decimal = _money()
+    cost_base: Decimal = money_field()
+    market_price: Decimal = money_field()
+    market_value_base: Decimal = money_field()
     weight: float = 0.0
 
 
@@ -200,7 +202,7 @@ class AlertRow(SQLModel, table=True):
     severity: str = Field(max_length=16)
     message: str
     cycle_id: str | None = Field(default=None, max_length=40)
-    detail: dict[str, Any] | None = _json()
+    detail: dict[str, Any] | None = json_field()
 
 
 class TradingStateRow(SQLModel, table=True):
@@ -222,5 +224,5 @@ class SimLedgerRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=40)
     revision: int = 0
-    data: dict[str, Any] | None = _json()
+    data: dict[str, Any] | None = json_field()
     updated_at: datetime

@@ -9,7 +9,7 @@ and the other proposals carry on; a fatal broker error stops the cycle after rec
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -45,7 +45,6 @@ class Desk:
     clock: Clock
     submit_attempts: int = 3
     retry_delay: float = 0.5
-    policies: dict[str, Policy] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
