@@ -71,8 +71,9 @@ async def approve(desk: Desk, proposal_id: str, actor: str) -> DecisionResult:
     line = line_from_row(desk.store, final)
     if order is None or order.filled_avg_price is None:
         return DecisionResult(proposal=line, message=f"{row.id} approved but the broker rejected it: {line.note}")
+    side, quantity = str(proposal.side).upper(), f"{order.filled_quantity.normalize():f}"
     return DecisionResult(proposal=line, message=(
-        f"{row.id} approved by {actor}: {str(proposal.side).upper()} {order.filled_quantity.normalize():f} {row.symbol} "
+        f"{row.id} approved by {actor}: {side} {quantity} {row.symbol} "
         f"filled at {order.filled_avg_price:.4f} {row.currency or ''}".rstrip()))
 
 
