@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.desk.results import (
@@ -42,14 +43,14 @@ def _fate(line: ProposalLine) -> str:
 def proposals_table(lines: Sequence[ProposalLine], title: str = "Proposals") -> Table:
     """One row per proposal: action, weights, size, verdict and fate."""
     table = Table(title=title, title_justify="left", show_lines=False)
-    for column in ("id", "symbol", "action", "weight now → target", "order", "verdict", "codes", "status"):
+    for column in ("id", "symbol", "action", "weight now → target", "order", "verdict", "conf", "codes", "status"):
         table.add_column(column)
     for line in lines:
         level = line.level or ""
         order = f"{_qty(line.quantity)} @ {_num(line.price, 2)} {line.currency or ''}".strip()
         table.add_row(line.id, line.symbol, line.side.upper(), f"{line.weight_before:.1%} → {line.target_weight:.1%}",
-                      order, f"[{LEVEL_STYLE.get(level, 'white')}]{level}[/]", ", ".join(line.codes) or "—",
-                      _fate(line))
+                      order, f"[{LEVEL_STYLE.get(level, 'white')}]{level}[/]", f"{line.confidence:.2f}",
+                      ", ".join(line.codes) or "—", _fate(line))
     return table
 
 
@@ -61,9 +62,18 @@ def cycle(console: Console, report: CycleReport) -> None:
     inputs = ", ".join(f"{k}={v}" for k, v in report.regime_inputs.items())
     console.print(f"policy: {report.policy}   regime: [bold]{report.regime}[/] ({inputs})   "
                   f"trading state: {report.trading_state}")
-    console.print(f"market view: {report.market_view}", soft_wrap=True)
+    if report.status == "abstained":
+        console.print(f"[bold red]ABSTAINED — {escape(report.market_view)}[/]", soft_wrap=True)
+        console.print("nothing was sized, classified or submitted; see `paperdesk llm calls` for the model's answers")
+        _cycle_sections(console, report)
+        return
+    console.print(f"market view: {report.market_view}", soft_wrap=True, markup=False)
     if report.proposals:
         console.print(proposals_table(report.proposals))
+        if report.policy == "llm":
+            for p in report.proposals:
+                console.print(f"  {p.id} {p.symbol} thesis (confidence {p.confidence:.2f}): {p.thesis}",
+                              soft_wrap=True, markup=False)
     else:
         console.print("no orders proposed: the portfolio is already where the policy wants it")
     _cycle_sections(console, report)
@@ -87,11 +97,11 @@ def _cycle_sections(console: Console, report: CycleReport) -> None:
         why = "; ".join(p.hits) if p.status == "REJECTED_BY_RISK" else (p.note or "")
         console.print(f"[red]rejected[/] {p.id} {p.side.upper()} {p.symbol} ({p.status}): {why}")
     for s in report.skipped:
-        console.print(f"[dim]skipped {s.symbol}: {s.reason}[/]")
+        console.print(f"[dim]skipped {escape(s.symbol)}: {escape(s.reason)}[/]")
     if report.holds:
         console.print(f"[dim]hold: {', '.join(report.holds)}[/]")
     for alert in report.alerts:
-        console.print(f"[bold red]alert:[/] {alert}")
+        console.print(f"[bold red]alert:[/] {escape(alert)}")
 
 
 def status(console: Console, view: StatusView) -> None:

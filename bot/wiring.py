@@ -20,6 +20,7 @@ from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
 from bot.clock import Clock, FixedClock, system_clock
 from bot.desk.desk import Desk
+from bot.llm_wiring import make_llm_policy
 from bot.market import CLOSE_TIME, MarketService
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore
@@ -62,10 +63,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
                            settings.lookback_days)
     notices: list[str] = []
     clock = _choose_clock(settings, market, clock, as_of, notices)
-    policy = make_policy(policy_name or settings.effective_policy, settings, notices)
+    policy_name = policy_name or settings.effective_policy
+    check_policy(policy_name, settings)
     engine = make_engine(settings.effective_database_url)
     ensure_schema(engine)
     store = Store(engine, clock)
+    policy = make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
                 limits=settings.risk, clock=clock)
@@ -87,16 +90,24 @@ def _choose_clock(settings: Settings, market: MarketService, clock: Clock | None
     return pinned_clock(data_end)
 
 
-def make_policy(name: str, settings: Settings, notices: list[str]) -> Policy:
-    """The decision policy by name."""
+def check_policy(name: str, settings: Settings) -> None:
+    """Refuse a policy that cannot work with these settings, before anything is built."""
+    if name not in {"rules", "llm"}:
+        raise SettingsError(f"unknown policy {name!r}: choose rules or llm")
+    if name == "llm" and not settings.openai_api_key and settings.llm_cache != "replay":
+        raise SettingsError("the llm policy needs OPENAI_API_KEY (any string for a local server), "
+                            "or PAPERDESK_LLM_CACHE=replay to answer from recorded calls; or use --policy rules")
+
+
+def make_policy(name: str, settings: Settings, notices: list[str], store: Store | None = None,
+                clock: Clock | None = None) -> Policy:
+    """The decision policy by name (the llm policy records its calls in ``store``)."""
+    check_policy(name, settings)
     if name == "rules":
         return RulesPolicy()
-    if name == "llm":
-        if settings.policy == "llm":
-            raise SettingsError("PAPERDESK_POLICY=llm: the LLM policy is not part of this version yet; use rules")
-        notices.append("OPENAI_API_KEY is set but the LLM policy is not part of this version yet; using rules")
-        return RulesPolicy()
-    raise SettingsError(f"unknown policy {name!r}: choose rules or llm")
+    if store is None:
+        raise SettingsError("the llm policy needs a database for its audit log")
+    return make_llm_policy(settings, store, clock or system_clock)
 
 
 def make_broker(settings: Settings, universe: Universe, market: MarketService, ledger: LedgerStore,

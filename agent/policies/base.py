@@ -1,4 +1,4 @@
-"""The policy port: a context in, a ``PolicyDecision`` out."""
+"""The policy port: a context in, a ``PolicyDecision`` out, or ``PolicyAbstained`` with a reason."""
 
 from __future__ import annotations
 
@@ -6,9 +6,34 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from pydantic import Field
+
 from agent.indicators import IndicatorSet
 from agent.schema import PolicyDecision
 from broker.models import Instrument
+
+
+class PolicyAbstained(Exception):
+    """The policy gives no decision this cycle; the desk records the reason as an alert."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DroppedIdea:
+    """A proposal screened out before the risk engine, with a stable code."""
+
+    symbol: str
+    code: str
+    detail: str
+
+
+class ScreenedDecision(PolicyDecision):
+    """A decision whose ideas passed a validation gate; ``dropped`` lists those that did not."""
+
+    dropped: list[DroppedIdea] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,9 @@ class PolicyContext:
     max_position_weight: float = 0.25
     min_cash_weight: float = 0.10
     memories: list[str] = field(default_factory=list)
+    recent_decisions: list[str] = field(default_factory=list)
+    limits: dict[str, float] = field(default_factory=dict)
+    cycle_id: str | None = None
 
 
 class Policy(Protocol):

@@ -14,6 +14,8 @@ from risk.limits import RiskLimits
 from risk.models import Holding, RiskContext, TradingState
 from storage.store import Store
 
+RECENT_DECISIONS = 10
+
 
 def holdings_of(positions: list[Position]) -> dict[str, Holding]:
     """Broker positions as risk holdings."""
@@ -53,8 +55,9 @@ def risk_context(*, as_of: date, account: Account, positions: list[Position], sn
 
 
 def policy_context(*, as_of: date, account: Account, positions: list[Position], snapshot: MarketSnapshot,
-                   universe: Universe, limits: RiskLimits, drawdown: float) -> PolicyContext:
-    """What the policy may see."""
+                   universe: Universe, limits: RiskLimits, drawdown: float, store: Store | None = None,
+                   cycle_id: str | None = None) -> PolicyContext:
+    """What the policy may see (with ``store``, also the recent decisions and how they turned out)."""
     equity = account.equity if account.equity > 0 else Decimal(1)
     holdings = {
         p.symbol: HoldingView(
@@ -67,4 +70,17 @@ def policy_context(*, as_of: date, account: Account, positions: list[Position], 
         as_of=as_of, instruments=dict(universe.by_symbol), indicators=snapshot.indicators,
         equity=float(account.equity), cash_weight=float(account.cash / equity), holdings=holdings,
         drawdown=drawdown, max_position_weight=limits.max_position_weight, min_cash_weight=limits.min_cash_weight,
+        recent_decisions=recent_decisions(store, snapshot) if store is not None else [],
+        limits={k: float(v) for k, v in limits.model_dump().items()}, cycle_id=cycle_id,
     )
+
+
+def recent_decisions(store: Store, snapshot: MarketSnapshot, limit: int = RECENT_DECISIONS) -> list[str]:
+    """The last proposals, one line each: date, symbol, action, target, status, price move since."""
+    lines = []
+    for row in store.proposals(limit=limit):
+        quote = snapshot.quotes.get(row.symbol)
+        move = f"{float(quote.price / row.price - 1):+.1%}" if quote and row.price else "n/a"
+        lines.append(f"{row.created_at:%Y-%m-%d} {row.symbol} {row.side.upper()} {row.target_weight:.1%} "
+                     f"{row.status} {move}")
+    return lines

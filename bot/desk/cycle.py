@@ -15,12 +15,14 @@ from datetime import timedelta
 
 import structlog
 
+from agent.policies.base import PolicyAbstained, ScreenedDecision
 from agent.schema import PolicyDecision
+from bot.desk.abstain import abstain
 from bot.desk.approvals import expire_due
 from bot.desk.context import policy_context, risk_context
 from bot.desk.desk import Desk, money
 from bot.desk.lines import line_from_verdict
-from bot.desk.results import CycleReport, DeskError, ProposalLine
+from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea
 from bot.desk.sizing import SizingResult, size_decision
 from bot.market import MarketSnapshot
 from broker.models import Account, Order
@@ -57,10 +59,16 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     expired = expire_due(desk)
     if expired:
         alerts.append(f"{expired} approval(s) expired")
-    decision = await desk.policy.decide(policy_context(
-        as_of=desk.today, account=account, positions=positions, snapshot=snapshot, universe=desk.universe,
-        limits=desk.limits, drawdown=ctx.drawdown))
+    try:
+        decision = await desk.policy.decide(policy_context(
+            as_of=desk.today, account=account, positions=positions, snapshot=snapshot, universe=desk.universe,
+            limits=desk.limits, drawdown=ctx.drawdown, store=desk.store, cycle_id=cycle_id))
+    except PolicyAbstained as exc:
+        return abstain(desk, cycle_id, snapshot, account, ctx, alerts, exc.reason, started)
     sizing = size_decision(decision, account, positions, snapshot, desk.universe.by_symbol)
+    if isinstance(decision, ScreenedDecision) and decision.dropped:
+        sizing = replace(sizing, skipped=[SkippedIdea(symbol=d.symbol, reason=f"{d.code}: {d.detail}")
+                                          for d in decision.dropped] + sizing.skipped)
     verdicts = classify_batch([s.proposal for s in sizing.proposals], ctx, desk.limits)
     log.info("cycle_classified", proposals=len(verdicts), levels=[str(v.level) for v in verdicts])
     _, superseded = desk.store.record_cycle(_cycle_row(desk, cycle_id, snapshot, decision, account),

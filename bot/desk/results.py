@@ -150,3 +150,20 @@ class StateChange(_View):
     previous: str
     actor: str
     reason: str | None
+
+
+class LimitUsage(_View):
+    """One risk limit and how much of it the portfolio uses now."""
+
+    name: str
+    limit: float
+    value: float
+    used: float
+    detail: str = ""
+
+
+class RiskUsageView(_View):
+    """Every portfolio-level limit with its current use."""
+
+    trading_state: str
+    limits: list[LimitUsage]

@@ -1,0 +1,184 @@
+"""The LLM client: the only module that imports openai.
+
+Policy: one ``AsyncOpenAI`` built by the composition root (never at import), with the SDK's own
+retries off (``max_retries=0``) so that the retry loop here is the only one: 429, 5xx, timeouts and
+connection errors are retried with exponential backoff (``Retry-After`` honoured, capped); any
+other HTTP error is final. Requests go through ``chat.completions.parse`` with the strict JSON
+schema of ``agent.schema.PolicyDecision``. The SDK's own parse verdict is noted, but the raw answer
+text is always kept, because ``agent.llm.gate`` is the authority on what the answer means.
+
+Failure contract: ``complete`` never raises for a transport or answer problem; it returns a
+``CallResult`` listing every failed attempt (with its reason and latency) and the answer, if any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import openai
+from openai import AsyncOpenAI
+from openai.lib._parsing._completions import type_to_response_format_param
+
+from agent.schema import PolicyDecision
+
+MAX_RETRY_AFTER = 30.0
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """What the model said: its text or refusal, why it stopped, and the token counts."""
+
+    content: str | None
+    refusal: str | None
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """One HTTP attempt that produced no answer."""
+
+    reason: str
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """Every failed attempt, then the answer (None when all attempts failed)."""
+
+    answer: ModelAnswer | None
+    failures: list[FailedAttempt] = field(default_factory=list)
+
+
+def response_format() -> dict[str, Any]:
+    """The strict ``json_schema`` response format that ``parse`` sends for ``PolicyDecision``."""
+    return dict(type_to_response_format_param(PolicyDecision))  # type: ignore[arg-type]
+
+
+def make_openai(base_url: str | None, api_key: str, timeout: float) -> AsyncOpenAI:
+    """The SDK client, SDK retries off (ours are in ``LlmClient``)."""
+    return AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+
+
+class LlmClient:
+    """Chat completions with our retry loop."""
+
+    def __init__(self, sdk: AsyncOpenAI, model: str, *, max_retries: int = 3, max_tokens: int = 4000,
+                 backoff_seconds: float = 1.0, sleep: Sleep = asyncio.sleep) -> None:
+        self._sdk = sdk
+        self.model = model
+        self.max_retries = max_retries
+        self.max_tokens = max_tokens
+        self.backoff_seconds = backoff_seconds
+        self._sleep = sleep
+
+    @property
+    def endpoint_host(self) -> str:
+        """The host (and port) the requests go to."""
+        url = urlparse(str(self._sdk.base_url))
+        return url.netloc or str(self._sdk.base_url)
+
+    async def complete(self, messages: Sequence[dict[str, str]]) -> CallResult:
+        """Ask once, retrying transient failures; never raises for transport or answer problems."""
+        failures: list[FailedAttempt] = []
+        for attempt in range(self.max_retries + 1):
+            started = time.perf_counter()
+            try:
+                answer = await self._attempt(messages, started)
+            except (openai.APIError, BadResponse) as exc:
+                failures.append(FailedAttempt(_reason(exc), _ms(started)))
+                if not _retryable(exc) or attempt == self.max_retries:
+                    break
+                await self._sleep(self._delay(exc, attempt))
+            else:
+                return CallResult(answer, failures)
+        return CallResult(None, failures)
+
+    async def _attempt(self, messages: Sequence[dict[str, str]], started: float) -> ModelAnswer:
+        raw = await self._sdk.chat.completions.with_raw_response.parse(
+            model=self.model, messages=list(messages), response_format=PolicyDecision,  # type: ignore[arg-type]
+            max_completion_tokens=self.max_tokens)
+        body = _json_body(raw.http_response.text)
+        note = None
+        try:
+            raw.parse()
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+            note = type(exc).__name__
+        except Exception as exc:  # the SDK's verdict is a note; the gate decides
+            note = f"sdk parse: {type(exc).__name__}"
+        return _answer(body, _ms(started), note)
+
+    def _delay(self, exc: openai.APIError | BadResponse, attempt: int) -> float:
+        backoff = self.backoff_seconds * 2 ** attempt
+        if isinstance(exc, openai.APIStatusError):
+            header = exc.response.headers.get("retry-after")
+            try:
+                return min(max(float(header), 0.0), MAX_RETRY_AFTER) if header is not None else float(backoff)
+            except ValueError:
+                return float(backoff)
+        return float(backoff)
+
+
+class BadResponse(Exception):
+    """The server answered 200 with something that is not a chat completion."""
+
+
+def _json_body(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise BadResponse("the response body is not JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list) or not body["choices"]:
+        raise BadResponse("the response is not a chat completion")
+    return body
+
+
+def _answer(body: dict[str, Any], latency_ms: float, note: str | None) -> ModelAnswer:
+    first = body["choices"][0]
+    choice = first if isinstance(first, dict) else {}
+    message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+    usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
+    return ModelAnswer(
+        content=_text(message.get("content")), refusal=_text(message.get("refusal")),
+        finish_reason=_text(choice.get("finish_reason")), prompt_tokens=_int(usage.get("prompt_tokens")),
+        completion_tokens=_int(usage.get("completion_tokens")), latency_ms=latency_ms, note=note)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _retryable(exc: openai.APIError | BadResponse) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
+
+
+def _reason(exc: openai.APIError | BadResponse) -> str:
+    if isinstance(exc, BadResponse):
+        return str(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"connection error: {exc}"
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,48 @@
+"""The LLM policy's ``CallLog`` on the database: agent-side records in, ``llm_call`` rows out.
+
+Failure contract: database errors propagate; a call is recorded in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from agent.llm.audit import LlmCall, StoredAnswer
+from storage.llm_store import LlmStore, month_bounds
+from storage.tables_llm import LlmCallRow
+
+
+class SqlCallLog:
+    """Implements ``agent.llm.audit.CallLog`` with ``storage.llm_store.LlmStore``."""
+
+    def __init__(self, store: LlmStore) -> None:
+        self.store = store
+
+    def find(self, cache_key: str) -> StoredAnswer | None:
+        """The latest recorded answer to an identical request."""
+        row = self.store.answered(cache_key)
+        if row is None:
+            return None
+        refusal = row.error if row.outcome == "refused" else None
+        return StoredAnswer(content=row.raw_answer, refusal=refusal, finish_reason=row.finish_reason,
+                            prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
+
+    def record(self, call: LlmCall) -> None:
+        """Store one audit record."""
+        self.store.add(LlmCallRow(
+            at=call.at, cycle_id=call.cycle_id, model=call.model[:120], endpoint_host=call.endpoint_host[:200],
+            cache_key=call.cache_key, messages=call.messages, raw_answer=_text(call.raw_answer), parsed=call.parsed,
+            validation_errors=call.validation_errors, outcome=call.outcome[:24],
+            finish_reason=(call.finish_reason or None) and call.finish_reason[:24], error=_text(call.error),
+            prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens, latency_ms=call.latency_ms,
+            cost_usd=call.cost_usd, from_cache=call.from_cache))
+
+    def month_spend(self, month: date) -> Decimal:
+        """USD spent in the calendar month of ``month``."""
+        return self.store.spend_between(*month_bounds(month))
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters; a model may send them."""
+    return None if value is None else value.replace("\x00", "\ufffd")

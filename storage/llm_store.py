@@ -1,0 +1,65 @@
+"""Persistence of the LLM audit trail (``llm_call``): record, find a replayable answer, month spend.
+
+Policy: one short transaction per call, on the Store's session factory. A replayable answer is the
+newest row of that cache key that holds a model answer (text or refusal), whether it was called
+or itself replayed. Month spend is the sum of ``cost_usd`` of rows whose ``at`` falls in the month.
+
+Failure contract: database errors propagate (SQLAlchemy's), nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.tables_llm import LlmCallRow
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+ANSWERED = ("ok", "invalid", "refused", "truncated")
+
+
+class LlmStore:
+    """Reads and writes ``llm_call`` rows."""
+
+    def __init__(self, session: SessionFactory) -> None:
+        self._session = session
+
+    def add(self, row: LlmCallRow) -> LlmCallRow:
+        """Store one call."""
+        with self._session() as s:
+            s.add(row)
+            s.flush()
+            return row
+
+    def answered(self, cache_key: str) -> LlmCallRow | None:
+        """The newest row of this key that holds a model answer."""
+        with self._session() as s:
+            stmt = (select(LlmCallRow).where(LlmCallRow.cache_key == cache_key)
+                    .where(col(LlmCallRow.outcome).in_(ANSWERED))
+                    .where(or_(col(LlmCallRow.raw_answer).is_not(None), col(LlmCallRow.outcome) == "refused"))
+                    .order_by(col(LlmCallRow.id).desc()).limit(1))
+            return s.exec(stmt).first()
+
+    def spend_between(self, start: datetime, end: datetime) -> Decimal:
+        """Total cost of calls in [start, end)."""
+        with self._session() as s:
+            stmt = select(func.coalesce(func.sum(LlmCallRow.cost_usd), 0)).where(
+                LlmCallRow.at >= start, LlmCallRow.at < end)
+            return Decimal(str(s.exec(stmt).one()))
+
+    def calls(self, limit: int = 20) -> list[LlmCallRow]:
+        """The most recent calls first."""
+        with self._session() as s:
+            return list(s.exec(select(LlmCallRow).order_by(col(LlmCallRow.id).desc()).limit(limit)))
+
+
+def month_bounds(day: date) -> tuple[datetime, datetime]:
+    """The first instant of ``day``'s calendar month and of the next one (UTC)."""
+    start = datetime(day.year, day.month, 1, tzinfo=UTC)
+    end = datetime(day.year + (day.month == 12), day.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end

@@ -1,0 +1,156 @@
+"""A local OpenAI-compatible server for tests: real HTTP on 127.0.0.1, a scriptable queue of answers.
+
+``POST /v1/chat/completions`` pops the next behaviour from the queue (or repeats ``default`` when
+the queue is empty) and records every request body, so tests can assert on prompts and count
+calls. Responses have the shape of OpenAI's ``chat.completion`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted behaviour."""
+
+    content: str | None = None
+    refusal: str | None = None
+    finish_reason: str = "stop"
+    status: int = 200
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    prompt_tokens: int = 1200
+    completion_tokens: int = 300
+
+
+def answer(document: Any) -> Reply:
+    """A normal answer whose content is ``document`` as JSON."""
+    return Reply(content=json.dumps(document))
+
+
+def malformed() -> Reply:
+    """Content that is not JSON."""
+    return Reply(content='{"market_view": "cut off', completion_tokens=5)
+
+
+def refusal(text: str = "I can't help with that.") -> Reply:
+    """A refusal (content null)."""
+    return Reply(refusal=text)
+
+
+def truncated() -> Reply:
+    """An answer cut off at the token limit."""
+    return Reply(content='{"market_view": "long', finish_reason="length", completion_tokens=4000)
+
+
+def http_error(status: int = 500, retry_after: str | None = None) -> Reply:
+    """An HTTP error with OpenAI's error body."""
+    return Reply(status=status, headers={"Retry-After": retry_after} if retry_after is not None else {})
+
+
+def slow(seconds: float, document: Any) -> Reply:
+    """A valid answer that arrives after ``seconds``."""
+    return Reply(content=json.dumps(document), delay=seconds)
+
+
+class FakeOpenAI:
+    """The server, its queue and the requests it received."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Reply] = deque()
+        self.default: Reply | None = None
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The ``OPENAI_BASE_URL`` of this server."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, *replies: Reply) -> None:
+        """Queue behaviours for the next requests."""
+        self.queue.extend(replies)
+
+    def _next(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+            if self.queue:
+                return self.queue.popleft()
+            if self.default is None:
+                return Reply(status=500)
+            return self.default
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_POST(self) -> None:
+                """Chat completions only."""
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if self.path != "/v1/chat/completions":
+                    self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
+                    return
+                reply = fake._next(json.loads(raw or b"{}"), {k.lower(): v for k, v in self.headers.items()})
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    self._send(reply.status, {"error": {"message": f"scripted HTTP {reply.status}",
+                                                        "type": "server_error", "code": None}}, reply.headers)
+                    return
+                self._send(200, _completion(reply, fake.requests[-1].get("model", "fake-model")))
+
+            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+        return Handler
+
+
+def _completion(reply: Reply, model: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-fake{int(time.time() * 1000)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content,
+                                             "refusal": reply.refusal},
+                     "logprobs": None, "finish_reason": reply.finish_reason}],
+        "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                  "total_tokens": reply.prompt_tokens + reply.completion_tokens},
+    }
