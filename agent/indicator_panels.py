@@ -1,0 +1,124 @@
+"""Indicator panels for replays: every indicator computed once over a whole history, causally.
+
+``indicator_panels(history)`` returns one date × symbol array per column of
+``agent.indicators.INDICATOR_COLUMNS`` (plus base-currency returns); ``indicators_at(panels, t)``
+slices row ``t`` into the same ``IndicatorSet`` a live cycle gets from ``compute_indicators``.
+
+No look-ahead: every panel is a trailing rolling window, an expanding maximum, a shift or a
+recursive (Wilder) average, so the value on row ``t`` uses rows ``<= t`` only; a test changes the
+prices after ``t`` and checks that nothing up to ``t`` moves. Definitions follow
+``agent.indicators`` (same windows, same NaN rules) with two documented differences, both
+because a replay sees the whole past and not a trailing ``lookback_days`` window: Wilder's RSI is
+seeded at the symbol's first 14 changes (the live cycle seeds it at the start of its window; the
+effect fades geometrically), and ``drawdown_252`` is measured from the maximum of the last 252
+rows, exactly as live.
+
+Failure contract: ``ValueError`` for a history without rows or columns; never raises on NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from agent.indicators import (
+    CORRELATION_ROWS,
+    INDICATOR_COLUMNS,
+    RETURNS_ROWS,
+    TRADING_DAYS,
+    IndicatorSet,
+    _correlations,
+    _nan_stat,
+    average_pairwise,
+    classify_regime,
+)
+from agent.market.base import PriceHistory
+
+NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
+
+
+@dataclass(frozen=True)
+class IndicatorPanels:
+    """Per-row indicator values: ``values[column]`` is a (rows × symbols) float array."""
+
+    index: pd.DatetimeIndex
+    symbols: pd.Index
+    values: dict[str, np.ndarray]
+    price_row: np.ndarray
+    returns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def indicator_panels(history: PriceHistory) -> IndicatorPanels:
+    """Every indicator of ``history`` on every row, each computed from rows up to that one."""
+    observed = history.close.astype(float)
+    if observed.empty:
+        raise ValueError("cannot compute indicators: the price history has no rows or no symbols")
+    close = observed.ffill()
+    fx = history.fx_by_symbol().ffill()
+    daily = close.pct_change(fill_method=None)
+    mid = close.rolling(20, min_periods=20).mean()
+    band = 2 * close.rolling(20, min_periods=20).std(ddof=0)
+    upper, lower = mid + band, mid - band
+    volume = history.volume.reindex_like(observed)
+    frames = {
+        "close": close, "sma20": mid, "sma50": close.rolling(50, min_periods=50).mean(),
+        "sma200": close.rolling(200, min_periods=200).mean(), "rsi14": _rsi_panel(close, 14),
+        "bb_upper": upper, "bb_mid": mid, "bb_lower": lower,
+        "bb_pct": (close - lower) / (upper - lower).where(lambda w: w > 0),
+        "vol20": daily.rolling(20, min_periods=20).std() * math.sqrt(TRADING_DAYS),
+        "vol60": daily.rolling(60, min_periods=60).std() * math.sqrt(TRADING_DAYS),
+        "drawdown_252": close / close.rolling(TRADING_DAYS, min_periods=1).max() - 1,
+        "return_20d": close / close.shift(20) - 1,
+        "adv_base": (observed * volume.where(volume > 0) * fx).rolling(20, min_periods=1).mean(),
+    }
+    rows = np.arange(len(observed))[:, None]
+    price_row = np.maximum.accumulate(np.where(observed.notna().to_numpy(), rows, -1), axis=0)
+    returns = (close * fx).pct_change(fill_method=None).fillna(0.0).to_numpy(dtype=float)
+    return IndicatorPanels(index=pd.DatetimeIndex(observed.index), symbols=observed.columns,
+                           values={k: v.to_numpy(dtype=float) for k, v in frames.items()},
+                           price_row=price_row, returns=returns)
+
+
+def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
+    """The ``IndicatorSet`` of row ``t`` (what ``compute_indicators`` would see on that day)."""
+    table = pd.DataFrame({c: panels.values[c][t] for c in NUMERIC_COLUMNS}, index=panels.symbols)
+    dates = panels.index
+    table["price_date"] = [dates[r].date() if r >= 0 else None for r in panels.price_row[t]]
+    start = max(0, t + 1 - RETURNS_ROWS)
+    returns = pd.DataFrame(panels.returns[start:t + 1], index=dates[start:t + 1], columns=panels.symbols)
+    correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
+    inputs = {
+        "median_vol20": _nan_stat(np.nanmedian, table["vol20"]),
+        "avg_corr60": average_pairwise(correlations),
+        "median_drawdown_252": _nan_stat(np.nanmedian, table["drawdown_252"]),
+    }
+    return IndicatorSet(
+        as_of=dates[t].date(), table=table.loc[:, list(INDICATOR_COLUMNS)], correlations=correlations,
+        returns=returns,
+        regime=classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"]),
+        regime_inputs=inputs,
+    )
+
+
+def _rsi_panel(close: pd.DataFrame, period: int) -> pd.DataFrame:
+    """Wilder's RSI on every row; 100 without losses, 50 when flat."""
+    delta = close.diff()
+    gain = _wilder_panel(delta.clip(lower=0), period)
+    loss = _wilder_panel((-delta).clip(lower=0), period)
+    rsi = 100 - 100 / (1 + gain / loss)
+    return rsi.mask((gain == 0) & (loss == 0), 50.0)
+
+
+def _wilder_panel(values: pd.DataFrame, period: int) -> pd.DataFrame:
+    """Wilder smoothing seeded with the mean of the first ``period`` values, on every row."""
+    seed = values.rolling(period, min_periods=period).mean()
+    started = seed.notna().cummax()
+    first = started & ~started.shift(1, fill_value=False)
+    series = values.where(started).mask(first, seed)
+    return series.ewm(alpha=1 / period, adjust=False).mean().where(started)

@@ -1,0 +1,96 @@
+"""The replayed market as the simulated broker sees it, and an in-memory ledger that forgets old orders.
+
+``ReplayFeed`` implements the broker's ``MarketFeed`` over one ``PriceHistory``: ``move_to(t)``
+sets the current row, and quotes and FX rates are that row's forward-filled close and rate
+(rounded like a live snapshot: 6 decimals for prices, 8 for FX). Nothing after row ``t`` is
+reachable through it. ``ArchivingLedgerStore`` is an ``InMemoryLedgerStore`` whose ``archive``
+moves the day's orders out of the ledger (a backtest's client order ids never repeat, so the
+broker's idempotency map only needs the current day; without this every submit would copy every
+order ever placed).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+
+import numpy as np
+
+from agent.market.base import PriceHistory
+from bot.market import CLOSE_TIME
+from broker.ledger import InMemoryLedgerStore
+from broker.models import Order, Quote
+
+
+def price_decimal(value: float) -> Decimal | None:
+    """A float price as the desk's Decimal (6 decimals), None when missing or not positive."""
+    if not math.isfinite(value) or value <= 0:
+        return None
+    return Decimal(str(round(value, 6)))
+
+
+class ReplayFeed:
+    """Quotes and FX rates of one row of a history; the broker's ``MarketFeed``."""
+
+    def __init__(self, history: PriceHistory) -> None:
+        self.dates: list[date] = [d.date() for d in history.close.index]
+        self.symbols = [str(s) for s in history.close.columns]
+        self._column = {s: i for i, s in enumerate(self.symbols)}
+        self._close = history.close.astype(float).ffill().to_numpy()
+        self._currency = {s: history.currencies.get(s, history.base_currency) for s in self.symbols}
+        self.base_currency = history.base_currency
+        self._fx = {c: s.reindex(history.close.index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
+        self.row = 0
+        self._quotes: dict[str, Quote | None] = {}
+
+    def move_to(self, row: int) -> None:
+        """Make row ``row`` the current day."""
+        self.row = row
+        self._quotes = {}
+
+    @property
+    def today(self) -> date:
+        """The current day."""
+        return self.dates[self.row]
+
+    def now(self) -> datetime:
+        """The current day's close, the time every fill and valuation is stamped with."""
+        return datetime.combine(self.today, CLOSE_TIME)
+
+    def close_row(self) -> np.ndarray:
+        """Forward-filled closes of every symbol on the current row."""
+        return np.asarray(self._close[self.row])
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The current close of ``symbol`` in its currency."""
+        if symbol in self._quotes:
+            return self._quotes[symbol]
+        column = self._column.get(symbol)
+        price = None if column is None else price_decimal(float(self._close[self.row, column]))
+        quote = None if price is None else Quote(symbol=symbol, price=price, currency=self._currency[symbol],
+                                                 at=self.now())
+        self._quotes[symbol] = quote
+        return quote
+
+    def fx_rate(self, currency: str) -> Decimal | None:
+        """Base units per unit of ``currency`` on the current row."""
+        if currency == self.base_currency:
+            return Decimal(1)
+        series = self._fx.get(currency)
+        if series is None:
+            return None
+        value = float(series[self.row])
+        return Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
+
+
+class ArchivingLedgerStore(InMemoryLedgerStore):
+    """An in-memory ledger store that can move the recorded orders out of the ledger."""
+
+    def archive(self) -> list[Order]:
+        """The orders recorded since the last call, removed from the ledger."""
+        if self.ledger is None or not self.ledger.orders:
+            return []
+        orders = list(self.ledger.orders.values())
+        self.ledger = self.ledger.model_copy(update={"orders": {}})
+        return orders

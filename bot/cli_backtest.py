@@ -1,0 +1,257 @@
+"""``paperdesk backtest`` and ``paperdesk report``: parse, run, write the files, render. Errors: one line, exit 1.
+
+The replay runs in memory with a progress bar on stderr; at the end the metrics table (strategy
+vs benchmarks) goes to stdout, or one JSON document with ``--json``. The out dir (default
+PAPERDESK_HOME/backtests/<run id>/) receives ``equity.csv``, ``metrics.json``, ``summary.txt``
+and the PNG charts; the run (each fold with ``--walk-forward``) is stored in ``backtest_run``.
+``report`` builds the live portfolio's report (``bot.evaluation.report``) and prints its text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from agent.market import make_market_data
+from agent.market.base import MarketDataError
+from agent.policies.base import Policy
+from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
+from agent.universe import UniverseError, load_universe
+from bot.backtest.run import BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
+from bot.clock import system_clock
+from bot.evaluation import charts
+from bot.logging import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+from broker.simulated import SimConfig
+from storage.backtest_store import BacktestStore
+from storage.engine import DatabaseError, make_engine
+from storage.migrate import SchemaOutOfDate, ensure_schema
+from storage.store import Store
+from storage.tables_backtest import BacktestRunRow
+
+POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight")
+EXPECTED = (BacktestError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+def _fail(message: str) -> typer.Exit:
+    print(f"error: {message}", file=sys.stderr)  # noqa: T201
+    return typer.Exit(1)
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD date, or a one-line error naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
+
+
+def make_backtest_policy(name: str, settings: Settings) -> Policy:
+    """The policy by name; ``llm`` goes through the composition root (and its call cache)."""
+    if name == "buy_and_hold":
+        return BuyAndHoldPolicy()
+    if name == "equal_weight":
+        return EqualWeightPolicy()
+    from bot.wiring import make_policy
+
+    notices: list[str] = []
+    policy = make_policy(name, settings, notices)
+    if name == "llm" and policy.name != "llm":
+        raise SettingsError("the LLM policy is not available in this version; use rules, buy_and_hold or equal_weight")
+    return policy
+
+
+def backtest(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    policy: Annotated[str, typer.Option(help="rules, llm, buy_and_hold or equal_weight.")] = "rules",
+    data: Annotated[str | None, typer.Option(help="synthetic or csv:DIR (default: PAPERDESK_DATA).")] = None,
+    symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols to restrict the universe to.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
+    approve_borderline: Annotated[bool, typer.Option(help="Execute BORDERLINE proposals (no human).")] = False,
+    walk_forward: Annotated[int, typer.Option(min=1, max=50, help="Split the period into N folds.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Replay the desk pipeline day by day and compare it with the benchmarks."""
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if policy not in POLICIES:
+        raise _fail(f"unknown policy {policy!r}: choose {', '.join(POLICIES)}")
+    if first >= last:
+        raise _fail(f"empty range: --start {first} must be before --end {last}")
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        request = _request(settings, first, last, policy, data, symbols, approve_borderline, walk_forward)
+        started = time.perf_counter()
+        folds = _run_with_progress(request)
+        elapsed = round(time.perf_counter() - started, 3)
+        run_id = "bt" + uuid.uuid4().hex[:10]
+        target = out_dir or settings.home.expanduser() / "backtests" / run_id
+        document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data)
+        _store(settings, run_id, request, folds, document, policy, data or settings.data, elapsed)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    if as_json:
+        print(json.dumps(document, indent=2, default=str))  # noqa: T201
+    else:
+        _render(document)
+
+
+def _request(settings: Settings, first: date, last: date, policy: str, data: str | None, symbols: str | None,
+             approve_borderline: bool, walk_forward: int) -> BacktestRequest:
+    universe = load_universe(settings.universe)
+    provider = make_market_data(data or settings.data, seed=settings.synthetic_seed,
+                                base_currency=universe.base_currency)
+    sim = settings.sim
+    config = SimConfig(initial_cash=Decimal(str(sim.initial_cash)), base_currency=universe.base_currency,
+                       slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
+                       min_commission=Decimal(str(sim.min_commission)))
+    wanted = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    return BacktestRequest(start=first, end=last, policy=make_backtest_policy(policy, settings), provider=provider,
+                           universe=universe, limits=settings.risk, sim=config, symbols=wanted,
+                           approve_borderline=approve_borderline, walk_forward=walk_forward)
+
+
+def _run_with_progress(request: BacktestRequest) -> list[FoldResult]:
+    """Replay with a progress bar on stderr, shown from the first replayed day (errors before stay one line)."""
+    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    progress = Progress(*columns, console=Console(stderr=True), transient=True)
+    task = progress.add_task("replay", total=None)
+    started = False
+
+    def advance(_: int) -> None:
+        nonlocal started
+        if not started:
+            progress.start()
+            started = True
+        progress.advance(task)
+
+    try:
+        return asyncio.run(run_backtest(request, on_day=advance))
+    finally:
+        if started:
+            progress.stop()
+
+
+def _fold_document(fold: FoldResult) -> dict[str, Any]:
+    result = fold.result
+    return {"start": str(fold.start), "end": str(fold.end), "days": len(result.dates), "metrics": fold.metrics,
+            "benchmarks": fold.benchmarks, "counts": dict(result.counts),
+            "risk_codes": dict(result.codes.most_common()),
+            "final_equity": round(float(fold.equity.iloc[-1]), 2)}
+
+
+def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[FoldResult], elapsed: float,
+           policy: str, data: str) -> dict[str, Any]:
+    target.mkdir(parents=True, exist_ok=True)
+    main = folds[0] if len(folds) == 1 else None
+    document: dict[str, Any] = {"run_id": run_id, "policy": policy, "data": data, "start": str(request.start),
+                                "end": str(request.end), "elapsed_seconds": elapsed, "out_dir": str(target),
+                                "approve_borderline": request.approve_borderline,
+                                "folds": [_fold_document(f) for f in folds]}
+    if main is not None:
+        document.update({k: v for k, v in document["folds"][0].items() if k in {"metrics", "benchmarks", "counts"}})
+    for k, fold in enumerate(folds):
+        suffix = "" if main is not None else f"_fold{k + 1}"
+        write_equity(target / f"equity{suffix}.csv", fold.equity)
+        charts.equity_chart(target / f"equity{suffix}.png", fold.equity, fold.benchmark_series,
+                            f"{policy} {fold.start} → {fold.end}")
+        charts.drawdown_chart(target / f"drawdown{suffix}.png", fold.equity, f"{policy} drawdown")
+    (target / "metrics.json").write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+    (target / "summary.txt").write_text(summary_text(document), encoding="utf-8")
+    return document
+
+
+def summary_text(document: dict[str, Any]) -> str:
+    """A plain-text metrics table per fold."""
+    lines = [f"backtest {document['run_id']}: policy {document['policy']}, data {document['data']}, "
+             f"{document['start']} → {document['end']}"]
+    keys = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar", "max_drawdown",
+            "max_drawdown_days", "hit_rate", "profit_factor", "turnover", "cvar_95")
+    for k, fold in enumerate(document["folds"]):
+        lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), counts {fold['counts']}")
+        names = ["strategy", *fold["benchmarks"]]
+        rows = [fold["metrics"], *fold["benchmarks"].values()]
+        lines.append(f"{'metric':<18}" + "".join(f"{n[:22]:>24}" for n in names))
+        for key in keys:
+            lines.append(f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>24}" for r in rows))
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _render(document: dict[str, Any]) -> None:
+    for k, fold in enumerate(document["folds"]):
+        table = Table(title=f"fold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days)")
+        names = ["strategy", *fold["benchmarks"]]
+        table.add_column("metric")
+        for name in names:
+            table.add_column(name, justify="right")
+        rows = [fold["metrics"], *fold["benchmarks"].values()]
+        for key in fold["metrics"]:
+            table.add_row(key, *(_fmt(r.get(key)) for r in rows))
+        out.print(table)
+        out.print(f"counts: {fold['counts']}")
+    out.print(f"files in {document['out_dir']} ({document['elapsed_seconds']} s)")
+
+
+def _store(settings: Settings, run_id: str, request: BacktestRequest, folds: list[FoldResult],
+           document: dict[str, Any], policy: str, data: str, elapsed: float) -> None:
+    engine = make_engine(settings.effective_database_url)
+    try:
+        ensure_schema(engine)
+        store = BacktestStore(Store(engine, system_clock).session, system_clock)
+        for k, fold in enumerate(folds):
+            suffix = "" if len(folds) == 1 else f"-f{k + 1}"
+            store.save_run(BacktestRunRow(
+                id=run_id + suffix, created_at=system_clock(), start=fold.start, end=fold.end, policy=policy,
+                data_source=data[:200], status="completed", symbols=list(fold.symbols),
+                params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
+                        "fold": k + 1, "requested_symbols": list(request.symbols)},
+                metrics={**fold.metrics, "counts": dict(fold.result.counts)}, benchmarks=fold.benchmarks,
+                equity=[[d.isoformat(), round(float(v), 2)]
+                        for d, v in zip(fold.result.dates, fold.equity, strict=True)],
+                out_dir=document["out_dir"], elapsed_seconds=elapsed))
+    finally:
+        engine.dispose()
+
+
+def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False) -> None:
+    """Performance vs the benchmarks and decision quality; writes charts to PAPERDESK_HOME/reports/<date>/."""
+    from bot.evaluation.report import build_report
+    from bot.wiring import build_app
+
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        built = build_app(settings)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    try:
+        result = build_report(built.desk, settings.home.expanduser(), week=week)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        built.close()
+    out.print(result.text, end="")
+    for path in result.charts:
+        out.print(f"chart: {path}")

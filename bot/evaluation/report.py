@@ -1,0 +1,172 @@
+"""The performance report of the live portfolio: text summary plus PNG charts, transport-agnostic.
+
+``build_report(desk, week=False)`` reads the stored equity snapshots, proposals and fills, loads
+the benchmark prices over the same dates, and writes into PAPERDESK_HOME/reports/<as-of date>/
+(``summary.txt``, ``equity.png``, ``drawdown.png``, ``calibration.png``). It returns a ``Report``
+(text + chart paths) that the CLI prints and a Telegram job can send as a message and photos.
+
+Policy: performance since the first snapshot (or the last 7 days with ``week``) against SPY, the
+CAC 40 and the equal-weight universe over the same dates, in the base currency; then decision
+quality (``bot.evaluation.decisions``). A fresh home (no snapshot yet) gives a one-paragraph
+report saying nothing has been traded, and no charts. A benchmark whose data cannot be loaded is
+left out and named in the text. Failure contract: database errors propagate; market-data errors
+for benchmarks are reported in the text, not raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agent.market.base import MarketDataError, PriceHistory
+from bot.desk.desk import Desk
+from bot.evaluation import benchmarks as bench
+from bot.evaluation import charts, decisions
+from bot.evaluation.metrics import as_json, summarize
+from storage.evaluation_store import EvaluationStore
+
+HISTORY_ROWS = 5000
+KEYS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "hit_rate", "cvar_95")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished report: what to print or send."""
+
+    title: str
+    text: str
+    charts: list[Path] = field(default_factory=list)
+    directory: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
+    """The report of the live portfolio (since the start, or the last 7 days)."""
+    today = desk.today
+    title = f"paperdesk {'weekly ' if week else ''}report, {today}"
+    equity = _equity(desk, today - timedelta(days=7) if week else None)
+    if len(equity) < 2:
+        text = (f"{title}\nNothing to measure yet: {len(equity)} equity snapshot(s) in this period. "
+                "Run `paperdesk cycle` on a few days first.\n")
+        return Report(title=title, text=text)
+    dates = [d.date() for d in equity.index]
+    series, missing = _benchmarks(desk, dates, float(equity.iloc[0]))
+    quality = _decision_quality(desk, dates)
+    data = {"period": [str(dates[0]), str(dates[-1])], "metrics": as_json(summarize(equity)),
+            "benchmarks": {name: as_json(summarize(s)) for name, s in series.items()}, "missing_benchmarks": missing,
+            "decision_quality": quality, "sparse": _sparse(dates)}
+    directory = home / "reports" / today.isoformat()
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [charts.equity_chart(directory / "equity.png", equity, series, title),
+             charts.drawdown_chart(directory / "drawdown.png", equity, "drawdown"),
+             charts.calibration_chart(directory / "calibration.png", quality["calibration"]["table"], "calibration")]
+    text = render_text(title, data)
+    (directory / "summary.txt").write_text(text, encoding="utf-8")
+    return Report(title=title, text=text, charts=paths, directory=directory, data=data)
+
+
+def _sparse(dates: list[date]) -> str | None:
+    """A caveat when snapshots are missing on many business days (annualised figures assume daily data)."""
+    business = len(pd.bdate_range(dates[0], dates[-1]))
+    if len(dates) >= 0.8 * business:
+        return None
+    return (f"{len(dates)} equity snapshots over {business} business days: annualised figures assume one "
+            "snapshot per trading day (run a cycle every day for exact figures)")
+
+
+def _equity(desk: Desk, since: date | None) -> pd.Series:
+    """Last equity snapshot of each as-of day (from ``since`` on)."""
+    rows = desk.store.equity_history()
+    by_day = {row.as_of: float(row.equity) for row in rows if since is None or row.as_of >= since}
+    days = sorted(by_day)
+    return pd.Series([by_day[d] for d in days], index=pd.DatetimeIndex(days), dtype=float)
+
+
+def _load(desk: Desk, symbols: list[str], end: date) -> PriceHistory:
+    instruments = [desk.universe.by_symbol[s] for s in symbols]
+    return desk.market.provider.history(instruments, end, HISTORY_ROWS)
+
+
+def _benchmarks(desk: Desk, dates: list[date], initial: float) -> tuple[dict[str, pd.Series], list[str]]:
+    series: dict[str, pd.Series] = {}
+    missing: list[str] = []
+    for symbol in (bench.SPY, bench.CAC):
+        if symbol not in desk.universe.by_symbol:
+            continue
+        try:
+            prices = bench.base_prices(_load(desk, [symbol], dates[-1]))[symbol]
+        except MarketDataError as exc:
+            missing.append(f"{bench.NAMES[symbol]}: {exc}")
+            continue
+        if (held := bench.buy_and_hold(prices, dates, initial)) is not None:
+            series[bench.NAMES[symbol]] = held
+    try:
+        universe = bench.base_prices(_load(desk, list(desk.universe.symbols), dates[-1]))
+    except MarketDataError as exc:
+        missing.append(f"{bench.EQUAL_WEIGHT}: {exc}")
+        return series, missing
+    if (equal := bench.equal_weight(universe, dates, initial)) is not None:
+        series[bench.EQUAL_WEIGHT] = equal
+    return series, missing
+
+
+def _decision_quality(desk: Desk, dates: list[date]) -> dict[str, Any]:
+    facts = EvaluationStore(desk.store.session)
+    proposals = [p for p in facts.proposal_facts() if p.as_of is None or dates[0] <= p.as_of <= dates[-1]]
+    try:
+        closes = desk.market.provider.history(desk.universe.instruments, desk.today, HISTORY_ROWS).close
+    except MarketDataError:
+        closes = pd.DataFrame()
+    due, pending = decisions.outcomes(proposals, closes)
+    fills = [(f.at.date(), f.symbol, f.side) for f in desk.store.fills() if dates[0] <= f.at.date() <= dates[-1]]
+    executed = [o for o in due if o.facts.status in decisions.EXECUTED]
+    return {"proposals": len(proposals), "not_due": pending, "thesis_vs_outcome": decisions.thesis_vs_outcome(due),
+            "position_hit_rate": decisions.mean([1.0 if o.realised > 0 else 0.0 for o in executed]),
+            "calibration": decisions.calibration(due), "regret": decisions.regret(due),
+            "human": decisions.human_value(due),
+            "behaviour": decisions.behaviour(proposals, fills, facts.risk_code_counts(), (dates[-1] - dates[0]).days)}
+
+
+def render_text(title: str, data: dict[str, Any]) -> str:
+    """The text summary of a report's data."""
+    start, end = data["period"]
+    lines = [title, f"period {start} → {end}"]
+    names = ["portfolio", *data["benchmarks"]]
+    rows = [data["metrics"], *data["benchmarks"].values()]
+    lines.append(f"{'':<18}" + "".join(f"{n[:20]:>22}" for n in names))
+    lines += [f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>22}" for r in rows) for key in KEYS]
+    lines += [_alpha_line(data["metrics"], name, figures) for name, figures in data["benchmarks"].items()]
+    lines += [f"benchmark unavailable: {m}" for m in data["missing_benchmarks"]]
+    if data.get("sparse"):
+        lines.append(f"note: {data['sparse']}")
+    q = data["decision_quality"]
+    tvo, cal, human, beh = q["thesis_vs_outcome"], q["calibration"], q["human"], q["behaviour"]
+    lines += [
+        f"decisions: {q['proposals']} proposals, {tvo['due']} past their horizon ({q['not_due']} not yet); "
+        f"reached upside {tvo['reached_upside']}, worse than worst case {tvo['worse_than_worst_case']}",
+        f"calibration: Brier {_fmt(cal['brier'])}; position hit rate {_fmt(q['position_hit_rate'])}",
+        "regret: " + ", ".join(f"{k.lower()} {v['count']} ({v['counterfactual_pnl']:+.2f})"
+                               for k, v in q["regret"].items()),
+        f"human: asked {human['asked']}, approved {human['approved']} (P&L {human['approved_pnl']:+.2f}), "
+        f"stopped {human['stopped']} (value {human['human_value']:+.2f})",
+        f"behaviour: {beh['trades']} trades ({beh['trades_per_week']}/week), mean holding "
+        f"{_fmt(beh['holding_days_mean'])} days, override rate {_fmt(beh['override_rate'])}",
+        "risk codes: " + (", ".join(f"{k} {v}" for k, v in list(beh["risk_codes"].items())[:8]) or "none"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _alpha_line(mine: dict[str, Any], name: str, theirs: dict[str, Any]) -> str:
+    ours, other = mine.get("total_return"), theirs.get("total_return")
+    if ours is None or other is None:
+        return f"vs {name}: not comparable"
+    verdict = "BEHIND: negative alpha" if ours < other else "ahead"
+    return f"vs {name}: {ours - other:+.2%} total return ({verdict})"
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
