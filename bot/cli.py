@@ -19,6 +19,8 @@ from rich.console import Console
 from agent.market.base import MarketDataError
 from agent.universe import UniverseError
 from bot import render
+from bot.cli_backtest import backtest, report
+from bot.cli_llm import llm_app
 from bot.desk import approvals, views
 from bot.desk.cycle import run_cycle
 from bot.desk.results import DeskError
@@ -36,6 +38,9 @@ app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_
                   pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(llm_app, name="llm")
+app.command()(backtest)
+app.command()(report)
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -182,6 +187,18 @@ def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.
     with _app() as built:
         change = built.desk.set_state(TradingState.ACTIVE, _actor(), reason)
         render.state_change(out, change)
+
+
+@app.command()
+def run() -> None:
+    """The daemon: scheduled cycles, and the Telegram bot when TELEGRAM_BOT_TOKEN is set (Ctrl-C stops it)."""
+    from bot import daemon  # the daemon's libraries load only for this command
+
+    with _app() as built:
+        desk_daemon = daemon.Daemon(built)
+        for notice in desk_daemon.notices:
+            out.print(notice)
+        _run(daemon.serve(desk_daemon))
 
 
 @db_app.command("upgrade")

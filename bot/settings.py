@@ -31,6 +31,24 @@ class SimSettings(BaseModel):
     min_commission: float = Field(1.0, ge=0)
 
 
+NotifyLevel = Literal["on", "silent", "off"]
+
+
+class NotifySettings(BaseModel):
+    """Notifications per kind (``[notify]`` table, ``PAPERDESK_NOTIFY__<KIND>``): on, silent (no sound) or off."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cycle: NotifyLevel = "on"
+    approval: NotifyLevel = "on"
+    fill: NotifyLevel = "on"
+    alert: NotifyLevel = "on"
+    report: NotifyLevel = "on"
+    retry_attempts: int = Field(4, ge=1, le=20)
+    retry_base_seconds: float = Field(1.0, ge=0, le=600)
+    flush_interval_seconds: float = Field(60, gt=0, le=86_400)
+
+
 def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "paperdesk"
 
@@ -57,6 +75,11 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_cache: Literal["off", "record", "replay"] = "record"
     llm_budget_usd: float | None = Field(default=None, ge=0)
+    llm_timeout_seconds: float = Field(60, gt=0, le=3600)
+    llm_max_retries: int = Field(3, ge=0, le=10)
+    llm_max_tokens: int = Field(4000, ge=256, le=200_000)
+    llm_price_input_per_mtok: float = Field(0.15, ge=0)
+    llm_price_output_per_mtok: float = Field(0.60, ge=0)
 
     alpaca_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_API_KEY"))
     alpaca_secret_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_SECRET_KEY"))
@@ -68,6 +91,8 @@ class Settings(BaseSettings):
     telegram_viewers: str = ""
     telegram_chat_id: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    cycle_cron: str = "0 21 * * mon-fri"
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     memory: Literal["off", "mem0"] = "off"
     memory_embedder: Literal["local", "openai"] = "local"

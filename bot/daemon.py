@@ -1,0 +1,104 @@
+"""``paperdesk run``: one asyncio process hosting the scheduler and, when configured, the Telegram bot.
+
+Policy: with ``TELEGRAM_BOT_TOKEN`` a ``TelegramService`` (bot/telegram_ui/) polls the Bot API and
+starts our AsyncIOScheduler from its post_init; without a token the scheduler runs alone
+(approvals with ``paperdesk approve``). Telegram being unreachable at start is retried while the
+scheduler already runs; sending failures never stop the daemon (the outbox keeps undelivered
+messages). SIGINT and SIGTERM stop it cleanly. This module does not import telegram: the service
+is loaded only when a token is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.notify import FanOut, LogNotifier, Outbox
+from bot.runner import DeskRunner
+from bot.scheduler import build_scheduler, catch_up
+from bot.wiring import App
+
+if TYPE_CHECKING:
+    from bot.telegram_ui.service import TelegramService
+
+log = structlog.get_logger("paperdesk.daemon")
+NO_TELEGRAM = ("Telegram is not configured (TELEGRAM_BOT_TOKEN): running the scheduler alone; "
+               "approve with `paperdesk approve`")
+
+
+class Daemon:
+    """The scheduler, the desk runner and (optionally) the Telegram service, started and stopped together."""
+
+    def __init__(self, app: App, *, poll_timeout: int = 10, poll_interval: float = 0.0) -> None:
+        settings = app.settings
+        self.app = app
+        self.notifiers = FanOut([LogNotifier()])
+        self.runner = DeskRunner(app.desk, self.notifiers)
+        self.telegram: TelegramService | None = None
+        self.notices: list[str] = []
+        if settings.telegram_bot_token:
+            from bot.telegram_ui.service import TelegramService
+
+            self.telegram = TelegramService(settings, self.runner, self._start_scheduler,
+                                            poll_timeout=poll_timeout, poll_interval=poll_interval)
+            self.notices.extend(self.telegram.notices)
+            if self.telegram.notifier is not None:
+                self.notifiers.notifiers.append(self.telegram.notifier)
+        else:
+            self.notices.append(NO_TELEGRAM)
+        self.scheduler: AsyncIOScheduler = build_scheduler(settings, self.runner, self.outbox)
+
+    @property
+    def application(self) -> Any:
+        """The PTB Application, or None without Telegram."""
+        return self.telegram.application if self.telegram is not None else None
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """The persistent outbox, or None when nothing is sent to a chat."""
+        return self.telegram.outbox if self.telegram is not None else None
+
+    def _start_scheduler(self) -> None:
+        if not self.scheduler.running:
+            self.scheduler.start()
+            catch_up(self.scheduler, self.app.settings, self.runner)
+            log.info("scheduler_started", next_cycle=str(self.runner.next_cycle()))
+
+    async def start(self) -> None:
+        """Start everything; Telegram in the background, retried until it answers."""
+        if self.telegram is None:
+            self._start_scheduler()
+            return
+        self.telegram.start()
+
+    async def started(self) -> None:
+        """Wait until Telegram polls (tests; returns at once without Telegram)."""
+        if self.telegram is not None:
+            await self.telegram.started()
+
+    async def stop(self) -> None:
+        """Stop polling, the bot, the scheduler; wait briefly for deliveries in flight."""
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        log.info("daemon_stopped")
+
+
+async def serve(daemon: Daemon, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await daemon.start()
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await daemon.stop()

@@ -1,0 +1,63 @@
+"""The daemon's desk runner: one desk, one cycle at a time, and the notifications that follow.
+
+Policy: ``/run`` and the scheduled cycle share an ``asyncio.Lock`` so two cycles never overlap;
+after every cycle the notifier gets the summary, one approval request per proposal awaiting a
+human, the fills and the alerts, then approval messages decided elsewhere are settled. A cycle
+that fails raises to its caller after an alert; notification failures never do (the notifiers
+swallow and log them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from bot.desk import approvals
+from bot.desk.cycle import run_cycle
+from bot.desk.desk import Desk
+from bot.desk.results import CycleReport
+from bot.notify import Notifier, notify_cycle
+
+log = structlog.get_logger("paperdesk.runner")
+
+
+def _no_schedule() -> datetime | None:
+    return None
+
+
+class DeskRunner:
+    """Runs cycles and expiry for the daemon and tells the notifier."""
+
+    def __init__(self, desk: Desk, notifier: Notifier) -> None:
+        self.desk, self.notifier = desk, notifier
+        self.lock = asyncio.Lock()
+        self.next_cycle: Callable[[], datetime | None] = _no_schedule
+
+    @property
+    def busy(self) -> bool:
+        """Is a cycle running now?"""
+        return self.lock.locked()
+
+    async def cycle(self) -> CycleReport:
+        """Run one cycle (waiting for a running one to end first), then notify."""
+        async with self.lock:
+            try:
+                report = await run_cycle(self.desk)
+            except Exception as exc:
+                log.error("cycle_failed", error=str(exc))
+                await self.notifier.alert(f"cycle failed: {exc}")
+                raise
+            await notify_cycle(self.notifier, report)
+            await self.notifier.settle()
+            return report
+
+    async def expire(self) -> int:
+        """Expire approvals past their time and update their messages."""
+        count = approvals.expire_due(self.desk)
+        if count:
+            log.info("approvals_expired", count=count)
+        await self.notifier.settle()
+        return count

@@ -1,0 +1,117 @@
+"""The Telegram Notifier: desk results rendered to HTML, queued in the outbox, sent to the desk's chat.
+
+Policy: each kind (cycle, approval, fill, alert, report) is ``on``, ``silent`` (sent without
+sound) or ``off`` (not sent). Sending goes through the ``Outbox``, so a Telegram outage delays
+messages but loses none; approval messages carry Approve / Reject buttons and their message id is
+recorded when they are finally delivered. ``settle`` edits approval messages whose proposals were
+decided elsewhere (expiry, the CLI, a newer cycle) to their final state; an edit that fails is
+retried at the next ``settle``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import structlog
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+from bot.desk import chat
+from bot.desk.desk import Desk
+from bot.desk.results import CycleReport, ProposalLine
+from bot.notify import Outbox, PermanentError, RetryLater
+from bot.telegram_ui import render
+from storage.tables_telegram import NotificationRow
+from storage.telegram_store import TelegramStore
+
+log = structlog.get_logger("paperdesk.telegram")
+
+
+def buttons(line: ProposalLine, nonce: str) -> InlineKeyboardMarkup:
+    """Approve / Reject, with short callback data carrying the proposal id and its nonce."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("✅ Approve", callback_data=f"ap:{line.id}:{nonce}"),
+        InlineKeyboardButton("❌ Reject", callback_data=f"rj:{line.id}:{nonce}"),
+    ]])
+
+
+class TelegramTransport:
+    """Sends outbox rows to one chat with the Bot API."""
+
+    def __init__(self, bot: Bot, chat_id: str) -> None:
+        self.bot, self.chat_id = bot, chat_id
+
+    async def deliver(self, note: NotificationRow) -> tuple[str, int]:
+        """Send (split at 4,096 characters; buttons on the last part); map PTB errors to the outbox's."""
+        markup = InlineKeyboardMarkup.de_json(note.reply_markup, self.bot) if note.reply_markup else None
+        parts = render.split(note.text)
+        try:
+            for part in parts[:-1]:
+                await self._send(part, None, note.level)
+            message = await self._send(parts[-1], markup, note.level)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) from exc
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+        return str(message.chat_id), message.message_id
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None, level: str) -> Message:
+        return await self.bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                           disable_notification=level == "silent")
+
+
+class TelegramNotifier:
+    """Notifier for the desk's Telegram chat."""
+
+    def __init__(self, desk: Desk, bot: Bot, outbox: Outbox, levels: Mapping[str, str]) -> None:
+        self.desk, self.bot, self.outbox, self.levels = desk, bot, outbox, levels
+        self.messages = TelegramStore(desk.store.session, desk.clock)
+
+    def _post(self, kind: str, text: str, **extra: object) -> None:
+        level = self.levels.get(kind, "on")
+        if level == "off":
+            return
+        self.outbox.post(kind, level, text, **extra)
+
+    async def cycle_summary(self, report: CycleReport) -> None:
+        """The summary of one cycle."""
+        self._post("cycle", render.cycle(report))
+
+    async def approval_request(self, line: ProposalLine) -> None:
+        """A message with Approve / Reject buttons."""
+        row = self.desk.store.get_proposal(line.id)
+        nonce = row.nonce if row is not None else ""
+        self._post("approval", render.approval(line), reply_markup=buttons(line, nonce).to_dict(),
+                   proposal_id=line.id)
+
+    async def fill(self, line: ProposalLine) -> None:
+        """An order filled."""
+        self._post("fill", render.fill(line))
+
+    async def alert(self, text: str) -> None:
+        """An alert."""
+        self._post("alert", render.alert(text))
+
+    async def settle(self) -> None:
+        """Edit approval messages whose proposals are no longer pending to show how they ended."""
+        for message in self.messages.open_messages():
+            if message.proposal_id is None or message.id is None:
+                continue
+            line = chat.proposal_line(self.desk, message.proposal_id)
+            if line.status == "AWAITING_APPROVAL":
+                continue
+            row = self.desk.store.get_proposal(line.id)
+            try:
+                await self.bot.edit_message_text(render.final(line, by=row.decided_by if row else None,
+                                                              reason=row.decision_reason if row else None),
+                                                 chat_id=message.chat_id, message_id=message.message_id,
+                                                 parse_mode=ParseMode.HTML)
+            except BadRequest as exc:  # already edited, or deleted by the user: nothing more to show
+                log.info("settle_edit_refused", proposal_id=line.id, error=str(exc))
+            except TelegramError as exc:
+                log.warning("settle_edit_failed", proposal_id=line.id, error=str(exc))
+                continue
+            self.messages.mark_final(message.id)

@@ -1,0 +1,228 @@
+"""Telegram HTML for each desk result. Everything that comes from data is escaped.
+
+Telegram refuses messages over 4,096 characters: ``split`` cuts long text on line boundaries
+(a single over-long line is cut hard) so every part is valid on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+
+from bot.desk.results import (
+    CycleReport,
+    DecisionResult,
+    PnlView,
+    PositionLine,
+    ProposalLine,
+    RiskUsageView,
+    StateChange,
+    StatusView,
+)
+
+LIMIT = 4096
+PLAIN_WORDS = {
+    "LOW_CONFIDENCE": "the model is not confident enough",
+    "POSITION_WEIGHT_EXCEEDS_MAX": "the position would be too large", "POSITION_WEIGHT_NEAR_MAX":
+    "the position would be close to its size limit", "ASSET_CLASS_WEIGHT_EXCEEDS_MAX": "too much in one asset class",
+    "ASSET_CLASS_WEIGHT_NEAR_MAX": "close to the asset-class limit", "SECTOR_WEIGHT_EXCEEDS_MAX":
+    "too much in one sector", "SECTOR_WEIGHT_NEAR_MAX": "close to the sector limit",
+    "CASH_BELOW_FLOOR": "cash would fall below the floor", "CVAR_EXCEEDS_MAX": "tail risk (CVaR) would be too high",
+    "CVAR_NEAR_MAX": "tail risk (CVaR) close to its limit", "VOLATILITY_EXCEEDS_MAX": "the asset is too volatile",
+    "VOLATILITY_NEAR_MAX": "the asset is nearly too volatile", "CORRELATED_WITH_HOLDING":
+    "moves with a large holding", "ADV_EXCEEDS_MAX": "too large for the traded volume",
+    "DRAWDOWN_NEAR_MAX": "the portfolio is close to its drawdown limit", "DRAWDOWN_HALTS_BUYS":
+    "drawdown too deep: buys halted", "TRADES_PER_DAY_NEAR_MAX": "close to today's trade cap",
+    "TRADES_PER_WEEK_NEAR_MAX": "close to this week's trade cap", "MIN_HOLDING_PERIOD": "held for too short a time",
+    "REENTRY_COOLDOWN": "sold too recently to buy back", "STALE_PRICE": "the price is stale",
+}
+HELP = """<b>paperdesk</b> — commands
+/status — equity, cash, P&amp;L, drawdown, trading state, next cycle
+/positions — open positions
+/pnl — profit and loss, with a chart against SPY and the CAC 40
+/pending — proposals awaiting approval
+/approve ID — approve a proposal
+/reject ID reason — reject a proposal, with a reason
+/run — run a decision cycle now
+/halt · /reduce · /resume — trading state
+/risk — limits and how much of each is used
+/history — recent decisions and their fate"""
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Cut text into parts of at most ``limit`` characters, on line boundaries where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def _m(value: Decimal | None, places: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{places}f}"
+
+
+def _s(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:+,.2f}"
+
+
+def _q(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value.normalize():f}"
+
+
+def _t(value: datetime | None) -> str:
+    return "—" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def status(view: StatusView, next_cycle: datetime | None) -> str:
+    """/status."""
+    cur = escape(view.base_currency)
+    reason = f" ({escape(view.state_reason)})" if view.state_reason else ""
+    return "\n".join([
+        f"<b>Equity</b> {_m(view.equity)} {cur}   <b>cash</b> {_m(view.cash)} ({view.cash_weight:.1%})",
+        f"<b>P&amp;L</b> day {_s(view.day_pnl)} · total {_s(view.total_pnl)} ({view.total_return:+.2%})",
+        f"<b>Drawdown</b> {view.drawdown:.2%}",
+        f"<b>Trading</b> {escape(view.trading_state)}{reason}",
+        f"<b>Positions</b> {view.positions} · <b>pending</b> {view.pending}",
+        f"<b>Last cycle</b> {_t(view.last_cycle_at)} · <b>next</b> {_t(next_cycle)}",
+        f"<i>data: {escape(view.data_source)}</i>",
+    ])
+
+
+def positions(lines: Sequence[PositionLine], base: str) -> str:
+    """/positions."""
+    if not lines:
+        return "No open positions."
+    rows = [f"<b>{escape(p.symbol)}</b> {_q(p.quantity)} @ {_m(p.market_price)} {escape(p.currency)} · "
+            f"{_m(p.market_value_base)} {escape(base)} ({p.weight:.1%}) · {_s(p.unrealized_pnl_base)} "
+            f"({p.unrealized_pnl_pct:+.1%})" for p in lines]
+    return "<b>Positions</b>\n" + "\n".join(rows)
+
+
+def pnl(view: PnlView) -> str:
+    """/pnl (the chart is sent as a photo beside it)."""
+    cur = escape(view.base_currency)
+    return "\n".join([
+        f"<b>P&amp;L</b> {_s(view.total_pnl)} {cur} ({view.total_return:+.2%}) since {_m(view.start_equity)}",
+        f"day {_s(view.day_pnl)} · unrealised {_s(view.unrealized_pnl)} · realised {_s(view.realized_pnl)}",
+        f"commissions {_m(view.commissions)} · max drawdown {view.max_drawdown:.2%}",
+    ])
+
+
+def _codes(line: ProposalLine) -> str:
+    return "; ".join(escape(PLAIN_WORDS.get(code, code.replace("_", " ").lower())) for code in line.codes) or "—"
+
+
+def approval(line: ProposalLine) -> str:
+    """The message that asks a human to approve or reject one proposal."""
+    parts = [
+        f"<b>Approval needed</b> · <code>{escape(line.id)}</code>",
+        f"<b>{escape(line.side.upper())} {escape(line.symbol)}</b> · weight {line.weight_before:.1%} → "
+        f"{line.target_weight:.1%}",
+        f"Order {_q(line.quantity)} @ {_m(line.price, 4)} {escape(line.currency or '')} "
+        f"(≈ {_m(line.notional_base)})",
+        f"Confidence {line.confidence:.0%}",
+        f"Why: {escape(line.thesis) or '—'}",
+        f"Risk: {_codes(line)}",
+    ]
+    if line.clamp:
+        parts.append(f"Clamp: {escape(line.clamp)}")
+    parts.append(f"Expires {_t(line.expires_at)}")
+    return "\n".join(parts)
+
+
+def final(line: ProposalLine, *, by: str | None = None, reason: str | None = None) -> str:
+    """An approval message edited to the proposal's final state (``reason``: the stored decision reason)."""
+    head = approval(line).split("\n")[:3]
+    who = f" by {escape(by)}" if by else ""
+    why = f": {escape(reason)}" if reason else ""
+    note = why or (f": {escape(line.note)}" if line.note else "")
+    if line.status == "FILLED" and line.fill_price is not None:
+        outcome = f"✅ <b>Filled</b> {_q(line.fill_quantity)} at {_m(line.fill_price, 4)}{who}"
+    elif line.status == "REJECTED_BY_HUMAN":
+        outcome = f"❌ <b>Rejected</b>{who}{why}"
+    elif line.status == "EXPIRED":
+        outcome = f"⌛ <b>Expired</b>{note}"
+    elif line.status == "REJECTED_AT_APPROVAL":
+        outcome = f"⛔ <b>Refused at approval</b>{note}"
+    else:
+        outcome = f"<b>{escape(line.status)}</b>{who}{note}"
+    return "\n".join([*head, outcome])
+
+
+def refused(line: ProposalLine, why: str) -> str:
+    """An approval message edited after a refusal."""
+    return final(line) + f"\n<i>{escape(why)}</i>"
+
+
+def proposals(title: str, lines: Sequence[ProposalLine]) -> str:
+    """/pending and /history."""
+    if not lines:
+        return f"<b>{escape(title)}</b>\nnothing"
+    rows = [f"<code>{escape(p.id)}</code> {escape(p.side.upper())} {escape(p.symbol)} {p.weight_before:.1%}→"
+            f"{p.target_weight:.1%} · {escape(p.level or '')} · <b>{escape(p.status)}</b>"
+            + (f" — {escape(p.note)}" if p.note else "") for p in lines]
+    return f"<b>{escape(title)}</b>\n" + "\n".join(rows)
+
+
+def risk(view: RiskUsageView) -> str:
+    """/risk."""
+    rows = [f"{escape(u.name)}: {u.value:.2%} of {u.limit:.2%} → <b>{u.used:.0%}</b> used"
+            + (f" ({escape(u.detail)})" if u.detail else "") for u in view.limits if "trades" not in u.name]
+    rows += [f"{escape(u.name)}: {u.value:.0f} of {u.limit:.0f} → <b>{u.used:.0%}</b> used"
+             for u in view.limits if "trades" in u.name]
+    return f"<b>Risk</b> · trading {escape(view.trading_state)}\n" + "\n".join(rows)
+
+
+def cycle(report: CycleReport) -> str:
+    """The summary sent after every cycle."""
+    counts: dict[str, int] = {}
+    for line in report.proposals:
+        counts[line.status] = counts.get(line.status, 0) + 1
+    synthetic = " · <b>SYNTHETIC DATA</b>" if report.synthetic else ""
+    lines = [
+        f"<b>Cycle</b> <code>{escape(report.cycle_id)}</code> as of {report.as_of}{synthetic}",
+        f"regime {escape(report.regime)} · trading {escape(report.trading_state)} · policy {escape(report.policy)}",
+        f"equity {_m(report.equity_before)} → {_m(report.equity_after)} {escape(report.base_currency)}",
+        " · ".join(f"{escape(k)} {v}" for k, v in sorted(counts.items())) or "no proposals",
+    ]
+    if report.market_view:
+        lines.append(f"<i>{escape(report.market_view)}</i>")
+    lines += [f"⚠️ {escape(alert)}" for alert in report.alerts]
+    return "\n".join(lines)
+
+
+def fill(line: ProposalLine) -> str:
+    """A fill notification."""
+    return (f"✅ {escape(line.side.upper())} {_q(line.fill_quantity)} {escape(line.symbol)} filled at "
+            f"{_m(line.fill_price, 4)} {escape(line.currency or '')} · <code>{escape(line.id)}</code>")
+
+
+def alert(text: str) -> str:
+    """An alert notification."""
+    return f"⚠️ {escape(text)}"
+
+
+def decision(result: DecisionResult) -> str:
+    """/approve and /reject."""
+    return escape(result.message)
+
+
+def state_change(change: StateChange) -> str:
+    """/halt, /reduce, /resume."""
+    why = f": {escape(change.reason)}" if change.reason else ""
+    return f"Trading {escape(change.previous)} → <b>{escape(change.state)}</b> by {escape(change.actor)}{why}"

@@ -1,0 +1,94 @@
+"""The daemon without Telegram, its schedule, `paperdesk run` as a process, and message splitting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.daemon import NO_TELEGRAM, Daemon
+from bot.desk import views
+from bot.scheduler import cycle_trigger, missed_run
+from bot.settings import SettingsError
+from bot.telegram_ui import render
+from bot.telegram_ui.auth import parse_ids
+from tests.bot.conftest import AppFactory
+
+
+async def test_without_a_token_the_scheduler_runs_alone(make_app: AppFactory) -> None:
+    daemon = Daemon(make_app(cycle_cron="0 21 * * mon-fri"))
+    assert daemon.application is None and daemon.notices == [NO_TELEGRAM]
+    await daemon.start()
+    try:
+        assert daemon.scheduler.running
+        jobs = {job.id for job in daemon.scheduler.get_jobs()}
+        assert {"cycle", "expire"} <= jobs and "outbox" not in jobs
+        when = daemon.runner.next_cycle()
+        assert when is not None and when.weekday() < 5 and (when.hour, when.minute) == (21, 0)
+    finally:
+        await daemon.stop()
+    await asyncio.sleep(0.05)  # AsyncIOScheduler shuts down on its loop's next turn
+    assert not daemon.scheduler.running
+
+
+async def test_run_and_the_scheduled_cycle_never_overlap(make_app: AppFactory) -> None:
+    daemon = Daemon(make_app())
+    await daemon.runner.lock.acquire()
+    assert daemon.runner.busy
+    daemon.runner.lock.release()
+    first = await daemon.runner.cycle()
+    assert first.status == "completed" and (await views.status(daemon.app.desk)).last_cycle_at is not None
+
+
+async def test_a_bad_cron_or_user_list_is_a_clear_error(make_app: AppFactory) -> None:
+    with pytest.raises(SettingsError, match="PAPERDESK_CYCLE_CRON"):
+        Daemon(make_app(cycle_cron="every day"))
+    with pytest.raises(SettingsError, match="PAPERDESK_TELEGRAM_ALLOWED_USERS"):
+        parse_ids("12,alice", "PAPERDESK_TELEGRAM_ALLOWED_USERS")
+
+
+def test_a_cycle_missed_while_down_is_detected() -> None:
+    trigger = cycle_trigger("0 21 * * mon-fri")
+    thursday = datetime(2026, 11, 19, 21, 0, 5, tzinfo=UTC)
+    assert missed_run(trigger, thursday, datetime(2026, 11, 20, 22, 0, tzinfo=UTC))
+    assert not missed_run(trigger, thursday, datetime(2026, 11, 20, 20, 0, tzinfo=UTC))
+    assert not missed_run(trigger, None, datetime(2026, 11, 20, 22, 0, tzinfo=UTC))
+
+
+def test_split_keeps_every_part_under_the_limit_and_loses_nothing() -> None:
+    text = "\n".join(f"line {i} " + "x" * (i % 50) for i in range(600)) + "\n" + "y" * 9000
+    parts = render.split(text)
+    assert all(0 < len(p) <= render.LIMIT for p in parts) and len(parts) > 3
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert render.split("short") == ["short"]
+
+
+def test_rendering_escapes_data() -> None:
+    assert render.alert("<b>&") == "⚠️ &lt;b&gt;&amp;"
+
+
+def test_paperdesk_run_without_telegram_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERDESK_HOME": str(tmp_path / "home"), "PAPERDESK_POLICY": "rules"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    paperdesk = Path(sys.executable).parent / "paperdesk"
+    proc = subprocess.Popen([str(paperdesk), "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (tmp_path / "home" / "paperdesk.db").exists():
+            time.sleep(0.1)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Telegram is not configured (TELEGRAM_BOT_TOKEN)" in out
