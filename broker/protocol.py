@@ -25,7 +25,11 @@ class Broker(Protocol):
         ...
 
     async def order_by_client_id(self, client_order_id: str) -> Order | None:
-        """Look an order up by the id the desk gave it."""
+        """The order submitted with ``client_order_id`` (fills included), or None if the venue never saw it.
+
+        Crash recovery (``bot/desk/reconcile.py``) relies on this: None must mean "not received",
+        never "could not ask" — a venue that cannot answer raises ``RetryableBrokerError``.
+        """
         ...
 
     def is_tradable(self, symbol: str) -> bool:
