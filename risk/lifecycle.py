@@ -2,6 +2,14 @@
 
 Every transition is stored by the caller with its time and actor. Actors are ``agent``, ``risk``,
 ``broker``, ``system``, ``human:<telegram user id>`` or ``cli:<os user>``.
+
+Crash safety: an order is never sent from SAFE or APPROVED directly. The proposal first moves to
+SUBMITTING (committed), then the broker is called with client_order_id = proposal id, then the
+outcome is recorded (SUBMITTING -> SUBMITTED -> FILLED | ...). A SUBMITTING proposal found after a
+crash is resolved by asking the broker for that client_order_id: found, it moves on like any
+order; not found, it never reached the broker and becomes CANCELED ("not submitted before
+crash"), so a human decides whether to trade it again. SAFE/APPROVED -> BROKER_REJECTED remains
+for refusals before any broker call.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ class ProposalStatus(StrEnum):
     UNSAFE = "UNSAFE"
     AWAITING_APPROVAL = "AWAITING_APPROVAL"
     APPROVED = "APPROVED"
+    SUBMITTING = "SUBMITTING"
     SUBMITTED = "SUBMITTED"
     FILLED = "FILLED"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -39,11 +48,12 @@ S = ProposalStatus
 
 TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.PROPOSED: frozenset({S.SAFE, S.BORDERLINE, S.UNSAFE}),
-    S.SAFE: frozenset({S.SUBMITTED, S.BROKER_REJECTED}),
+    S.SAFE: frozenset({S.SUBMITTING, S.BROKER_REJECTED}),
     S.BORDERLINE: frozenset({S.AWAITING_APPROVAL}),
     S.UNSAFE: frozenset({S.REJECTED_BY_RISK}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED_BY_HUMAN, S.EXPIRED, S.REJECTED_AT_APPROVAL}),
-    S.APPROVED: frozenset({S.SUBMITTED, S.BROKER_REJECTED}),
+    S.APPROVED: frozenset({S.SUBMITTING, S.BROKER_REJECTED}),
+    S.SUBMITTING: frozenset({S.SUBMITTED, S.FILLED, S.PARTIALLY_FILLED, S.BROKER_REJECTED, S.CANCELED}),
     S.SUBMITTED: frozenset({S.FILLED, S.PARTIALLY_FILLED, S.BROKER_REJECTED, S.CANCELED}),
     S.PARTIALLY_FILLED: frozenset({S.FILLED, S.CANCELED}),
     S.FILLED: frozenset(),

@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from broker.models import Order
-from risk.lifecycle import ProposalStatus, check_actor, check_transition
+from risk.lifecycle import TRANSITIONS, IllegalTransition, ProposalStatus, check_actor, check_transition
 from risk.models import RiskVerdict, TradeProposal
 from storage.portfolio import PortfolioStoreMixin
 from storage.tables import (
@@ -32,6 +33,7 @@ from storage.tables import (
 )
 
 S = ProposalStatus
+OPEN_ORDER = frozenset({S.SUBMITTED, S.PARTIALLY_FILLED})
 Clock = Callable[[], datetime]
 
 
@@ -100,7 +102,6 @@ class Store(PortfolioStoreMixin):
         would buy a target twice). Returns the new rows and the ids superseded.
         """
         now = self._clock()
-        rows: list[ProposalRow] = []
         cycle_id = cycle.id
         with self.session() as s:
             s.add(cycle)
@@ -108,16 +109,14 @@ class Store(PortfolioStoreMixin):
             superseded = [pid for pid in s.exec(select(ProposalRow.id).where(ProposalRow.status == S.AWAITING_APPROVAL))
                           if _cas(s, pid, S.AWAITING_APPROVAL, S.EXPIRED, "system", f"superseded by cycle {cycle_id}",
                                   now, {"decision_reason": f"superseded by cycle {cycle_id}"})]
-            for item in items:
-                row = _proposal_row(cycle_id, item, now)
-                s.add(row)
-                for before, after, actor in _initial_path(item.verdict):
-                    s.add(TransitionRow(proposal_id=row.id, at=now, actor=actor, from_status=before,
-                                        to_status=after, note=", ".join(item.verdict.codes) or None))
-                s.flush()
-                _add_verdict(s, row.id, "cycle", item.verdict, now)
-                rows.append(row)
+            rows = [_add_proposal(s, cycle_id, item, now) for item in items]
         return rows, superseded
+
+    def add_proposals(self, cycle_id: str, items: Sequence[NewProposal]) -> list[ProposalRow]:
+        """Store classified proposals under an existing cycle, superseding nothing (the monitor's stop-losses)."""
+        now = self._clock()
+        with self.session() as s:
+            return [_add_proposal(s, cycle_id, item, now) for item in items]
 
     def get_proposal(self, proposal_id: str) -> ProposalRow | None:
         """One proposal by id."""
@@ -170,23 +169,40 @@ class Store(PortfolioStoreMixin):
     # execution --------------------------------------------------------------------------------
 
     def record_execution(self, proposal_id: str, expected: ProposalStatus, order: Order, broker: str) -> bool:
-        """Atomically move ``expected -> SUBMITTED -> final`` and store the order and its fills."""
+        """Store an order's outcome and move the proposal on; False when it is no longer in ``expected``.
+
+        From SUBMITTING: ``SUBMITTING -> SUBMITTED -> final`` with the order and its fills, atomically.
+        From SUBMITTED or PARTIALLY_FILLED (an order that was still open): the order row is refreshed,
+        fills not stored yet are added and the status follows the order's.
+        """
         now = self._clock()
-        final = _final_status(order)
         with self.session() as s:
-            if not _cas(s, proposal_id, expected, S.SUBMITTED, "broker", f"order {order.id}", now, {}):
-                return False
+            if expected is S.SUBMITTING:
+                if not _cas(s, proposal_id, expected, S.SUBMITTED, "broker", f"order {order.id}", now, {}):
+                    return False
+                current = S.SUBMITTED
+            else:
+                if expected not in OPEN_ORDER:
+                    raise IllegalTransition(f"{expected}: only SUBMITTING, SUBMITTED or PARTIALLY_FILLED take an order")
+                row = s.get(ProposalRow, proposal_id)
+                if row is None or row.status != expected:
+                    return False
+                current = expected
             _upsert_order(s, order, proposal_id, broker, now)
-            for fill in order.fills:
-                s.add(FillRow(order_id=fill.order_id, client_order_id=fill.client_order_id, symbol=fill.symbol,
-                              side=str(fill.side), quantity=fill.quantity, price=fill.price,
-                              currency=fill.currency, fx_rate=fill.fx_rate,
-                              commission_base=fill.commission_base, at=fill.at))
-            if final is not None:
+            _add_new_fills(s, order)
+            final = _final_status(order)
+            if final is not None and final in TRANSITIONS[current]:
                 note = order.reject_reason if final is S.BROKER_REJECTED else None
-                _cas(s, proposal_id, S.SUBMITTED, final, "broker", note, now,
-                     {"decision_reason": note} if note else {})
+                _cas(s, proposal_id, current, final, "broker", note, now, {"decision_reason": note} if note else {})
             return True
+
+    def fill_positions(self) -> dict[str, Decimal]:
+        """Net quantity per symbol implied by every recorded fill (buys minus sells), zeros left out."""
+        net: dict[str, Decimal] = {}
+        with self.session() as s:
+            for symbol, side, quantity in s.exec(select(col(FillRow.symbol), col(FillRow.side), col(FillRow.quantity))):
+                net[symbol] = net.get(symbol, Decimal(0)) + (quantity if side == "buy" else -quantity)
+        return {symbol: quantity for symbol, quantity in sorted(net.items()) if quantity != 0}
 
     def order_for(self, proposal_id: str) -> OrderRow | None:
         """The broker order placed for a proposal, if any."""
@@ -249,6 +265,17 @@ def _proposal_row(cycle_id: str, item: NewProposal, now: datetime) -> ProposalRo
     )
 
 
+def _add_proposal(s: Session, cycle_id: str, item: NewProposal, now: datetime) -> ProposalRow:
+    row = _proposal_row(cycle_id, item, now)
+    s.add(row)
+    for before, after, actor in _initial_path(item.verdict):
+        s.add(TransitionRow(proposal_id=row.id, at=now, actor=actor, from_status=before,
+                            to_status=after, note=", ".join(item.verdict.codes) or None))
+    s.flush()
+    _add_verdict(s, row.id, "cycle", item.verdict, now)
+    return row
+
+
 def _initial_path(verdict: RiskVerdict) -> list[tuple[str | None, str, str]]:
     level = ProposalStatus(verdict.level)
     path: list[tuple[str | None, str, str]] = [(None, S.PROPOSED, "agent"), (S.PROPOSED, level, "risk")]
@@ -284,6 +311,15 @@ def _cas(s: Session, proposal_id: str, expected: ProposalStatus, target: Proposa
     s.add(TransitionRow(proposal_id=proposal_id, at=now, actor=actor, from_status=str(expected),
                         to_status=str(target), note=note))
     return True
+
+
+def _add_new_fills(s: Session, order: Order) -> None:
+    """Add the order's fills beyond those already stored (brokers report fills in order)."""
+    stored = s.exec(select(func.count()).select_from(FillRow).where(FillRow.order_id == order.id)).one()
+    for fill in order.fills[int(stored):]:
+        s.add(FillRow(order_id=fill.order_id, client_order_id=fill.client_order_id, symbol=fill.symbol,
+                      side=str(fill.side), quantity=fill.quantity, price=fill.price, currency=fill.currency,
+                      fx_rate=fill.fx_rate, commission_base=fill.commission_base, at=fill.at))
 
 
 def _final_status(order: Order) -> ProposalStatus | None:

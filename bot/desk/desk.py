@@ -1,20 +1,27 @@
 """The desk: every use case once, transport-agnostic; the CLI and Telegram only parse and render.
 
+Submit protocol (crash safety): under the database's submission lock, the proposal is moved to
+SUBMITTING and committed, THEN the broker is called with client_order_id = proposal id, then the
+order and fills are recorded. A crash anywhere leaves either no SUBMITTING row (nothing sent) or
+one that ``bot/desk/reconcile.py`` resolves by asking the broker for that client_order_id.
+
 Failure contract: a request the desk refuses raises ``DeskError`` with a one-line reason and
 changes nothing; market-data, settings and policy failures happen before the first write of a
 cycle; a broker rejection is recorded on its proposal (BROKER_REJECTED) and raised as an alert,
-and the other proposals carry on; a fatal broker error stops the cycle after recording an alert.
+and the other proposals carry on; a fatal broker error, or any error whose outcome is unknown,
+stops the cycle after an alert and leaves the proposal SUBMITTING for reconciliation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import structlog
 
+from agent.memory import Memory, NullMemory
 from agent.policies.base import Policy
 from agent.universe import Universe
 from bot.clock import Clock
@@ -26,6 +33,7 @@ from broker.protocol import Broker
 from risk.lifecycle import ProposalStatus
 from risk.limits import RiskLimits
 from risk.models import TradeProposal, TradingState
+from storage.instance_lock import submission_lock
 from storage.store import Store
 
 log = structlog.get_logger("paperdesk.desk")
@@ -45,6 +53,8 @@ class Desk:
     clock: Clock
     submit_attempts: int = 3
     retry_delay: float = 0.5
+    memory: Memory = field(default_factory=NullMemory)
+    lock_wait: float = 30.0
 
     @property
     def today(self) -> date:
@@ -60,19 +70,37 @@ class Desk:
         return TradingState(self.store.trading_state().state)
 
     async def execute(self, proposal: TradeProposal, expected: ProposalStatus) -> Order | None:
-        """Submit one order (client_order_id = proposal id) and record the outcome; None if rejected."""
+        """Submit one order crash-safely (client_order_id = proposal id) and record the outcome; None if rejected."""
+        lock = submission_lock(self.store.engine)
+        if not await lock.acquire(within=self.lock_wait):
+            holder = lock.holder() or "unknown holder"
+            self._record_rejection(proposal, expected,
+                                   f"LOCKED: {holder} held the submission lock for {self.lock_wait:g} s")
+            return None
+        try:
+            return await self._execute_locked(proposal, expected)
+        finally:
+            lock.release()
+
+    async def _execute_locked(self, proposal: TradeProposal, expected: ProposalStatus) -> Order | None:
+        """SUBMITTING committed first, then the broker call, then the outcome; a crash in between is reconciled."""
+        note = f"client_order_id={proposal.id}"
+        if not self.store.transition(proposal.id, expected, S.SUBMITTING, "system", note=note):
+            raise DeskError(f"proposal {proposal.id} is no longer {expected}; nothing was submitted")
         request = OrderRequest(client_order_id=proposal.id, symbol=proposal.symbol, side=proposal.side,
                                quantity=proposal.quantity)
         try:
             order = await self._submit_with_retry(request)
         except OrderRejectedError as exc:
-            self._record_rejection(proposal, expected, f"{exc.code}: {exc}")
+            self._record_rejection(proposal, S.SUBMITTING, f"{exc.code}: {exc}")
             return None
-        except FatalBrokerError as exc:
-            self.store.add_alert("broker_fatal", "critical", f"broker unusable: {exc}",
+        except Exception as exc:
+            kind, what = ("broker_fatal", "broker unusable") if isinstance(exc, FatalBrokerError) else (
+                "submit_unknown", "order outcome unknown")
+            self.store.add_alert(kind, "critical", f"{what}: {exc}; {proposal.id} stays SUBMITTING until reconciled",
                                  detail={"proposal_id": proposal.id})
             raise
-        if not self.store.record_execution(proposal.id, expected, order, self.broker.name):
+        if not self.store.record_execution(proposal.id, S.SUBMITTING, order, self.broker.name):
             raise DeskError(f"proposal {proposal.id} changed status while its order was submitted")
         log.info("order_recorded", proposal_id=proposal.id, status=str(order.status),
                  quantity=str(order.filled_quantity), price=str(order.filled_avg_price))

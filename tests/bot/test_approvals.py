@@ -38,8 +38,8 @@ async def test_approve_fills_exactly_once(make_app: AppFactory) -> None:
     assert result.proposal.status == "FILLED" and "filled at" in result.message
     assert len(app.store.fills()) == fills_before + 1
     assert app.store.get_proposal(pid).decided_by == "cli:alice"
-    path = [(t.to_status, t.actor) for t in app.store.transitions(pid)][-3:]
-    assert path == [("APPROVED", "cli:alice"), ("SUBMITTED", "broker"), ("FILLED", "broker")]
+    path = [(t.to_status, t.actor) for t in app.store.transitions(pid)][-4:]
+    assert path == [("APPROVED", "cli:alice"), ("SUBMITTING", "system"), ("SUBMITTED", "broker"), ("FILLED", "broker")]
     before = _fingerprint(app, pid)
     with pytest.raises(DeskError, match="already FILLED"):
         await approvals.approve(app.desk, pid, "cli:alice")

@@ -106,12 +106,39 @@ def test_record_execution_moves_to_filled_and_stores_the_fill(store: Store) -> N
     order = Order(id="o1", client_order_id="pa", symbol="SPY", side=Side.BUY, quantity=Decimal(10),
                   status=OrderStatus.FILLED, filled_quantity=Decimal(10), filled_avg_price=Decimal("101.30"),
                   submitted_at=NOW, fills=(fill,))
-    assert store.record_execution("pa", S.SAFE, order, "sim")
-    assert not store.record_execution("pa", S.SAFE, order, "sim")  # a replay records nothing twice
+    with pytest.raises(IllegalTransition):
+        store.record_execution("pa", S.SAFE, order, "sim")  # an order is only recorded after SUBMITTING
+    assert store.transition("pa", S.SAFE, S.SUBMITTING, "system")
+    assert store.record_execution("pa", S.SUBMITTING, order, "sim")
+    assert not store.record_execution("pa", S.SUBMITTING, order, "sim")  # a replay records nothing twice
     assert store.get_proposal("pa").status == "FILLED"
-    assert [t.to_status for t in store.transitions("pa")][-2:] == ["SUBMITTED", "FILLED"]
+    assert [t.to_status for t in store.transitions("pa")][-3:] == ["SUBMITTING", "SUBMITTED", "FILLED"]
     assert len(store.fills()) == 1 and store.order_for("pa").filled_avg_price == Decimal("101.3")
     assert store.activity(date(2026, 11, 20)) == (1, 1, {})
+    assert store.fill_positions() == {"SPY": Decimal(10)}
+
+
+def test_an_open_order_is_updated_as_its_fills_arrive(store: Store) -> None:
+    store.record_cycle(_cycle(), [_item("pa", Level.SAFE)])
+    store.transition("pa", S.SAFE, S.SUBMITTING, "system")
+    fills = [Fill(order_id="o1", client_order_id="pa", symbol="SPY", side=Side.BUY, quantity=Decimal(q),
+                  price=Decimal(100), currency="USD", fx_rate=Decimal("0.91"), commission_base=Decimal(0), at=NOW)
+             for q in (4, 6)]
+    accepted = Order(id="o1", client_order_id="pa", symbol="SPY", side=Side.BUY, quantity=Decimal(10),
+                     status=OrderStatus.ACCEPTED, submitted_at=NOW)
+    assert store.record_execution("pa", S.SUBMITTING, accepted, "alpaca")
+    assert store.get_proposal("pa").status == "SUBMITTED" and store.fills() == []
+    partial = accepted.model_copy(update={"status": OrderStatus.PARTIALLY_FILLED, "filled_quantity": Decimal(4),
+                                          "fills": (fills[0],)})
+    assert store.record_execution("pa", S.SUBMITTED, partial, "alpaca")
+    assert store.record_execution("pa", S.PARTIALLY_FILLED, partial, "alpaca")  # the same news twice: no new fill
+    filled = partial.model_copy(update={"status": OrderStatus.FILLED, "filled_quantity": Decimal(10),
+                                        "fills": tuple(fills)})
+    assert store.record_execution("pa", S.PARTIALLY_FILLED, filled, "alpaca")
+    assert not store.record_execution("pa", S.PARTIALLY_FILLED, filled, "alpaca")
+    assert store.get_proposal("pa").status == "FILLED" and store.order_for("pa").status == "filled"
+    assert [f.quantity for f in store.fills()] == [Decimal(4), Decimal(6)]
+    assert store.fill_positions() == {"SPY": Decimal(10)}
 
 
 def test_trading_state_and_snapshots(store: Store) -> None:
