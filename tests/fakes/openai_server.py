@@ -3,11 +3,18 @@
 ``POST /v1/chat/completions`` pops the next behaviour from the queue (or repeats ``default`` when
 the queue is empty) and records every request body, so tests can assert on prompts and count
 calls. Responses have the shape of OpenAI's ``chat.completion`` objects.
+
+``POST /v1/embeddings`` answers with deterministic vectors (``embed``: hashed word counts, unit
+length, ``dimensions`` long or 1536), so texts that share words are near each other; its requests
+are kept apart in ``embedding_requests`` so chat tests count only chat calls.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 import threading
 import time
 from collections import deque
@@ -60,6 +67,19 @@ def slow(seconds: float, document: Any) -> Reply:
     return Reply(content=json.dumps(document), delay=seconds)
 
 
+EMBEDDING_DIMS = 1536
+
+
+def embed(text: str, size: int = EMBEDDING_DIMS) -> list[float]:
+    """A deterministic unit vector of hashed word counts: shared words make texts similar."""
+    vector = [0.0] * size
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        vector[int.from_bytes(digest[:4], "big") % size] += 1.0 if digest[4] % 2 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
 class FakeOpenAI:
     """The server, its queue and the requests it received."""
 
@@ -68,6 +88,7 @@ class FakeOpenAI:
         self.default: Reply | None = None
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.embedding_requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -103,6 +124,17 @@ class FakeOpenAI:
                 return Reply(status=500)
             return self.default
 
+    def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.embedding_requests.append(body)
+        texts = body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        size = int(body.get("dimensions") or EMBEDDING_DIMS)
+        return {"object": "list", "model": body.get("model", "fake-embedding"),
+                "data": [{"object": "embedding", "index": i, "embedding": embed(str(t), size)}
+                         for i, t in enumerate(texts)],
+                "usage": {"prompt_tokens": sum(len(str(t).split()) for t in texts), "total_tokens": 0}}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -114,6 +146,9 @@ class FakeOpenAI:
                 """Chat completions only."""
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self.path == "/v1/embeddings":
+                    self._send(200, fake._embeddings(json.loads(raw or b"{}")))
+                    return
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
                     return

