@@ -3,7 +3,9 @@
 Everything that can fail on bad input (market data, the policy, sizing, classification) runs before
 the first write; the cycle, its proposals, verdicts and first transitions are then stored in one
 transaction, and only after that are SAFE orders submitted, one by one, each recorded as it
-completes. A circuit-breaker drop moves the desk to REDUCING before anything is classified.
+completes. Before anything is read from the broker, orders left open by an earlier crash are
+reconciled (``bot/desk/reconcile.py``), so the cycle sizes against the portfolio as it really is.
+A circuit-breaker drop moves the desk to REDUCING before anything is classified.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from bot.desk.approvals import expire_due
 from bot.desk.context import policy_context, risk_context
 from bot.desk.desk import Desk, money
 from bot.desk.lines import line_from_verdict
+from bot.desk.reconcile import reconcile
 from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea
 from bot.desk.sizing import SizingResult, size_decision
 from bot.market import MarketSnapshot
-from broker.models import Account, Order
+from broker.errors import BrokerUnavailableError
+from broker.models import Account, Order, Position
 from risk import classify_batch
 from risk.lifecycle import ProposalStatus
 from risk.models import Level, RiskContext, RiskVerdict, TradingState
@@ -51,6 +55,7 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     start_time = desk.clock()
     _refuse_time_travel(desk)
     snapshot = desk.snapshot()
+    await reconcile(desk)  # orders left open by a crash are settled before anything is sized against them
     account, positions = await desk.broker.account(), await desk.broker.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
@@ -76,8 +81,10 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     if superseded:
         alerts.append(f"{len(superseded)} pending approval(s) superseded by this cycle: {', '.join(superseded)}")
     orders = await _execute_safe(desk, sizing, verdicts)
-    account_after = await desk.broker.account()
-    desk.store.snapshot(account_after, await desk.broker.positions(), snapshot.as_of, cycle_id)
+    after = await _account_after(desk)
+    if after is not None:
+        desk.store.snapshot(after[0], after[1], snapshot.as_of, cycle_id)
+    account_after = after[0] if after is not None else account
     raised = [a.message for a in reversed(desk.store.alerts(limit=50)) if a.at >= start_time]
     alerts += [message for message in raised if message not in alerts]
     report = _report(desk, cycle_id, snapshot, decision, sizing, verdicts, orders, ctx, alerts,
@@ -127,10 +134,24 @@ async def _execute_safe(desk: Desk, sizing: SizingResult, verdicts: list[RiskVer
     orders: dict[str, Order] = {}
     for sized, verdict in zip(sizing.proposals, verdicts, strict=True):
         if verdict.level is Level.SAFE:
-            order = await desk.execute(sized.proposal, S.SAFE)
+            try:
+                order = await desk.execute(sized.proposal, S.SAFE)
+            except BrokerUnavailableError as exc:
+                # The desk stored the one alert; the SAFE proposals not reached stay stored as SAFE.
+                log.error("broker_unavailable", proposal_id=sized.proposal.id, error=str(exc))
+                break
             if order is not None:
                 orders[sized.proposal.id] = order
     return orders
+
+
+async def _account_after(desk: Desk) -> tuple[Account, list[Position]] | None:
+    """The account after execution, or None while the broker is unreachable (the cycle still completes)."""
+    try:
+        return await desk.broker.account(), await desk.broker.positions()
+    except BrokerUnavailableError as exc:
+        log.error("broker_unavailable_after_execution", error=str(exc))
+        return None
 
 
 def _report(desk: Desk, cycle_id: str, snapshot: MarketSnapshot, decision: PolicyDecision, sizing: SizingResult,
