@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from agent.market import make_market_data
+from agent.market import MarketData, make_market_data
 from agent.policies.base import Policy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
@@ -30,6 +31,9 @@ from storage.engine import Engine, make_engine
 from storage.migrate import ensure_schema
 from storage.portfolio import SqlLedgerStore
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from broker.alpaca import AlpacaConfig
 
 log = structlog.get_logger("paperdesk.wiring")
 
@@ -58,9 +62,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
               policy_name: str | None = None) -> App:
     """Wire the desk from settings; raises SettingsError, MarketDataError or SchemaOutOfDate."""
     universe = load_universe(settings.universe)
-    provider = make_market_data(settings.data, seed=settings.synthetic_seed, base_currency=universe.base_currency)
-    market = MarketService(provider, universe,
-                           settings.lookback_days)
+    market = MarketService(make_provider(settings, universe), universe, settings.lookback_days)
     notices: list[str] = []
     clock = _choose_clock(settings, market, clock, as_of, notices)
     policy_name = policy_name or settings.effective_policy
@@ -114,9 +116,42 @@ def make_broker(settings: Settings, universe: Universe, market: MarketService, l
                 clock: Clock) -> Broker:
     """The execution venue by name."""
     if settings.broker == "alpaca":
-        raise SettingsError("PAPERDESK_BROKER=alpaca: the Alpaca adapter is not part of this version yet; use sim")
+        return alpaca_broker(settings, universe, market, clock)
     sim = settings.sim
     config = SimConfig(initial_cash=Decimal(str(sim.initial_cash)), base_currency=universe.base_currency,
                        slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
                        min_commission=Decimal(str(sim.min_commission)))
     return SimulatedBroker(universe.by_symbol, market, ledger, config, clock)
+
+
+def make_provider(settings: Settings, universe: Universe, spec: str | None = None) -> MarketData:
+    """The market data provider named by ``spec`` (default ``PAPERDESK_DATA``); ``alpaca`` gets the bar reader."""
+    spec = spec or settings.data
+    bars = None
+    if spec.strip().lower() == "alpaca":
+        from broker.alpaca import AlpacaBars  # imported on use: the SDK is only loaded when Alpaca is chosen
+
+        bars = AlpacaBars(alpaca_config(settings, "PAPERDESK_DATA=alpaca"))
+    return make_market_data(spec, seed=settings.synthetic_seed, base_currency=universe.base_currency, bars=bars)
+
+
+def alpaca_config(settings: Settings, why: str, **tuning: Any) -> AlpacaConfig:
+    """Keys and endpoints of the Alpaca adapter; missing keys are a one-line SettingsError."""
+    from broker.alpaca import AlpacaConfig
+
+    missing = [name for name, value in (("ALPACA_API_KEY", settings.alpaca_api_key),
+                                        ("ALPACA_SECRET_KEY", settings.alpaca_secret_key)) if not value]
+    if missing:
+        raise SettingsError(f"{why} needs {' and '.join(missing)} (paper keys from the Alpaca dashboard)")
+    return AlpacaConfig(api_key=settings.alpaca_api_key, secret_key=settings.alpaca_secret_key,
+                        url=settings.alpaca_url, data_url=settings.alpaca_data_url, **tuning)
+
+
+def alpaca_broker(settings: Settings, universe: Universe, market: MarketService, clock: Clock,
+                  **tuning: Any) -> Broker:
+    """The Alpaca paper account; amounts are converted to the universe's base currency with the market's FX."""
+    from broker.alpaca import AlpacaBroker
+
+    config = alpaca_config(settings, "PAPERDESK_BROKER=alpaca", **tuning)
+    return AlpacaBroker(config, universe.by_symbol, clock, base_currency=universe.base_currency,
+                        fx_rate=market.fx_rate)

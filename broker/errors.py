@@ -1,6 +1,8 @@
 """Broker errors, organised by what the caller should do next.
 
 - ``RetryableBrokerError``: transient (timeout, rate limit, 5xx); try again with backoff.
+  ``BrokerUnavailableError`` is the venue itself being unreachable after the adapter's own retries:
+  stop submitting for now, keep the proposals, and say so once.
 - ``OrderRejectedError``: this order will never go through (buying power, unknown symbol, size);
   give up on the order, record the reason, carry on with the others.
 - ``FatalBrokerError``: nothing will work (bad credentials, account blocked); stop and tell a human.
@@ -19,6 +21,10 @@ class BrokerError(Exception):
 
 class RetryableBrokerError(BrokerError):
     """Transient failure: the same call may succeed later."""
+
+
+class BrokerUnavailableError(RetryableBrokerError):
+    """The venue cannot be reached right now (outage, rate limit, timeouts), whatever the order."""
 
 
 class OrderRejectedError(BrokerError):

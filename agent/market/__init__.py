@@ -1,21 +1,24 @@
 """Market data providers and the factory that picks one from ``PAPERDESK_DATA``.
 
 Specs: ``synthetic`` (seeded, offline), ``yfinance`` (network), ``csv:DIR`` (a directory of
-``<SYMBOL>.csv`` files). ``alpaca`` is not available yet. Providers are built on call only.
-Failure contract: an unknown spec, ``alpaca``, or a missing directory raises ``MarketDataError``
-whose message lists the valid choices.
+``<SYMBOL>.csv`` files), ``alpaca`` (Alpaca's daily bars through the ``bars`` source the
+composition root passes). Providers are built on call only.
+Failure contract: an unknown spec, ``alpaca`` without a bar source, or a missing directory raises
+``MarketDataError`` whose message lists the valid choices.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from agent.market.alpaca_bars import AlpacaMarketData, BarSource
 from agent.market.base import MarketData, MarketDataError, PriceHistory
 from agent.market.csv_dir import CsvMarketData
 from agent.market.synthetic import SyntheticMarketData
 from agent.market.yfinance_provider import YFinanceMarketData
 
 __all__ = [
+    "AlpacaMarketData",
     "CsvMarketData",
     "MarketData",
     "MarketDataError",
@@ -25,10 +28,11 @@ __all__ = [
     "make_market_data",
 ]
 
-CHOICES = "synthetic, yfinance or csv:DIR"
+CHOICES = "synthetic, yfinance, alpaca or csv:DIR"
 
 
-def make_market_data(spec: str, *, seed: int = 42, base_currency: str | None = None) -> MarketData:
+def make_market_data(spec: str, *, seed: int = 42, base_currency: str | None = None,
+                     bars: BarSource | None = None) -> MarketData:
     """Build the provider named by ``spec``; ``base_currency`` None infers it per request."""
     kind, _, argument = spec.strip().partition(":")
     kind = kind.lower()
@@ -38,8 +42,10 @@ def make_market_data(spec: str, *, seed: int = 42, base_currency: str | None = N
         return YFinanceMarketData(base_currency=base_currency)
     if kind == "csv":
         return _csv(argument, base_currency)
-    if kind == "alpaca":
-        raise MarketDataError(f"market data 'alpaca' is not available yet; use {CHOICES}")
+    if kind == "alpaca" and not argument:
+        if bars is None:
+            raise MarketDataError("market data 'alpaca' needs Alpaca keys: set ALPACA_API_KEY and ALPACA_SECRET_KEY")
+        return AlpacaMarketData(bars, base_currency=base_currency)
     raise MarketDataError(f"unknown market data {spec!r}; use {CHOICES}")
 
 

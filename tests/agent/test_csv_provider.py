@@ -200,10 +200,11 @@ def test_factory_builds_csv_provider_named_after_the_directory(data_dir: Path) -
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("bloomberg", "unknown market data 'bloomberg'; use synthetic, yfinance or csv:DIR"),
-        ("alpaca", "'alpaca' is not available yet; use synthetic, yfinance or csv:DIR"),
+        ("bloomberg", "unknown market data 'bloomberg'; use synthetic, yfinance, alpaca or csv:DIR"),
+        ("alpaca", "market data 'alpaca' needs Alpaca keys: set ALPACA_API_KEY and ALPACA_SECRET_KEY"),
         ("csv:", "needs a directory"),
-        ("csv:/nonexistent/prices", "directory /nonexistent/prices not found; use synthetic, yfinance or csv:DIR"),
+        ("csv:/nonexistent/prices",
+         "directory /nonexistent/prices not found; use synthetic, yfinance, alpaca or csv:DIR"),
     ],
 )
 def test_factory_rejects_bad_specs_listing_the_choices(spec: str, message: str) -> None:
