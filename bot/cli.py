@@ -23,6 +23,7 @@ from bot.cli_backtest import backtest, report
 from bot.cli_llm import llm_app
 from bot.desk import approvals, views
 from bot.desk.cycle import run_cycle
+from bot.desk.reconcile import reconcile as reconcile_desk
 from bot.desk.results import DeskError
 from bot.logging import configure_logging
 from bot.settings import SettingsError, load_settings
@@ -30,6 +31,7 @@ from bot.wiring import App, build_app
 from broker.errors import BrokerError
 from risk.models import TradingState
 from storage.engine import DatabaseError, DatabaseUrlError, make_engine, redact
+from storage.instance_lock import instance_lock
 from storage.migrate import SchemaOutOfDate, upgrade
 
 T = TypeVar("T")
@@ -195,10 +197,30 @@ def run() -> None:
     from bot import daemon  # the daemon's libraries load only for this command
 
     with _app() as built:
-        desk_daemon = daemon.Daemon(built)
-        for notice in desk_daemon.notices:
-            out.print(notice)
-        _run(daemon.serve(desk_daemon))
+        lock = instance_lock(built.engine)  # one daemon per database; the OS or server frees it if we die
+        if not lock.try_acquire():
+            where = redact(built.settings.effective_database_url)
+            raise _fail(f"another paperdesk run holds the lock on {where}; {lock.holder() or 'holder unknown'}")
+        try:
+            desk_daemon = daemon.Daemon(built)
+            for notice in desk_daemon.notices:
+                out.print(notice)
+            _run(daemon.serve(desk_daemon))
+        finally:
+            lock.release()
+
+
+@app.command()
+def reconcile(as_json: JsonFlag = False) -> None:
+    """Settle orders a crash left open with the broker, compare positions, print what was done."""
+    with _app() as built:
+        result = _run(reconcile_desk(built.desk))
+        _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]))
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        out.print(line)
 
 
 @db_app.command("upgrade")

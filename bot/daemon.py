@@ -6,17 +6,23 @@ starts our AsyncIOScheduler from its post_init; without a token the scheduler ru
 scheduler already runs; sending failures never stop the daemon (the outbox keeps undelivered
 messages). SIGINT and SIGTERM stop it cleanly. This module does not import telegram: the service
 is loaded only when a token is set.
+
+Crash safety: before the first cycle, orders a crash left open are reconciled with the broker
+(``bot/desk/reconcile.py``) and anything found is alerted. On SIGINT/SIGTERM a running cycle gets
+``drain_seconds`` to finish, so no order is left half-recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.desk.reconcile import ReconcileReport, reconcile
 from bot.notify import FanOut, LogNotifier, Outbox
 from bot.runner import DeskRunner
 from bot.scheduler import build_scheduler, catch_up
@@ -36,6 +42,7 @@ class Daemon:
     def __init__(self, app: App, *, poll_timeout: int = 10, poll_interval: float = 0.0) -> None:
         settings = app.settings
         self.app = app
+        self.drain_seconds = 7.0  # SIGTERM to exit stays under 10 s
         self.notifiers = FanOut([LogNotifier()])
         self.runner = DeskRunner(app.desk, self.notifiers)
         self.telegram: TelegramService | None = None
@@ -68,8 +75,21 @@ class Daemon:
             catch_up(self.scheduler, self.app.settings, self.runner)
             log.info("scheduler_started", next_cycle=str(self.runner.next_cycle()))
 
+    async def reconcile(self) -> ReconcileReport | None:
+        """Settle orders a crash left open, before the first cycle; alert on anything found (None if it failed)."""
+        try:
+            report = await reconcile(self.app.desk)
+        except Exception as exc:  # the broker may be down at start; every cycle reconciles again first
+            log.error("reconcile_failed", error=str(exc))
+            await self.notifiers.alert(f"reconcile at start failed: {exc}; the next cycle tries again")
+            return None
+        if not report.clean:
+            await self.notifiers.alert(report.summary())
+        return report
+
     async def start(self) -> None:
-        """Start everything; Telegram in the background, retried until it answers."""
+        """Reconcile, then start everything; Telegram in the background, retried until it answers."""
+        await self.reconcile()
         if self.telegram is None:
             self._start_scheduler()
             return
@@ -81,7 +101,12 @@ class Daemon:
             await self.telegram.started()
 
     async def stop(self) -> None:
-        """Stop polling, the bot, the scheduler; wait briefly for deliveries in flight."""
+        """Let a running cycle finish (up to ``drain_seconds``), then stop polling, the bot, the scheduler."""
+        if self.runner.busy:
+            log.info("daemon_waiting_for_cycle", seconds=self.drain_seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.drain_seconds), self.runner.lock:
+                    pass
         if self.telegram is not None:
             await self.telegram.stop()
         if self.scheduler.running:

@@ -15,10 +15,15 @@ import pytest
 
 from bot.daemon import NO_TELEGRAM, Daemon
 from bot.desk import views
+from bot.desk.cycle import run_cycle
 from bot.scheduler import cycle_trigger, missed_run
 from bot.settings import SettingsError
 from bot.telegram_ui import render
 from bot.telegram_ui.auth import parse_ids
+from broker.models import Order, OrderRequest
+from risk.lifecycle import ProposalStatus
+from storage.engine import make_engine, redact
+from storage.instance_lock import instance_lock
 from tests.bot.conftest import AppFactory
 
 
@@ -74,21 +79,86 @@ def test_rendering_escapes_data() -> None:
     assert render.alert("<b>&") == "⚠️ &lt;b&gt;&amp;"
 
 
-def test_paperdesk_run_without_telegram_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    env = {**os.environ, "PAPERDESK_HOME": str(tmp_path / "home"), "PAPERDESK_POLICY": "rules"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
+def _paperdesk_run(env: dict[str, str]) -> subprocess.Popen[str]:
     paperdesk = Path(sys.executable).parent / "paperdesk"
-    proc = subprocess.Popen([str(paperdesk), "run"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
+    return subprocess.Popen([str(paperdesk), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[3])
+
+
+def test_paperdesk_run_is_one_instance_and_stops_cleanly_on_sigterm(tmp_path: Path, db_url: str) -> None:
+    env = {**os.environ, "PAPERDESK_HOME": str(tmp_path / "home"), "PAPERDESK_POLICY": "rules",
+           "PAPERDESK_DATABASE_URL": db_url}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    lock = instance_lock(make_engine(db_url))
+    proc = _paperdesk_run(env)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (tmp_path / "home" / "paperdesk.db").exists():
+        while time.monotonic() < deadline and lock.holder() != f"pid {proc.pid}" and proc.poll() is None:
             time.sleep(0.1)
-        time.sleep(1.5)
+        second = _paperdesk_run(env)
+        _, refused = second.communicate(timeout=60)
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=10)  # SIGTERM to exit within 10 s
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "Telegram is not configured (TELEGRAM_BOT_TOKEN)" in out
+    assert second.returncode == 1
+    assert refused.strip().splitlines()[-1] == (f"error: another paperdesk run holds the lock on "
+                                                f"{redact(db_url)}; pid {proc.pid}")
+    assert lock.try_acquire(), "the lock is released on exit"
+    lock.release()
+
+
+async def test_stop_lets_a_running_cycle_finish_so_nothing_is_half_written(make_app: AppFactory) -> None:
+    app = make_app()
+    daemon = Daemon(app)
+    gate = asyncio.Event()
+    broker = app.desk.broker
+    submit = broker.submit
+
+    async def gated(request: OrderRequest) -> Order:
+        await gate.wait()  # SIGTERM arrives while the first order is at the broker
+        return await submit(request)
+
+    broker.submit = gated  # type: ignore[method-assign]
+    cycle = asyncio.create_task(daemon.runner.cycle())
+    for _ in range(3000):
+        if app.store.proposals([ProposalStatus.SUBMITTING]):
+            break
+        await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(daemon.stop())
+    await asyncio.sleep(0.1)
+    assert daemon.runner.busy and not stopping.done()
+    gate.set()
+    await asyncio.wait_for(stopping, timeout=daemon.drain_seconds + 1)
+    assert cycle.done() and cycle.result().status == "completed"
+    open_rows = app.store.proposals([ProposalStatus.SAFE, ProposalStatus.SUBMITTING, ProposalStatus.SUBMITTED])
+    assert open_rows == [] and app.store.fills()
+
+
+async def test_start_reconciles_before_the_first_cycle_and_alerts(make_app: AppFactory) -> None:
+    app = make_app()
+    report = await run_cycle(app.desk)
+    pid = next(p.id for p in report.proposals if p.status == "AWAITING_APPROVAL")
+    app.store.transition(pid, ProposalStatus.AWAITING_APPROVAL, ProposalStatus.APPROVED, "cli:alice")
+    app.store.transition(pid, ProposalStatus.APPROVED, ProposalStatus.SUBMITTING, "system")  # then killed
+    daemon = Daemon(make_app())
+    told: list[str] = []
+    daemon.notifiers.notifiers.append(_Recorder(told))  # type: ignore[arg-type]
+    await daemon.start()
+    try:
+        assert app.store.get_proposal(pid).status == "CANCELED"
+        assert len(told) == 1 and pid in told[0] and "not submitted before crash" in told[0]
+    finally:
+        await daemon.stop()
+
+
+class _Recorder:
+    def __init__(self, told: list[str]) -> None:
+        self.told = told
+
+    async def alert(self, text: str) -> None:
+        self.told.append(text)
