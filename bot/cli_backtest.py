@@ -24,7 +24,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from agent.market import make_market_data
 from agent.market.base import MarketDataError
 from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
@@ -34,6 +33,7 @@ from bot.clock import system_clock
 from bot.evaluation import charts
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from bot.wiring import make_provider
 from broker.simulated import SimConfig
 from storage.backtest_store import BacktestStore
 from storage.engine import DatabaseError, make_engine
@@ -78,7 +78,8 @@ def backtest(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
     policy: Annotated[str, typer.Option(help="rules, llm, buy_and_hold or equal_weight.")] = "rules",
-    data: Annotated[str | None, typer.Option(help="synthetic or csv:DIR (default: PAPERDESK_DATA).")] = None,
+    data: Annotated[str | None, typer.Option(
+        help="synthetic, yfinance, alpaca or csv:DIR (default: PAPERDESK_DATA).")] = None,
     symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols to restrict the universe to.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
     approve_borderline: Annotated[bool, typer.Option(help="Execute BORDERLINE proposals (no human).")] = False,
@@ -115,8 +116,7 @@ def backtest(
 def _request(settings: Settings, first: date, last: date, policy: str, data: str | None, symbols: str | None,
              approve_borderline: bool, walk_forward: int) -> BacktestRequest:
     universe = load_universe(settings.universe)
-    provider = make_market_data(data or settings.data, seed=settings.synthetic_seed,
-                                base_currency=universe.base_currency)
+    provider = make_provider(settings, universe, data)
     sim = settings.sim
     config = SimConfig(initial_cash=Decimal(str(sim.initial_cash)), base_currency=universe.base_currency,
                        slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),

@@ -72,6 +72,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     store = Store(engine, clock)
     policy = make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
+    notices += untradable_notice(broker, universe)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
                 limits=settings.risk, clock=clock)
     return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
@@ -155,3 +156,14 @@ def alpaca_broker(settings: Settings, universe: Universe, market: MarketService,
     config = alpaca_config(settings, "PAPERDESK_BROKER=alpaca", **tuning)
     return AlpacaBroker(config, universe.by_symbol, clock, base_currency=universe.base_currency,
                         fx_rate=market.fx_rate)
+
+
+def untradable_notice(broker: Broker, universe: Universe) -> list[str]:
+    """A note when the universe holds instruments this broker cannot trade (they will be UNSAFE)."""
+    blocked = [s for s in universe.symbols if not broker.is_tradable(s)]
+    if not blocked:
+        return []
+    shown = ", ".join(blocked[:5]) + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")
+    hint = "; PAPERDESK_UNIVERSE=us is the universe for Alpaca" if broker.name == "alpaca" else ""
+    return [f"{len(blocked)} instrument(s) of the {universe.name} universe cannot be traded at {broker.name} "
+            f"({shown}): their proposals are UNSAFE (NOT_TRADABLE_AT_BROKER){hint}"]

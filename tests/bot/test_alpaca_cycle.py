@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from agent.market import SyntheticMarketData
+from agent.universe import load_universe
+from bot.cli import app as cli
 from bot.desk.cycle import run_cycle
 from bot.settings import SettingsError
 from bot.wiring import App, alpaca_broker
 from broker.alpaca import AlpacaBroker
 from broker.errors import FatalBrokerError
-from tests.bot.conftest import AppFactory
+from tests.bot.conftest import FRIDAY_CLOSE, AppFactory
 from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpaca
-
-pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
@@ -138,3 +141,92 @@ async def test_seed_universe_on_alpaca_makes_euronext_unsafe(make_app: AppFactor
         assert line.level == "UNSAFE" and line.status == "REJECTED_BY_RISK"
         assert "NOT_TRADABLE_AT_BROKER" in line.codes
     assert all(order["symbol"] in alpaca.prices for order in alpaca.orders)
+
+
+async def test_queued_orders_that_fill_at_the_open_are_recorded_by_the_next_cycle(make_app: AppFactory,
+                                                                                   alpaca: FakeAlpaca) -> None:
+    app = wired(make_app, alpaca)
+    alpaca.close_market()
+    first = await run_cycle(app.desk)
+    queued = [p.id for p in first.proposals if p.status == "SUBMITTED"]
+    alpaca.open_market()
+
+    await run_cycle(app.desk)
+
+    assert queued and all(_status(app, i) == "FILLED" for i in queued)
+    assert {f.client_order_id for f in app.store.fills()} >= set(queued)
+    assert all(len(alpaca.orders_for(i)) == 1 for i in queued)
+
+
+async def test_after_an_outage_the_next_cycle_settles_the_order_alpaca_never_got(make_app: AppFactory,
+                                                                                 alpaca: FakeAlpaca) -> None:
+    app = wired(make_app, alpaca)
+    alpaca.outage(503, starting_at=("POST", "/v2/orders"))
+    first = await run_cycle(app.desk)
+    in_flight = [p.id for p in first.proposals if _status(app, p.id) == "SUBMITTING"]
+    alpaca.restore()
+
+    second = await run_cycle(app.desk)
+
+    assert all(_status(app, i) == "CANCELED" for i in in_flight)  # Alpaca has no such order: never sent
+    assert [p for p in second.proposals if p.status == "FILLED"]
+
+
+async def test_alpaca_bars_feed_the_cycle(make_app: AppFactory, alpaca: FakeAlpaca) -> None:
+    universe = load_universe("us")
+    history = SyntheticMarketData(seed=2, base_currency="USD").history(universe.instruments, FRIDAY_CLOSE.date(), 500)
+    for symbol in universe.symbols:
+        closes, volumes = history.close[symbol].dropna(), history.volume[symbol]
+        alpaca.add_bars(symbol, [(f"{day:%Y-%m-%d}", float(close), int(volumes[day]))
+                                 for day, close in closes.items()])
+    alpaca.page_size = 1_000  # the SDK follows next_page_token across several pages
+    app = wired(make_app, alpaca, data="alpaca")
+
+    report = await run_cycle(app.desk)
+
+    assert report.data_source == "alpaca" and not report.synthetic
+    assert alpaca.requests.count(("GET", "/v2/stocks/bars")) > 1
+    assert [p for p in report.proposals if p.status == "FILLED"]
+
+
+def test_cli_cycle_on_alpaca(alpaca: FakeAlpaca) -> None:
+    env = {"PAPERDESK_BROKER": "alpaca", "PAPERDESK_UNIVERSE": "us", "ALPACA_API_KEY": KEY,
+           "ALPACA_SECRET_KEY": SECRET, "PAPERDESK_ALPACA_URL": alpaca.url, "PAPERDESK_SYNTHETIC_SEED": "2",
+           "PAPERDESK_RISK__MIN_CONFIDENCE": "0.5"}
+    universe = load_universe("us")
+    history = SyntheticMarketData(seed=2, base_currency="USD").history(universe.instruments, FRIDAY_CLOSE.date(), 5)
+    alpaca.prices = {s: Decimal(str(history.close[s].dropna().iloc[-1])) for s in universe.symbols}
+
+    result = CliRunner().invoke(cli, ["cycle", "--json", "--as-of", "2026-11-20"], env=env)
+
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    filled = [p for p in document["proposals"] if p["status"] == "FILLED"]
+    assert filled and all(len(alpaca.orders_for(p["id"])) == 1 for p in filled)
+
+
+def test_cli_without_alpaca_keys_is_a_one_line_error() -> None:
+    result = CliRunner().invoke(cli, ["cycle", "--as-of", "2026-11-20"], env={"PAPERDESK_BROKER": "alpaca"})
+
+    assert result.exit_code != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: PAPERDESK_BROKER=alpaca needs ALPACA_API_KEY and ALPACA_SECRET_KEY "
+        "(paper keys from the Alpaca dashboard)"]
+
+
+def _status(app: App, proposal_id: str) -> str:
+    row = app.store.get_proposal(proposal_id)
+    assert row is not None
+    return str(row.status)
+
+
+def test_seed_universe_on_alpaca_says_which_instruments_cannot_trade(make_app: AppFactory,
+                                                                     alpaca: FakeAlpaca) -> None:
+    app = make_app(broker="alpaca", universe="seed", ALPACA_API_KEY=KEY, ALPACA_SECRET_KEY=SECRET,
+                   alpaca_url=alpaca.url)
+
+    [notice] = [n for n in app.notices if "NOT_TRADABLE_AT_BROKER" in n]
+    assert notice.startswith("16 instrument(s) of the seed universe cannot be traded at alpaca (CAC.PA, MC.PA")
+    assert notice.endswith("PAPERDESK_UNIVERSE=us is the universe for Alpaca")
+    assert not [n for n in make_app(broker="alpaca", universe="us", ALPACA_API_KEY=KEY, ALPACA_SECRET_KEY=SECRET,
+                                    alpaca_url=alpaca.url).notices if "NOT_TRADABLE" in n]
