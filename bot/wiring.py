@@ -23,6 +23,7 @@ from bot.clock import Clock, FixedClock, system_clock
 from bot.desk.desk import Desk
 from bot.llm_wiring import make_llm_policy
 from bot.market import CLOSE_TIME, MarketService
+from bot.memory_wiring import attach_recall, make_memory
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore
 from broker.protocol import Broker
@@ -49,7 +50,8 @@ class App:
     notices: list[str] = field(default_factory=list)
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release the memory store and database connections."""
+        self.desk.memory.close()
         self.engine.dispose()
 
 
@@ -73,8 +75,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     policy = make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
     notices += untradable_notice(broker, universe)
+    memory = make_memory(settings, notices)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
-                limits=settings.risk, clock=clock)
+                limits=settings.risk, clock=clock, memory=memory)
+    attach_recall(desk)
     return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
 
 

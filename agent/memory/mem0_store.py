@@ -34,6 +34,10 @@ LIST_CEILING = 100_000
 Embedder = Literal["local", "openai"]
 
 
+class MemoryBusy(MemoryFailure):
+    """Another process holds the embedded store (Qdrant local admits one client)."""
+
+
 @dataclass(frozen=True)
 class Mem0Options:
     """Where the memory lives and how it embeds."""
@@ -105,6 +109,8 @@ def open_mem0(options: Mem0Options) -> Mem0Memory:
     try:
         backend = Mem0.from_config(config)
     except Exception as exc:  # mem0 and qdrant raise many types; one message for the operator
+        if "already accessed" in str(exc):
+            raise MemoryBusy(f"the memory store in {options.directory} is open in another process") from exc
         raise MemoryFailure(f"cannot open the memory store in {options.directory}: {exc}") from exc
     return Mem0Memory(backend)
 
@@ -137,13 +143,13 @@ class Mem0Memory:
         return MemoryRecord(id=added["id"], text=cleaned, kind=checked, created_at=None, metadata=meta)
 
     def recall(self, query: str, k: int = 5, *, symbol: str | None = None) -> list[MemoryRecord]:
-        """Nearest memories first."""
+        """Nearest memories first (no score floor: ``k`` bounds the answer)."""
         check_k(k)
         if not query.strip():
             raise ValueError("a recall needs a query")
         filters: dict[str, Any] = {"user_id": SCOPE} | ({"symbol": symbol} if symbol else {})
         with _backend_errors("recall"):
-            found = self._backend.search(query.strip(), filters=filters, top_k=k)["results"]
+            found = self._backend.search(query.strip(), filters=filters, top_k=k, threshold=0.0)["results"]
         return [_record(item) for item in found]
 
     def forget(self, memory_id: str) -> bool:

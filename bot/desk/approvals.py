@@ -17,6 +17,7 @@ import structlog
 from bot.desk.context import risk_context
 from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
+from bot.desk.memories import remember_decision
 from bot.desk.results import DecisionResult, DeskError
 from broker.models import Side
 from risk import classify
@@ -50,6 +51,7 @@ def _refuse(desk: Desk, row: ProposalRow, actor: str, reason: str) -> DeskError:
                           decided_by=actor, decision_reason=reason)
     desk.store.add_alert("approval_refused", "warning", f"approval of {row.id} ({row.symbol}) refused: {reason}")
     log.warning("approval_refused", proposal_id=row.id, actor=actor, reason=reason)
+    remember_decision(desk, row.id)
     return DeskError(f"approval of {row.id} refused: {reason}")
 
 
@@ -68,6 +70,7 @@ async def approve(desk: Desk, proposal_id: str, actor: str) -> DecisionResult:
     order = await desk.execute(proposal, S.APPROVED)
     final = desk.store.get_proposal(row.id)
     assert final is not None  # noqa: S101
+    remember_decision(desk, row.id)
     line = line_from_row(desk.store, final)
     if order is None or order.filled_avg_price is None:
         return DecisionResult(proposal=line, message=f"{row.id} approved but the broker rejected it: {line.note}")
@@ -118,6 +121,7 @@ def reject(desk: Desk, proposal_id: str, actor: str, reason: str | None) -> Deci
         fresh = desk.store.get_proposal(row.id)
         raise DeskError(_why_not_pending(desk, fresh) if fresh else f"proposal {row.id} vanished")
     log.info("proposal_rejected", proposal_id=row.id, actor=actor, reason=reason)
+    remember_decision(desk, row.id)
     final = desk.store.get_proposal(row.id)
     assert final is not None  # noqa: S101
     why = f": {reason}" if reason else ""

@@ -12,6 +12,7 @@ import structlog
 
 from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
+from bot.desk.memories import remember_decision
 from bot.desk.results import DecisionResult, DeskError, ProposalLine
 from risk.lifecycle import ProposalStatus
 from storage.telegram_store import TelegramStore
@@ -49,5 +50,6 @@ def attach_reason(desk: Desk, proposal_id: str, actor: str, reason: str) -> Deci
     if not TelegramStore(desk.store.session, desk.clock).attach_reject_reason(proposal_id, reason):
         raise DeskError(f"proposal {proposal_id} already has a reason: {row.decision_reason}")
     log.info("reject_reason_recorded", proposal_id=proposal_id, actor=actor)
+    remember_decision(desk, proposal_id)
     return DecisionResult(proposal=proposal_line(desk, proposal_id),
                           message=f"{proposal_id} rejected by {actor}: {reason}")

@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.telegram_ui import auth
 from bot.telegram_ui.callbacks import Buttons
 from bot.telegram_ui.handlers import Handlers, reply
+from bot.telegram_ui.memory_handlers import MemoryHandlers
 
 log = structlog.get_logger("paperdesk.telegram")
 COMMANDS = [
@@ -37,7 +38,9 @@ COMMANDS = [
     ("approve", "approve a proposal: /approve ID"), ("reject", "reject a proposal: /reject ID reason"),
     ("run", "run a decision cycle now"), ("halt", "stop all trading"), ("reduce", "risk-reducing orders only"),
     ("resume", "trade normally again"), ("risk", "limits and how much is used"),
-    ("history", "recent decisions and their fate"), ("help", "what the bot can do"),
+    ("history", "recent decisions and their fate"), ("memory", "memories, or those nearest to: /memory QUERY"),
+    ("remember", "add a note the agent recalls: /remember TEXT"), ("forget", "remove a memory: /forget ID"),
+    ("help", "what the bot can do"),
 ]
 
 
@@ -55,6 +58,9 @@ def build_application(settings: Settings, runner: DeskRunner, *, token: str | No
                            ("approve", handlers.approve), ("reject", handlers.reject), ("run", handlers.run),
                            ("halt", handlers.halt), ("reduce", handlers.reduce), ("resume", handlers.resume),
                            ("risk", handlers.risk), ("history", handlers.history)]:
+        application.add_handler(CommandHandler(name, callback))
+    memory = MemoryHandlers(runner.desk)
+    for name, callback in [("memory", memory.memory), ("remember", memory.remember), ("forget", memory.forget)]:
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.reason))
     for handler in Buttons(runner).handlers():

@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 from bot.settings import Settings, SettingsError
 
 log = structlog.get_logger("paperdesk.telegram.auth")
-ACTION_COMMANDS = frozenset({"approve", "reject", "run", "halt", "reduce", "resume"})
+ACTION_COMMANDS = frozenset({"approve", "reject", "run", "halt", "reduce", "resume", "remember", "forget"})
 VIEW_ONLY = "view-only: you can read, not act"
 
 

@@ -48,7 +48,9 @@ HELP = """<b>paperdesk</b> — commands
 /run — run a decision cycle now
 /halt · /reduce · /resume — trading state
 /risk — limits and how much of each is used
-/history — recent decisions and their fate"""
+/history — recent decisions and their fate
+/memory [QUERY] — latest memories, or those nearest to QUERY
+/remember TEXT — a note the agent will recall · /forget ID — remove a memory"""
 
 
 def split(text: str, limit: int = LIMIT) -> list[str]:

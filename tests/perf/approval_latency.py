@@ -45,7 +45,7 @@ def watch_orders(db_file: Path, seen: dict[str, float], stop: threading.Event) -
     engine = create_engine(f"sqlite:///{db_file}")
     with engine.connect() as conn:
         while not stop.is_set():
-            for (client_order_id,) in conn.execute(text('SELECT client_order_id FROM "order"')):
+            for (client_order_id,) in conn.execute(text('SELECT client_order_id FROM broker_order')):
                 seen.setdefault(client_order_id, time.perf_counter())
             conn.rollback()
             time.sleep(0.001)
