@@ -25,7 +25,7 @@ from bot.desk import approvals, views
 from bot.desk.cycle import run_cycle
 from bot.desk.reconcile import reconcile as reconcile_desk
 from bot.desk.results import DeskError
-from bot.logging import configure_logging
+from bot.logging import configure_logging, settings_secrets
 from bot.settings import SettingsError, load_settings
 from bot.wiring import App, build_app
 from broker.errors import BrokerError
@@ -63,7 +63,7 @@ def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
     """Build the app and turn every expected failure into one line and exit code 1."""
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level, settings.log_format, settings_secrets(settings))
         built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy)
     except EXPECTED_ERRORS as exc:
         raise _fail(str(exc)) from None

@@ -1,16 +1,86 @@
-"""structlog configuration: readable console output in a terminal, JSON lines otherwise.
+"""structlog configuration: readable console output in a terminal, JSON lines otherwise (and under systemd).
 
 Logs go to stderr so that command output on stdout stays clean (and ``--json`` stays parseable).
+Under systemd (``JOURNAL_STREAM`` or ``INVOCATION_ID`` set) the ``auto`` format is JSON, one
+event per journal line. Secrets never reach a log line: every event (and every record of a
+library using the standard ``logging`` module) passes through ``Redactor``, which replaces the
+configured secret values, Telegram bot tokens (``bot<id>:<token>``), URL passwords
+(``user:password@``), key-like query parameters, bearer tokens and ``sk-`` API keys.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
+from collections.abc import Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import structlog
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+HIDDEN = "***"
+_PATTERNS = (
+    (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), "bot" + HIDDEN),
+    (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b"), HIDDEN),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@", re.IGNORECASE), r"\1:" + HIDDEN + "@"),
+    (re.compile(r"([?&](?:api[_-]?key|apikey|key|token|secret|password|access_token)=)[^&\s#]+", re.IGNORECASE),
+     r"\1" + HIDDEN),
+    (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1" + HIDDEN),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), "sk-" + HIDDEN),
+)
+SYSTEMD_VARIABLES = ("JOURNAL_STREAM", "INVOCATION_ID")
+
+
+class Redactor:
+    """Removes secrets from text, and from every value of a structlog event."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        """The text with every secret replaced."""
+        for secret in self.secrets:
+            value = value.replace(secret, HIDDEN)
+        for pattern, replacement in _PATTERNS:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def value(self, value: Any) -> Any:
+        """Strings redacted; lists, tuples and dicts walked; other values rendered then redacted if they leak."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        if isinstance(value, BaseException):
+            return self.text(repr(value))
+        return value
+
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        """The structlog processor."""
+        return {key: self.value(item) for key, item in event.items()}
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts standard-library log records (httpx, telegram, apscheduler) before they are formatted."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor.text(record.getMessage()), None
+        if record.exc_info:
+            record.exc_text = self.redactor.text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
 
 
 class _CurrentStderr:
@@ -23,21 +93,56 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(level: str = "warning", fmt: str = "auto") -> None:
-    """Configure structlog once for the process."""
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+def settings_secrets(settings: Settings) -> list[str]:
+    """The secret values among the settings (tokens, keys, the database password)."""
+    values = [settings.telegram_bot_token, settings.openai_api_key, settings.alpaca_api_key,
+              settings.alpaca_secret_key]
+    if settings.database_url:
+        try:
+            values.append(urlsplit(settings.database_url).password)
+        except ValueError:  # an unparsable URL fails later, with its own message
+            pass
+    return [form for v in values if v for form in {v, unquote(v)}]
+
+
+def use_json(fmt: str) -> bool:
+    """JSON when asked, or under systemd or when stderr is not a terminal with the ``auto`` format."""
+    if fmt != "auto":
+        return fmt == "json"
+    return any(os.environ.get(name) for name in SYSTEMD_VARIABLES) or not sys.stderr.isatty()
+
+
+def configure_logging(level: str = "warning", fmt: str = "auto", secrets: Iterable[str | None] = ()) -> None:
+    """Configure structlog (and the standard ``logging`` root) once for the process."""
+    redactor = Redactor(secrets)
+    renderer: structlog.types.Processor = (structlog.processors.JSONRenderer() if use_json(fmt)
+                                           else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redactor,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.WARNING)),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    _configure_stdlib(max(_LEVELS.get(level, logging.WARNING), logging.WARNING), redactor, renderer, shared)
+
+
+def _configure_stdlib(level: int, redactor: Redactor, renderer: structlog.types.Processor,
+                      shared: list[structlog.types.Processor]) -> None:
+    """Library records through the same redaction and renderer, at WARNING or above (httpx logs URLs at INFO)."""
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.addFilter(_RedactingFilter(redactor))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_paperdesk", False)]:
+        root.removeHandler(old)
+    handler._paperdesk = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
