@@ -4,8 +4,9 @@ Policy: with ``TELEGRAM_BOT_TOKEN`` a ``TelegramService`` (bot/telegram_ui/) pol
 starts our AsyncIOScheduler from its post_init; without a token the scheduler runs alone
 (approvals with ``paperdesk approve``). Telegram being unreachable at start is retried while the
 scheduler already runs; sending failures never stop the daemon (the outbox keeps undelivered
-messages). SIGINT and SIGTERM stop it cleanly. This module does not import telegram: the service
-is loaded only when a token is set.
+messages). SIGINT and SIGTERM stop it cleanly. Under systemd (``NOTIFY_SOCKET``) it sends READY=1
+once started, WATCHDOG=1 from the event loop at half of ``WATCHDOG_USEC``, and STOPPING=1 on the
+way out. This module does not import telegram: the service is loaded only when a token is set.
 
 Crash safety: before the first cycle, orders a crash left open are reconciled with the broker
 (``bot/desk/reconcile.py``) and anything found is alerted. On SIGINT/SIGTERM a running cycle gets
@@ -22,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.calendars import Calendars
 from bot.desk.reconcile import ReconcileReport, reconcile
 from bot.notify import FanOut, LogNotifier, Outbox
 from bot.runner import DeskRunner
 from bot.scheduler import build_scheduler, catch_up
+from bot.sdnotify import SystemdNotifier
 from bot.wiring import App
 
 if TYPE_CHECKING:
@@ -44,7 +47,9 @@ class Daemon:
         self.app = app
         self.drain_seconds = 7.0  # SIGTERM to exit stays under 10 s
         self.notifiers = FanOut([LogNotifier()])
-        self.runner = DeskRunner(app.desk, self.notifiers)
+        self.runner = DeskRunner(app.desk, self.notifiers, home=settings.home.expanduser(),
+                                 move_alert=settings.monitor_move_alert)
+        self.calendars = Calendars(app.desk.clock)
         self.telegram: TelegramService | None = None
         self.notices: list[str] = []
         if settings.telegram_bot_token:
@@ -57,7 +62,7 @@ class Daemon:
                 self.notifiers.notifiers.append(self.telegram.notifier)
         else:
             self.notices.append(NO_TELEGRAM)
-        self.scheduler: AsyncIOScheduler = build_scheduler(settings, self.runner, self.outbox)
+        self.scheduler: AsyncIOScheduler = build_scheduler(settings, self.runner, self.outbox, self.calendars)
 
     @property
     def application(self) -> Any:
@@ -72,7 +77,7 @@ class Daemon:
     def _start_scheduler(self) -> None:
         if not self.scheduler.running:
             self.scheduler.start()
-            catch_up(self.scheduler, self.app.settings, self.runner)
+            catch_up(self.scheduler, self.app.settings, self.runner, self.calendars)
             log.info("scheduler_started", next_cycle=str(self.runner.next_cycle()))
 
     async def reconcile(self) -> ReconcileReport | None:
@@ -114,16 +119,31 @@ class Daemon:
         log.info("daemon_stopped")
 
 
-async def serve(daemon: Daemon, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+async def serve(daemon: Daemon, stop: asyncio.Event | None = None, systemd: SystemdNotifier | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly; tell systemd along the way."""
     stop = stop or asyncio.Event()
+    systemd = systemd or SystemdNotifier()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watchdog: asyncio.Task[None] | None = None
     try:
         await daemon.start()
+        systemd.ready("scheduler running")
+        if systemd.watchdog_interval is not None:
+            watchdog = loop.create_task(_watchdog(systemd, systemd.watchdog_interval))
         await stop.wait()
     finally:
+        systemd.stopping()
+        if watchdog is not None:
+            watchdog.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await daemon.stop()
+
+
+async def _watchdog(systemd: SystemdNotifier, interval: float) -> None:
+    """WATCHDOG=1 from the event loop itself: a stuck loop stops the pings and systemd restarts us."""
+    while True:
+        systemd.watchdog()
+        await asyncio.sleep(interval)

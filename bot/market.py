@@ -81,6 +81,11 @@ class MarketService:
         self._snapshot, self._end = snapshot, end
         return snapshot
 
+    def refresh(self, end: date) -> MarketSnapshot:
+        """Load ``end`` again from the provider (the intraday monitor: the last bar may have moved)."""
+        self._snapshot, self._end = None, None
+        return self.load(end)
+
     @property
     def snapshot(self) -> MarketSnapshot | None:
         """The last loaded snapshot."""

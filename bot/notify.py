@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -41,6 +42,9 @@ class Notifier(Protocol):
     async def alert(self, text: str) -> None:
         """Something a human should know (abstention, broker error, halt)."""
 
+    async def report(self, text: str, images: Sequence[Path]) -> None:
+        """A performance report: its text, then its charts (PNG files)."""
+
     async def settle(self) -> None:
         """Bring shown approval requests up to date with decisions made elsewhere (expiry, CLI)."""
 
@@ -63,6 +67,10 @@ class LogNotifier:
     async def alert(self, text: str) -> None:
         """Log an alert."""
         log.warning("notify_alert", text=text)
+
+    async def report(self, text: str, images: Sequence[Path]) -> None:
+        """Log that a report went out (its first line and the charts)."""
+        log.info("notify_report", title=text.splitlines()[0] if text else "", charts=[str(i) for i in images])
 
     async def settle(self) -> None:
         """Nothing to bring up to date."""
@@ -96,6 +104,10 @@ class FanOut:
     async def alert(self, text: str) -> None:
         """Tell every channel."""
         await self._each("alert", lambda n: n.alert(text))
+
+    async def report(self, text: str, images: Sequence[Path]) -> None:
+        """Tell every channel."""
+        await self._each("report", lambda n: n.report(text, images))
 
     async def settle(self) -> None:
         """Every channel."""

@@ -1,6 +1,7 @@
 """The daemon's desk runner: one desk, one cycle at a time, and the notifications that follow.
 
-Policy: ``/run`` and the scheduled cycle share an ``asyncio.Lock`` so two cycles never overlap;
+Policy: ``/run``, the scheduled cycle, the intraday monitor and the weekly report share an
+``asyncio.Lock`` so they never overlap (the monitor reloads the prices a cycle works with);
 after every cycle the notifier gets the summary, one approval request per proposal awaiting a
 human, the fills and the alerts, then approval messages decided elsewhere are settled. A cycle
 that fails raises to its caller after an alert; notification failures never do (the notifiers
@@ -12,13 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 
+from bot import monitor
 from bot.desk import approvals
 from bot.desk.cycle import run_cycle
 from bot.desk.desk import Desk
 from bot.desk.results import CycleReport
+from bot.desk.watch import WatchReport
+from bot.evaluation.report import Report
 from bot.notify import Notifier, notify_cycle
 
 log = structlog.get_logger("paperdesk.runner")
@@ -31,8 +36,9 @@ def _no_schedule() -> datetime | None:
 class DeskRunner:
     """Runs cycles and expiry for the daemon and tells the notifier."""
 
-    def __init__(self, desk: Desk, notifier: Notifier) -> None:
+    def __init__(self, desk: Desk, notifier: Notifier, *, home: Path | None = None, move_alert: float = 0.02) -> None:
         self.desk, self.notifier = desk, notifier
+        self.home, self.move_alert = home, move_alert
         self.lock = asyncio.Lock()
         self.next_cycle: Callable[[], datetime | None] = _no_schedule
 
@@ -61,3 +67,17 @@ class DeskRunner:
             log.info("approvals_expired", count=count)
         await self.notifier.settle()
         return count
+
+    async def monitor(self) -> WatchReport:
+        """One intraday watch (moves, circuit breaker, stop-losses), then notify."""
+        async with self.lock:
+            report = await monitor.monitor(self.desk, self.notifier, move_alert=self.move_alert)
+            await self.notifier.settle()
+            return report
+
+    async def weekly_report(self) -> Report:
+        """Build and send the week's report."""
+        if self.home is None:
+            raise ValueError("the weekly report needs PAPERDESK_HOME")
+        async with self.lock:
+            return await monitor.weekly_report(self.desk, self.notifier, self.home)

@@ -1,11 +1,16 @@
 """The daemon's schedule (APScheduler 3 ``AsyncIOScheduler`` on the daemon's event loop).
 
-Jobs: the decision cycle on ``PAPERDESK_CYCLE_CRON`` (UTC, default weekdays 21:00) with
-``coalesce`` and ``max_instances=1``, so runs missed while the loop was busy run once; at start, a
-cycle whose scheduled time passed while the daemon was down (the last stored cycle is older than
-the latest fire time) runs once, now. Approval expiry every 5 minutes; the outbox flush at its
-configured interval. A job that fails is logged and the scheduler carries on. A cron expression
-that does not parse is a ``SettingsError`` naming the variable.
+Jobs: the decision cycle ``PAPERDESK_CYCLE_DELAY_MINUTES`` after the NYSE close on NYSE trading
+days only (``bot.calendars``; early closes and holidays follow the exchange), or on
+``PAPERDESK_CYCLE_CRON`` (UTC) when that is set explicitly; both with ``coalesce`` and
+``max_instances=1``, so runs missed while the loop was busy run once. At start, a cycle whose
+scheduled time passed while the daemon was down (a fire time of the same trigger lies between the
+last stored cycle and now, so only trading days count) runs once, now, however many were missed.
+The intraday monitor every ``PAPERDESK_MONITOR_INTERVAL_MINUTES`` while NYSE or Euronext Paris is
+open (0 turns it off); the weekly report ``PAPERDESK_REPORT_DELAY_MINUTES`` after the close of the
+week's last NYSE session; approval expiry every 5 minutes; the outbox flush at its configured
+interval. A job that fails is logged and the scheduler carries on. A cron expression that does
+not parse is a ``SettingsError`` naming the variable.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.calendars import EXCHANGES, NYSE, Calendars
 from bot.notify import Outbox
 from bot.runner import DeskRunner
 from bot.settings import Settings, SettingsError
+from bot.triggers import MarketHoursTrigger, SessionCloseTrigger
 
 log = structlog.get_logger("paperdesk.scheduler")
 EXPIRY_MINUTES = 5
@@ -36,6 +44,25 @@ def cycle_trigger(expression: str) -> CronTrigger:
                             "use five fields, e.g. '0 21 * * mon-fri')") from None
 
 
+def schedule_trigger(settings: Settings, calendars: Calendars) -> BaseTrigger:
+    """The cycle's trigger: the explicit cron expression, else the NYSE close plus the delay."""
+    if settings.cycle_cron:
+        return cycle_trigger(settings.cycle_cron)
+    return SessionCloseTrigger(calendars, NYSE, timedelta(minutes=settings.cycle_delay_minutes))
+
+
+def report_trigger(settings: Settings, calendars: Calendars) -> SessionCloseTrigger:
+    """The weekly report's trigger: after the close of the week's last NYSE session."""
+    return SessionCloseTrigger(calendars, NYSE, timedelta(minutes=settings.report_delay_minutes), weekly=True)
+
+
+def monitor_trigger(settings: Settings, calendars: Calendars) -> MarketHoursTrigger | None:
+    """The intraday monitor's trigger, or None when it is turned off."""
+    if settings.monitor_interval_minutes == 0:
+        return None
+    return MarketHoursTrigger(calendars, EXCHANGES, timedelta(minutes=settings.monitor_interval_minutes))
+
+
 def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
     """A job whose failure is logged instead of propagated."""
 
@@ -48,12 +75,19 @@ def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaita
     return run
 
 
-def build_scheduler(settings: Settings, runner: DeskRunner, outbox: Outbox | None) -> AsyncIOScheduler:
+def build_scheduler(settings: Settings, runner: DeskRunner, outbox: Outbox | None,
+                    calendars: Calendars | None = None) -> AsyncIOScheduler:
     """The scheduler with every job added (not started: it needs the running loop)."""
-    trigger = cycle_trigger(settings.cycle_cron)
+    calendars = calendars or Calendars(runner.desk.clock)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(guarded("cycle", runner.cycle), trigger, id="cycle", coalesce=True, max_instances=1,
-                      misfire_grace_time=None)
+    scheduler.add_job(guarded("cycle", runner.cycle), schedule_trigger(settings, calendars), id="cycle",
+                      coalesce=True, max_instances=1, misfire_grace_time=None)
+    monitor = monitor_trigger(settings, calendars)
+    if monitor is not None:
+        scheduler.add_job(guarded("monitor", runner.monitor), monitor, id="monitor", coalesce=True,
+                          max_instances=1, misfire_grace_time=15 * 60)
+    scheduler.add_job(guarded("weekly_report", runner.weekly_report), report_trigger(settings, calendars),
+                      id="weekly_report", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
     scheduler.add_job(guarded("expire", runner.expire), IntervalTrigger(minutes=EXPIRY_MINUTES), id="expire",
                       coalesce=True, max_instances=1)
     if outbox is not None:
@@ -73,7 +107,7 @@ def next_cycle(scheduler: AsyncIOScheduler, now: datetime) -> datetime | None:
     return when.astimezone(UTC) if when is not None else None
 
 
-def missed_run(trigger: CronTrigger, last_cycle_at: datetime | None, now: datetime) -> bool:
+def missed_run(trigger: BaseTrigger, last_cycle_at: datetime | None, now: datetime) -> bool:
     """Did a scheduled cycle fall between the last stored cycle and now?"""
     if last_cycle_at is None:
         return False
@@ -81,11 +115,13 @@ def missed_run(trigger: CronTrigger, last_cycle_at: datetime | None, now: dateti
     return fire is not None and fire <= now
 
 
-def catch_up(scheduler: AsyncIOScheduler, settings: Settings, runner: DeskRunner) -> bool:
+def catch_up(scheduler: AsyncIOScheduler, settings: Settings, runner: DeskRunner,
+             calendars: Calendars | None = None) -> bool:
     """Run one cycle now if the daemon was down at a scheduled time; True if one was scheduled."""
     cycles = runner.desk.store.cycles(limit=1)
     last = cycles[0].started_at if cycles else None
-    if not missed_run(cycle_trigger(settings.cycle_cron), last, runner.desk.clock()):
+    trigger = schedule_trigger(settings, calendars or Calendars(runner.desk.clock))
+    if not missed_run(trigger, last, runner.desk.clock()):
         return False
     log.warning("cycle_missed_while_down", last_cycle_at=str(last))
     scheduler.add_job(guarded("cycle", runner.cycle), id="catch_up", max_instances=1)

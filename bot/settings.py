@@ -91,7 +91,11 @@ class Settings(BaseSettings):
     telegram_viewers: str = ""
     telegram_chat_id: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
-    cycle_cron: str = "0 21 * * mon-fri"
+    cycle_cron: str | None = None
+    cycle_delay_minutes: int = Field(30, ge=0, le=600)
+    report_delay_minutes: int = Field(60, ge=0, le=600)
+    monitor_interval_minutes: int = Field(120, ge=0, le=1440)
+    monitor_move_alert: float = Field(0.02, gt=0, le=1)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
     memory: Literal["off", "mem0"] = "off"

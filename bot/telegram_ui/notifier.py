@@ -10,17 +10,21 @@ retried at the next ``settle``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from html import escape
+from pathlib import Path
 
 import structlog
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.desk import chat
 from bot.desk.desk import Desk
 from bot.desk.results import CycleReport, ProposalLine
+from bot.logging import Redactor
 from bot.notify import Outbox, PermanentError, RetryLater
 from bot.telegram_ui import render
 from storage.tables_telegram import NotificationRow
@@ -44,10 +48,13 @@ class TelegramTransport:
         self.bot, self.chat_id = bot, chat_id
 
     async def deliver(self, note: NotificationRow) -> tuple[str, int]:
-        """Send (split at 4,096 characters; buttons on the last part); map PTB errors to the outbox's."""
+        """Send (split at 4,096 characters; buttons on the last part; a photo row as a photo with its caption);
+        map PTB errors to the outbox's."""
         markup = InlineKeyboardMarkup.de_json(note.reply_markup, self.bot) if note.reply_markup else None
         parts = render.split(note.text)
         try:
+            if note.photo_path:
+                return await self._photo(note)
             for part in parts[:-1]:
                 await self._send(part, None, note.level)
             message = await self._send(parts[-1], markup, note.level)
@@ -58,6 +65,17 @@ class TelegramTransport:
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
         return str(message.chat_id), message.message_id
 
+    async def _photo(self, note: NotificationRow) -> tuple[str, int]:
+        path = Path(note.photo_path or "")
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:  # the report directory was cleaned up: nothing left to send
+            raise PermanentError(f"chart {path.name} cannot be read: {exc.strerror}") from exc
+        message = await self.bot.send_photo(self.chat_id, InputFile(data, filename=path.name),
+                                            caption=note.text[:1024] or None, parse_mode=ParseMode.HTML,
+                                            disable_notification=note.level == "silent")
+        return str(message.chat_id), message.message_id
+
     async def _send(self, text: str, markup: InlineKeyboardMarkup | None, level: str) -> Message:
         return await self.bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                            disable_notification=level == "silent")
@@ -66,15 +84,18 @@ class TelegramTransport:
 class TelegramNotifier:
     """Notifier for the desk's Telegram chat."""
 
-    def __init__(self, desk: Desk, bot: Bot, outbox: Outbox, levels: Mapping[str, str]) -> None:
+    def __init__(self, desk: Desk, bot: Bot, outbox: Outbox, levels: Mapping[str, str],
+                 redactor: Redactor | None = None) -> None:
         self.desk, self.bot, self.outbox, self.levels = desk, bot, outbox, levels
+        self.redactor = redactor or Redactor()
         self.messages = TelegramStore(desk.store.session, desk.clock)
 
     def _post(self, kind: str, text: str, **extra: object) -> None:
+        """Queue a message; secrets (settings values, tokens in URLs) never leave in one."""
         level = self.levels.get(kind, "on")
         if level == "off":
             return
-        self.outbox.post(kind, level, text, **extra)
+        self.outbox.post(kind, level, self.redactor.text(text), **extra)
 
     async def cycle_summary(self, report: CycleReport) -> None:
         """The summary of one cycle."""
@@ -94,6 +115,12 @@ class TelegramNotifier:
     async def alert(self, text: str) -> None:
         """An alert."""
         self._post("alert", render.alert(text))
+
+    async def report(self, text: str, images: Sequence[Path]) -> None:
+        """The report as text (preformatted), then one photo per chart, in that order."""
+        self._post("report", render.report(text))
+        for image in images:
+            self._post("report", escape(image.stem), photo_path=str(image))
 
     async def settle(self) -> None:
         """Edit approval messages whose proposals are no longer pending to show how they ended."""

@@ -219,6 +219,12 @@ def alert(text: str) -> str:
     return f"⚠️ {escape(text)}"
 
 
+def report(text: str) -> str:
+    """A performance report: monospaced when it fits one message (``split`` would cut the tag)."""
+    body = escape(text.rstrip())
+    return f"<pre>{body}</pre>" if len(body) + 11 <= LIMIT else body
+
+
 def decision(result: DecisionResult) -> str:
     """/approve and /reject."""
     return escape(result.message)

@@ -18,6 +18,7 @@ import structlog
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
+from bot.logging import Redactor, settings_secrets
 from bot.notify import Notifier, Outbox
 from bot.runner import DeskRunner
 from bot.settings import Settings
@@ -53,7 +54,8 @@ class TelegramService:
                              attempts=notify.retry_attempts, base_delay=notify.retry_base_seconds)
         levels = {"cycle": notify.cycle, "approval": notify.approval, "fill": notify.fill, "alert": notify.alert,
                   "report": notify.report}
-        self.notifier = TelegramNotifier(desk, self.application.bot, self.outbox, levels)
+        self.notifier = TelegramNotifier(desk, self.application.bot, self.outbox, levels,
+                                         Redactor(settings_secrets(settings)))
 
     async def _post_init(self, application: Application) -> None:  # type: ignore[type-arg]
         """Start the schedule, register the command menu, deliver what waited in the outbox."""

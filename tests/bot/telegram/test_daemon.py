@@ -1,22 +1,27 @@
-"""The daemon without Telegram, its schedule, `paperdesk run` as a process, and message splitting."""
+"""The daemon without Telegram, its calendar schedule and catch-up, sd_notify, `paperdesk run` as a process,
+and message splitting."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.daemon import NO_TELEGRAM, Daemon
+from bot.calendars import NYSE
+from bot.clock import FixedClock
+from bot.daemon import NO_TELEGRAM, Daemon, serve
 from bot.desk import views
 from bot.desk.cycle import run_cycle
-from bot.scheduler import cycle_trigger, missed_run
+from bot.scheduler import catch_up, cycle_trigger, missed_run
+from bot.sdnotify import SystemdNotifier
 from bot.settings import SettingsError
 from bot.telegram_ui import render
 from bot.telegram_ui.auth import parse_ids
@@ -41,6 +46,53 @@ async def test_without_a_token_the_scheduler_runs_alone(make_app: AppFactory) ->
         await daemon.stop()
     await asyncio.sleep(0.05)  # AsyncIOScheduler shuts down on its loop's next turn
     assert not daemon.scheduler.running
+
+
+async def test_by_default_the_cycle_follows_the_nyse_close(make_app: AppFactory) -> None:
+    daemon = Daemon(make_app())
+    await daemon.start()
+    try:
+        assert {"cycle", "monitor", "weekly_report", "expire"} <= {job.id for job in daemon.scheduler.get_jobs()}
+        when = daemon.runner.next_cycle()
+        assert when is not None
+        session = daemon.calendars.session(NYSE, when.date())
+        assert session is not None and when == session.close + timedelta(minutes=30)
+    finally:
+        await daemon.stop()
+
+
+async def test_cycles_missed_while_down_run_once_and_holidays_are_not_missed(make_app: AppFactory,
+                                                                              clock: FixedClock) -> None:
+    clock.now = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)
+    daemon = Daemon(make_app())
+    await daemon.runner.cycle()
+    clock.now = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # down through Monday, Tuesday and Wednesday's cycles
+    assert catch_up(daemon.scheduler, daemon.app.settings, daemon.runner, daemon.calendars)
+    assert [job.id for job in daemon.scheduler.get_jobs()].count("catch_up") == 1
+    clock.now = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
+    await daemon.runner.cycle()
+    clock.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # Thanksgiving in between: nothing was missed
+    assert not catch_up(daemon.scheduler, daemon.app.settings, daemon.runner, daemon.calendars)
+
+
+async def test_serve_tells_systemd_ready_watchdog_and_stopping(make_app: AppFactory, tmp_path: Path) -> None:
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        systemd = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"})
+        task = asyncio.create_task(serve(Daemon(make_app()), stop, systemd))
+        first = await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=30)
+        ping = await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=30)
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+        rest = [await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=5)]
+        while rest[-1] != b"STOPPING=1":
+            rest.append(await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=5))
+    assert first.startswith(b"READY=1") and ping == b"WATCHDOG=1"
+    assert set(rest[:-1]) <= {b"WATCHDOG=1"}
 
 
 async def test_run_and_the_scheduled_cycle_never_overlap(make_app: AppFactory) -> None:

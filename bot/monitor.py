@@ -1,0 +1,54 @@
+"""The daemon's market-hours jobs: the intraday watch and the weekly report, told to the notifier.
+
+Policy: ``monitor`` runs the desk's watch (``bot.desk.watch``) and sends its alerts (moves,
+circuit breaker, stop-losses), a fill per stop-loss that filled and an approval request per
+stop-loss that awaits a human. ``weekly_report`` builds ``paperdesk report --week`` in a worker
+thread (matplotlib and the benchmark loads must not stall the event loop) and sends its text
+and charts. Failure contract: both raise to the scheduler's guard after an alert naming the job;
+notification failures never raise (the notifiers swallow them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+
+from bot.desk.desk import Desk
+from bot.desk.watch import WatchReport, watch
+from bot.evaluation.report import Report, build_report
+from bot.notify import Notifier
+
+log = structlog.get_logger("paperdesk.monitor")
+
+
+async def monitor(desk: Desk, notifier: Notifier, *, move_alert: float) -> WatchReport:
+    """One intraday watch, then its notifications."""
+    try:
+        report = await watch(desk, move_alert=move_alert)
+    except Exception as exc:
+        log.error("monitor_failed", error=str(exc))
+        await notifier.alert(f"intraday monitor failed: {exc}")
+        raise
+    for line in report.stops:
+        if line.status in {"FILLED", "PARTIALLY_FILLED"}:
+            await notifier.fill(line)
+        elif line.status == "AWAITING_APPROVAL":
+            await notifier.approval_request(line)
+    for text in report.alerts:
+        await notifier.alert(text)
+    return report
+
+
+async def weekly_report(desk: Desk, notifier: Notifier, home: Path) -> Report:
+    """Build the week's report and send its text and charts."""
+    try:
+        report = await asyncio.to_thread(build_report, desk, home, week=True)
+    except Exception as exc:
+        log.error("weekly_report_failed", error=str(exc))
+        await notifier.alert(f"weekly report failed: {exc}")
+        raise
+    log.info("weekly_report_built", title=report.title, charts=len(report.charts))
+    await notifier.report(report.text, report.charts)
+    return report
