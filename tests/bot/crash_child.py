@@ -6,7 +6,8 @@ cycle, which reconciles first. Every SQL statement and every COMMIT counts as on
 process kills itself with SIGKILL just before operation KILL_AT (0: never), so a kill lands between
 any two writes, inside a transaction, or between a broker call and its record. For each line it
 answers one JSON line: ``killed``, the exit code, and (when not killed) how many operations ran,
-how many had run when the first order went to the broker and when the broker answered. The forked process logs to HOME/child.log.
+how many had run when the first order went to the broker and when the broker answered. The forked
+process logs to HOME/child.log.
 """
 
 from __future__ import annotations
