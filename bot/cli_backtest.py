@@ -31,6 +31,7 @@ from agent.universe import UniverseError, load_universe
 from bot.backtest.run import BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
 from bot.clock import system_clock
 from bot.evaluation import charts
+from bot.evaluation.report import alpha_line
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import make_provider
@@ -190,6 +191,7 @@ def summary_text(document: dict[str, Any]) -> str:
         lines.append(f"{'metric':<18}" + "".join(f"{n[:22]:>24}" for n in names))
         for key in keys:
             lines.append(f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>24}" for r in rows))
+        lines += [alpha_line(fold["metrics"], name, figures) for name, figures in fold["benchmarks"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -208,6 +210,8 @@ def _render(document: dict[str, Any]) -> None:
         for key in fold["metrics"]:
             table.add_row(key, *(_fmt(r.get(key)) for r in rows))
         out.print(table)
+        for name, figures in fold["benchmarks"].items():
+            out.print(alpha_line(fold["metrics"], name, figures))
         out.print(f"counts: {fold['counts']}")
     out.print(f"files in {document['out_dir']} ({document['elapsed_seconds']} s)")
 

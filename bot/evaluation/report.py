@@ -139,7 +139,7 @@ def render_text(title: str, data: dict[str, Any]) -> str:
     rows = [data["metrics"], *data["benchmarks"].values()]
     lines.append(f"{'':<18}" + "".join(f"{n[:20]:>22}" for n in names))
     lines += [f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>22}" for r in rows) for key in KEYS]
-    lines += [_alpha_line(data["metrics"], name, figures) for name, figures in data["benchmarks"].items()]
+    lines += [alpha_line(data["metrics"], name, figures) for name, figures in data["benchmarks"].items()]
     lines += [f"benchmark unavailable: {m}" for m in data["missing_benchmarks"]]
     if data.get("sparse"):
         lines.append(f"note: {data['sparse']}")
@@ -160,7 +160,8 @@ def render_text(title: str, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _alpha_line(mine: dict[str, Any], name: str, theirs: dict[str, Any]) -> str:
+def alpha_line(mine: dict[str, Any], name: str, theirs: dict[str, Any]) -> str:
+    """One line: our total return against a benchmark's, saying plainly when we are behind."""
     ours, other = mine.get("total_return"), theirs.get("total_return")
     if ours is None or other is None:
         return f"vs {name}: not comparable"

@@ -84,6 +84,10 @@ def test_a_two_symbol_directory_is_a_valid_backtest(tmp_path: Path, isolated_env
     assert equity["equity"].iloc[0] == 100_000
     for name in ("metrics.json", "summary.txt", "equity.png", "drawdown.png"):
         assert (out / name).stat().st_size > 0
+    behind = document["metrics"]["total_return"] < document["benchmarks"]["SPY buy-and-hold"]["total_return"]
+    spy_line = next(line for line in (out / "summary.txt").read_text().splitlines()
+                    if line.startswith("vs SPY buy-and-hold:"))
+    assert ("BEHIND: negative alpha" in spy_line) is behind
     engine = create_engine(f"sqlite:///{isolated_env / 'paperdesk.db'}")
     with engine.connect() as conn:
         rows = conn.execute(text("select id, policy, status, out_dir from backtest_run")).all()
