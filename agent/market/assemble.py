@@ -58,6 +58,7 @@ def finish_history(
     synthetic: bool,
     end: date,
     lookback_days: int,
+    opens: pd.DataFrame | None = None,
 ) -> PriceHistory:
     """Cut to dates on or before ``end``, keep the last ``lookback_days`` rows, align FX."""
     if lookback_days < 1:
@@ -70,6 +71,8 @@ def finish_history(
     _check_coverage(close, end)
     close = close.iloc[-lookback_days:]
     volume = volume.reindex(index=close.index, columns=symbols)
+    if opens is not None:
+        opens = opens.reindex(index=close.index, columns=symbols).astype(float)
     aligned = {currency: align_fx(series, close.index) for currency, series in fx.items()}
     return PriceHistory(
         close=close.astype(float),
@@ -79,6 +82,7 @@ def finish_history(
         synthetic=synthetic,
         base_currency=base_currency,
         currencies={i.symbol: i.currency for i in instruments},
+        open=opens,
     )
 
 

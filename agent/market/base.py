@@ -29,7 +29,10 @@ class PriceHistory:
     exchange was closed); ``volume`` is shares (NaN where unknown); ``fx`` maps a currency to
     a Series of base-currency units per one unit of that currency on the same index (the base
     currency itself is absent, meaning 1). ``currencies`` maps each symbol to its currency; a
-    symbol absent from it is taken to be priced in the base currency.
+    symbol absent from it is taken to be priced in the base currency. ``open`` is shaped like
+    ``close`` and on its scale (adjusted by the same factor when closes are adjusted), NaN where a
+    day's open is unknown; None when the provider has no opens at all (only the backtest uses it,
+    to fill at the next open).
     """
 
     close: pd.DataFrame
@@ -39,6 +42,7 @@ class PriceHistory:
     synthetic: bool
     base_currency: str = "EUR"
     currencies: dict[str, str] = field(default_factory=dict)
+    open: pd.DataFrame | None = None
 
     @property
     def as_of(self) -> date:

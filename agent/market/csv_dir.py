@@ -5,7 +5,9 @@ Each instrument is read from ``<data_symbol or symbol>.csv`` with the header
 ``close`` are required). Blank lines are ignored and missing trailing fields count as empty.
 Dates are ISO ``YYYY-MM-DD``, strictly ascending. An empty field means "not available". The price
 of a row is ``adj_close`` when that column exists and the field is non-empty, else ``close``; it is
-multiplied by the instrument's ``price_scale``. A row without any price is skipped. Volumes are
+multiplied by the instrument's ``price_scale``. A row without any price is skipped. ``open``, when
+the file has it, is scaled the same way and adjusted by ``adj_close / close`` on rows that have both,
+so opens and prices share one scale (the backtest fills at the next open). Volumes are
 shares, kept as given (a zero means the source did not know it; indicators treat it as unknown).
 
 Exchanges are outer-joined on dates and prices are not forward-filled (NaN on a market's
@@ -60,9 +62,11 @@ class CsvMarketData:
         base = resolve_base(self.base_currency, instruments)
         close: dict[str, pd.Series] = {}
         volume: dict[str, pd.Series] = {}
+        opens: dict[str, pd.Series] = {}
         for instrument in instruments:
             frame = self._read(data_symbol(instrument), instrument.symbol)
             close[instrument.symbol] = frame["price"] * float(instrument.price_scale)
+            opens[instrument.symbol] = frame["open"] * float(instrument.price_scale)
             volume[instrument.symbol] = frame["volume"]
         fx = {}
         for currency in foreign_currencies(instruments, base):
@@ -72,7 +76,7 @@ class CsvMarketData:
         return finish_history(
             pd.DataFrame(close), pd.DataFrame(volume), fx, instruments=instruments,
             base_currency=base, source=self.name, synthetic=False, end=end,
-            lookback_days=lookback_days,
+            lookback_days=lookback_days, opens=_known(opens),
         )
 
     def _read(self, series: str, label: str) -> pd.DataFrame:
@@ -89,6 +93,11 @@ class CsvMarketData:
         return cached[1]
 
 
+def _known(series: dict[str, pd.Series]) -> pd.DataFrame | None:
+    """The series as a frame, or None when none of them holds a value (files without opens)."""
+    return pd.DataFrame(series) if any(s.notna().any() for s in series.values()) else None
+
+
 def read_price_file(path: Path, label: str) -> pd.DataFrame:
     """Parse one price file into ``price`` and ``volume`` columns on a ``DatetimeIndex``."""
     try:
@@ -101,13 +110,15 @@ def read_price_file(path: Path, label: str) -> pd.DataFrame:
         raise MarketDataError(f"{label}: {path} line 1: missing column(s) {', '.join(missing)}")
     raw = raw.loc[(raw.fillna("") != "").any(axis=1)]  # blank lines
     if raw.empty:
-        return pd.DataFrame({"price": [], "volume": []}, index=pd.DatetimeIndex([]), dtype=float)
+        return pd.DataFrame({"price": [], "open": [], "volume": []}, index=pd.DatetimeIndex([]), dtype=float)
     parsed = _parse(raw, path, label)
     price = parsed["close"]
+    opening = parsed["open"] if "open" in parsed else pd.Series(float("nan"), index=price.index)
     if "adj_close" in parsed:
+        opening = opening * (parsed["adj_close"] / price).fillna(1.0)
         price = parsed["adj_close"].fillna(price)
     volume = parsed["volume"] if "volume" in parsed else pd.Series(float("nan"), index=price.index)
-    frame = pd.DataFrame({"price": price, "volume": volume}).set_axis(parsed["date"])
+    frame = pd.DataFrame({"price": price, "open": opening, "volume": volume}).set_axis(parsed["date"])
     return frame.loc[frame["price"].notna()]
 
 

@@ -3,8 +3,8 @@
 Each day ``t`` of the period (rows of the history between start and end):
 
 1. the orders decided on day ``t-1`` are submitted to the real ``SimulatedBroker`` (slippage and
-   commission as configured) at day ``t``'s price: the next open when the data has opens, else
-   the next close (``PriceHistory`` carries closes only, so today fills are next-close fills);
+   commission as configured) at day ``t``'s open when the history has one for the symbol (CSV
+   files with an ``open`` column), else at day ``t``'s close;
    a broker rejection (e.g. the price rose and cash no longer suffices) is counted, not fatal;
 2. the portfolio is valued at day ``t``'s close and its equity recorded;
 3. unless ``t`` is the last day, the policy decides from ``indicators_at(panels, t)`` (data up to
@@ -115,7 +115,9 @@ async def replay(spec: Replay) -> ReplayResult:
     pending: list[TradeProposal] = []
     for t in spec.rows:
         feed.move_to(t)
+        feed.at_open()
         traded = await _execute(broker, ledger, pending, feed.today, out, state)
+        feed.at_close()
         account, positions = await broker.account(), await broker.positions()
         out.dates.append(feed.today)
         out.equity.append(account.equity)

@@ -2,11 +2,14 @@
 
 ``ReplayFeed`` implements the broker's ``MarketFeed`` over one ``PriceHistory``: ``move_to(t)``
 sets the current row, and quotes and FX rates are that row's forward-filled close and rate
-(rounded like a live snapshot: 6 decimals for prices, 8 for FX). Nothing after row ``t`` is
-reachable through it. ``ArchivingLedgerStore`` is an ``InMemoryLedgerStore`` whose ``archive``
-moves the day's orders out of the ledger (a backtest's client order ids never repeat, so the
-broker's idempotency map only needs the current day; without this every submit would copy every
-order ever placed).
+(rounded like a live snapshot: 6 decimals for prices, 8 for FX). ``at_open()`` switches quotes to
+the row's open where the history has one (else the close stays the quote), which is when the
+replay submits yesterday's orders; ``at_close()`` switches back for valuation and decisions.
+Nothing after row ``t`` is reachable through it.
+
+``ArchivingLedgerStore`` is an ``InMemoryLedgerStore`` whose ``archive`` moves the day's orders
+out of the ledger (a backtest's client order ids never repeat, so the broker's idempotency map
+only needs the current day; without this every submit would copy every order ever placed).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class ReplayFeed:
         self.symbols = [str(s) for s in history.close.columns]
         self._column = {s: i for i, s in enumerate(self.symbols)}
         self._close = history.close.astype(float).ffill().to_numpy()
+        self._open = None if history.open is None else history.open.astype(float).to_numpy()
+        self._opening = False
         self._currency = {s: history.currencies.get(s, history.base_currency) for s in self.symbols}
         self.base_currency = history.base_currency
         self._fx = {c: s.reindex(history.close.index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
@@ -45,9 +50,17 @@ class ReplayFeed:
         self._quotes: dict[str, Quote | None] = {}
 
     def move_to(self, row: int) -> None:
-        """Make row ``row`` the current day."""
+        """Make row ``row`` the current day, quoted at its close."""
         self.row = row
-        self._quotes = {}
+        self.at_close()
+
+    def at_open(self) -> None:
+        """Quote the current day's opens (the close where a symbol has no open that day)."""
+        self._opening, self._quotes = self._open is not None, {}
+
+    def at_close(self) -> None:
+        """Quote the current day's closes."""
+        self._opening, self._quotes = False, {}
 
     @property
     def today(self) -> date:
@@ -63,15 +76,22 @@ class ReplayFeed:
         return np.asarray(self._close[self.row])
 
     def quote(self, symbol: str) -> Quote | None:
-        """The current close of ``symbol`` in its currency."""
+        """The current price of ``symbol`` in its currency: the open (``at_open``) or the close."""
         if symbol in self._quotes:
             return self._quotes[symbol]
         column = self._column.get(symbol)
-        price = None if column is None else price_decimal(float(self._close[self.row, column]))
+        price = None if column is None else self._price(column)
         quote = None if price is None else Quote(symbol=symbol, price=price, currency=self._currency[symbol],
                                                  at=self.now())
         self._quotes[symbol] = quote
         return quote
+
+    def _price(self, column: int) -> Decimal | None:
+        if self._opening and self._open is not None:
+            opening = price_decimal(float(self._open[self.row, column]))
+            if opening is not None:
+                return opening
+        return price_decimal(float(self._close[self.row, column]))
 
     def fx_rate(self, currency: str) -> Decimal | None:
         """Base units per unit of ``currency`` on the current row."""

@@ -3,7 +3,8 @@
 Policy: a benchmark is what the same money would have become doing nothing clever, over the
 same dates as the strategy and with the same fill timing: it holds cash on the first day (the
 strategy decides at that close and fills the next day) and is invested from the second day's
-price on, so a buy-and-hold backtest without costs reproduces its benchmark exactly. Prices are
+price on — its open when the history has opens, as the backtest fills at the next open — so a
+buy-and-hold backtest without costs reproduces its benchmark exactly. Prices are
 forward-filled closes × FX (base units per instrument currency), so a USD ETF measured in EUR
 carries the currency move. The equal-weight universe is rebalanced daily: its return is the mean
 of the day's returns of the instruments priced that day and the day before. No trading costs.
@@ -31,24 +32,44 @@ def base_prices(history: PriceHistory) -> pd.DataFrame:
     return history.close.astype(float).ffill() * history.fx_by_symbol().ffill()
 
 
-def buy_and_hold(prices: pd.Series, dates: list[date], initial: float) -> pd.Series | None:
-    """``initial`` in cash on the first date, invested at the second date's price, then held."""
+def base_opens(history: PriceHistory) -> pd.DataFrame | None:
+    """Opens in the base currency (NaN where unknown), or None when the history has none."""
+    if history.open is None:
+        return None
+    return history.open.astype(float) * history.fx_by_symbol().ffill()
+
+
+def buy_and_hold(prices: pd.Series, dates: list[date], initial: float,
+                 opens: pd.Series | None = None) -> pd.Series | None:
+    """``initial`` in cash on the first date, invested at the second date's open (else close), then held."""
     series = prices.reindex(pd.DatetimeIndex(dates)).astype(float)
     if len(series) < 2 or not np.isfinite(series.iloc[1]) or series.iloc[1] <= 0:
         return None
-    values = (initial * series / series.iloc[1]).ffill()
+    entry = float(series.iloc[1])
+    if opens is not None:
+        opening = float(opens.reindex(series.index).iloc[1])
+        entry = opening if np.isfinite(opening) and opening > 0 else entry
+    values = (initial * series / entry).ffill()
     values.iloc[0] = initial
     return values
 
 
-def equal_weight(prices: pd.DataFrame, dates: list[date], initial: float) -> pd.Series | None:
-    """Daily-rebalanced equal weight of the priced instruments, invested from the second date."""
+def equal_weight(prices: pd.DataFrame, dates: list[date], initial: float,
+                 opens: pd.DataFrame | None = None) -> pd.Series | None:
+    """Daily-rebalanced equal weight of the priced instruments, invested from the second date's open (else close)."""
     frame = prices.reindex(pd.DatetimeIndex(dates)).astype(float)
     if len(frame) < 2:
         return None
+    first = 0.0
+    if opens is not None:  # the second day, open to close; an instrument without an open enters at its close
+        close = frame.iloc[1]
+        entry = opens.reindex(index=frame.index, columns=frame.columns).iloc[1].where(lambda s: s > 0).fillna(close)
+        mean_first = (close / entry - 1).mean(skipna=True)
+        first = float(mean_first) if np.isfinite(mean_first) else 0.0
     daily = (frame / frame.shift(1) - 1).iloc[2:]
     mean = daily.mean(axis=1, skipna=True).fillna(0.0)
-    values = np.concatenate([[initial, initial], initial * np.cumprod(1 + mean.to_numpy())])
+    start = initial * (1 + first)
+    values = np.concatenate([[initial, start], start * np.cumprod(1 + mean.to_numpy())])
     return pd.Series(values, index=frame.index)
 
 
@@ -57,10 +78,11 @@ def benchmark_series(histories: dict[str, PriceHistory], universe_history: Price
     """Every benchmark that can be computed, by display name."""
     out: dict[str, pd.Series] = {}
     for symbol, history in histories.items():
-        prices = base_prices(history)
-        if symbol in prices.columns and (series := buy_and_hold(prices[symbol], dates, initial)) is not None:
+        prices, opens = base_prices(history), base_opens(history)
+        entry = opens[symbol] if opens is not None and symbol in opens.columns else None
+        if symbol in prices.columns and (series := buy_and_hold(prices[symbol], dates, initial, entry)) is not None:
             out[NAMES.get(symbol, f"{symbol} buy-and-hold")] = series
-    universe = equal_weight(base_prices(universe_history), dates, initial)
+    universe = equal_weight(base_prices(universe_history), dates, initial, base_opens(universe_history))
     if universe is not None:
         out[EQUAL_WEIGHT] = universe
     return out

@@ -166,7 +166,7 @@ def alpha_line(mine: dict[str, Any], name: str, theirs: dict[str, Any]) -> str:
     if ours is None or other is None:
         return f"vs {name}: not comparable"
     verdict = "BEHIND: negative alpha" if ours < other else "ahead"
-    return f"vs {name}: {ours - other:+.2%} total return ({verdict})"
+    return f"vs {name}: total return {ours:.1%} against {other:.1%}, {(ours - other) * 100:+.1f} points ({verdict})"
 
 
 def _fmt(value: Any) -> str:

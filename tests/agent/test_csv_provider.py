@@ -52,6 +52,15 @@ def test_full_ohlcv_file_prefers_adj_close(data_dir: Path) -> None:
     assert history.synthetic is False
 
 
+def test_opens_are_adjusted_like_the_closes_and_absent_without_an_open_column(data_dir: Path) -> None:
+    history = CsvMarketData(data_dir).history([SPY, CAC], date(2024, 1, 31), 100)
+    assert history.open is not None
+    spy = history.open["SPY"].dropna().round(6).tolist()
+    assert spy == [round(470 * 465 / 471, 6), round(469 * 461 / 467, 6), round(468 * 463 / 469, 6)]
+    assert history.open["CAC.PA"].dropna().tolist() == [75.0, 75.0]  # price_scale applies to opens too
+    assert CsvMarketData(data_dir).history([FEZ], date(2024, 1, 31), 100).open is None
+
+
 def test_close_only_file_has_unknown_volume(data_dir: Path) -> None:
     history = CsvMarketData(data_dir).history([FEZ], date(2024, 1, 31), 100)
 

@@ -19,7 +19,7 @@ from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
 from bot.backtest.engine import Replay, ReplayResult, replay
-from bot.evaluation.benchmarks import base_prices, buy_and_hold
+from bot.evaluation.benchmarks import base_opens, base_prices, buy_and_hold
 from broker.models import AssetClass, Instrument
 from broker.simulated import SimConfig
 from risk.limits import RiskLimits
@@ -105,6 +105,25 @@ def test_cost_free_buy_and_hold_reproduces_the_benchmark_exactly() -> None:
     equity = pd.Series([float(e) for e in result.equity], index=pd.DatetimeIndex(result.dates))
     benchmark = buy_and_hold(base_prices(history)["FUND"], result.dates, 100_000.0)
     assert benchmark is not None
+    np.testing.assert_allclose(equity.to_numpy(), benchmark.to_numpy(), rtol=1e-9, atol=0)
+
+
+def test_orders_fill_at_the_next_open_and_buy_and_hold_still_reproduces_the_benchmark() -> None:
+    history, universe = _one_fund_history()
+    close = history.close.copy()
+    close.iloc[1:] *= 1.01  # day 2 opens at the decision close (orders are sized there) and closes 1% higher
+    opens = close * np.nan
+    opens.iloc[1] = 100.0
+    history = replace(history, close=close, open=opens)
+    limits = RiskLimits(max_position_weight=1.0, min_cash_weight=0.0, max_asset_class_weight=1.0,
+                        max_sector_weight=1.0, max_volatility=5.0, max_cvar_95=1.0, borderline_fraction=1.0)
+    sim = SimConfig(base_currency="EUR", slippage_bps=Decimal(0), commission_bps=Decimal(0), min_commission=Decimal(0))
+    result = _run(history, universe, BuyAndHoldPolicy(), range(0, len(history.close)), limits=limits, sim=sim)
+    (fill,) = result.fills
+    assert fill.day == result.dates[1] and Decimal(fill.price) == Decimal(100)  # day 2's open, not its close
+    equity = pd.Series([float(e) for e in result.equity], index=pd.DatetimeIndex(result.dates))
+    benchmark = buy_and_hold(base_prices(history)["FUND"], result.dates, 100_000.0, base_opens(history)["FUND"])
+    assert benchmark is not None and equity.iloc[1] == pytest.approx(101_000)  # bought at the open, valued at the close
     np.testing.assert_allclose(equity.to_numpy(), benchmark.to_numpy(), rtol=1e-9, atol=0)
 
 
