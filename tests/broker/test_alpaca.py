@@ -162,3 +162,22 @@ async def test_only_us_listed_usd_instruments_are_tradable_here(alpaca: FakeAlpa
     assert untradable == {i.symbol for i in seed.instruments if i.exchange == "XPAR"}
     assert "CAC.PA" in untradable and "MC.PA" in untradable and broker.is_tradable("SPY")
     assert not broker.is_tradable("NOT-IN-UNIVERSE")
+
+
+async def test_an_order_accepted_while_open_is_read_again_until_it_fills(alpaca: FakeAlpaca) -> None:
+    alpaca.fill_after_reads = 2  # the POST answers `accepted`, the second read sees the fill
+
+    order = await make(alpaca).submit(buy("p-working"))
+
+    assert order.status is OrderStatus.FILLED and order.fills[0].price == Decimal("600.25")
+    assert alpaca.requests.count(("GET", "/v2/orders:by_client_order_id")) == 2
+    assert ("GET", "/v2/clock") in alpaca.requests
+
+
+async def test_an_order_still_working_after_the_polls_is_returned_as_accepted(alpaca: FakeAlpaca) -> None:
+    alpaca.fill_after_reads = 10
+
+    order = await make(alpaca, fill_polls=2).submit(buy("p-slow-fill"))
+
+    assert order.status is OrderStatus.ACCEPTED and order.fills == ()
+    assert alpaca.requests.count(("GET", "/v2/orders:by_client_order_id")) == 2

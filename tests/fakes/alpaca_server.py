@@ -8,7 +8,9 @@ Serves what alpaca-py's ``TradingClient`` and ``StockHistoricalDataClient`` call
 ``APCA-API-SECRET-KEY`` headers, else 401. Errors use Alpaca's bodies: 422 ``40010001``
 "client_order_id must be unique", 403 ``40310000`` "insufficient buying power" (and "insufficient qty
 available"), 404 ``40410000``. Market orders fill at once at ``prices[symbol]`` while the clock says
-open; while closed they are ``accepted`` and queued until the test calls ``open_market()``.
+open (or, with ``fill_after_reads`` = n, are ``accepted`` first and fill when read the n-th time, as
+the real API answers ``accepted``/``pending_new`` before the fill); while closed they are ``accepted``
+and queued until the test calls ``open_market()``.
 Tests script failures: ``fail(status, times)`` answers the next requests with 429/500/503,
 ``outage()`` fails every trading request until ``restore()``, ``slow(seconds)`` processes the next
 matching request and then holds its response past the client's timeout.
@@ -68,6 +70,7 @@ class FakeAlpaca:
         self.bars: dict[str, list[dict[str, Any]]] = {}
         self.not_tradable: set[str] = set()
         self.is_open = True
+        self.fill_after_reads = 0  # > 0: like the real API, an order sent while open is `accepted` first
         self.now = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
         self.page_size = 10_000
         self.requests: list[tuple[str, str]] = []
@@ -221,18 +224,25 @@ class FakeAlpaca:
     def _list_orders(self, query: dict[str, str]) -> tuple[int, Any]:
         wanted = query.get("status", "open")
         open_states = {"accepted", "new", "partially_filled"}
-        return 200, [o for o in self.orders if wanted == "all" or (o["status"] in open_states) == (wanted == "open")]
+        return 200, [_public(o) for o in self.orders
+                     if wanted == "all" or (o["status"] in open_states) == (wanted == "open")]
 
     def _by_client_id(self, query: dict[str, str]) -> tuple[int, Any]:
         found = self.orders_for(query.get("client_order_id", ""))
-        return (200, found[0]) if found else (404, {"code": 40410000, "message": "order not found"})
+        if not found:
+            return 404, {"code": 40410000, "message": "order not found"}
+        order = found[0]
+        order["_reads"] = order.get("_reads", 0) + 1
+        if self.is_open and order["status"] == "accepted" and order["_reads"] >= self.fill_after_reads:
+            self._fill(order)
+        return 200, _public(order)
 
     def _order_by_id(self, method: str, order_id: str) -> tuple[int, Any]:
         order = next((o for o in self.orders if o["id"] == order_id), None)
         if order is None:
             return 404, {"code": 40410000, "message": "order not found"}
         if method == "GET":
-            return 200, order
+            return 200, _public(order)
         if order["status"] not in {"accepted", "new"}:
             return 422, {"code": 42210000, "message": f"order is already in \"{order['status']}\" state"}
         order.update(status="canceled", canceled_at=self.now.isoformat())
@@ -255,9 +265,9 @@ class FakeAlpaca:
                          "symbol": symbol}
         order = self._new_order(coid, symbol, qty, body)
         self.orders.append(order)
-        if self.is_open:
+        if self.is_open and not self.fill_after_reads:
             self._fill(order)
-        return 200, order
+        return 200, _public(order)
 
     def _buying_power(self) -> Decimal:
         return self.cash if self.buying_power is None else min(self.cash, self.buying_power)
@@ -301,6 +311,11 @@ class FakeAlpaca:
         more = offset + size < len(rows)
         return 200, {"bars": grouped, "next_page_token": base64.b64encode(str(offset + size).encode()).decode()
                      if more else None}
+
+
+def _public(order: dict[str, Any]) -> dict[str, Any]:
+    """The order as the API shows it (without the fake's bookkeeping)."""
+    return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
 def _handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
