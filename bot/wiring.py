@@ -148,6 +148,10 @@ def alpaca_config(settings: Settings, why: str, **tuning: Any) -> AlpacaConfig:
                                         ("ALPACA_SECRET_KEY", settings.alpaca_secret_key)) if not value]
     if missing:
         raise SettingsError(f"{why} needs {' and '.join(missing)} (paper keys from the Alpaca dashboard)")
+    for name, url in (("PAPERDESK_ALPACA_URL", settings.alpaca_url), ("PAPERDESK_ALPACA_DATA_URL",
+                                                                     settings.alpaca_data_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise SettingsError(f"{name}={url!r} is not an http(s) URL, e.g. https://paper-api.alpaca.markets")
     return AlpacaConfig(api_key=settings.alpaca_api_key, secret_key=settings.alpaca_secret_key,
                         url=settings.alpaca_url, data_url=settings.alpaca_data_url, **tuning)
 

@@ -230,3 +230,12 @@ def test_seed_universe_on_alpaca_says_which_instruments_cannot_trade(make_app: A
     assert notice.endswith("PAPERDESK_UNIVERSE=us is the universe for Alpaca")
     assert not [n for n in make_app(broker="alpaca", universe="us", ALPACA_API_KEY=KEY, ALPACA_SECRET_KEY=SECRET,
                                     alpaca_url=alpaca.url).notices if "NOT_TRADABLE" in n]
+
+
+def test_an_alpaca_url_without_a_scheme_is_a_one_line_settings_error(make_app: AppFactory) -> None:
+    with pytest.raises(SettingsError) as caught:
+        make_app(broker="alpaca", universe="us", ALPACA_API_KEY=KEY, ALPACA_SECRET_KEY=SECRET,
+                 alpaca_url="paper-api.alpaca.markets")
+
+    assert str(caught.value) == ("PAPERDESK_ALPACA_URL='paper-api.alpaca.markets' is not an http(s) URL, "
+                                 "e.g. https://paper-api.alpaca.markets")
