@@ -75,7 +75,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     policy = make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
     notices += untradable_notice(broker, universe)
-    memory = make_memory(settings, notices)
+    memory = make_memory(settings)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
                 limits=settings.risk, clock=clock, memory=memory)
     attach_recall(desk)

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from agent.llm.client import response_format
+from agent.memory.lazy import LazyMemory
 from bot.clock import FixedClock
 from bot.desk import approvals, memories
 from bot.desk.cycle import run_cycle
 from bot.learning import remember_outcomes, weekly_retrospective
-from bot.memory_wiring import BUSY_NOTICE, make_memory
+from bot.memory_wiring import make_memory
 from bot.settings import Settings, SettingsError
 from bot.wiring import App
 from tests.bot.conftest import AppFactory
@@ -163,9 +164,19 @@ def test_a_missing_local_model_or_key_is_a_one_line_settings_error(tmp_path: Pat
     assert not (tmp_path / "memory").exists()
 
 
-def test_a_command_beside_the_daemon_runs_without_memory_and_says_so(make_app: AppFactory,
-                                                                     server: FakeOpenAI) -> None:
+def test_a_command_beside_the_daemon_is_told_the_memory_is_busy(make_app: AppFactory, server: FakeOpenAI) -> None:
     daemon = memory_app(make_app, server)
+    memories.remember_note(daemon.desk, "held by the daemon", "human:42")
     command = memory_app(make_app, server)
-    assert daemon.desk.memory.enabled and not command.desk.memory.enabled
-    assert BUSY_NOTICE in command.notices
+    with pytest.raises(approvals.DeskError, match=r"nothing remembered: .* is open in another process"):
+        memories.remember_note(command.desk, "from the CLI", "human:42")
+    daemon.close()
+    assert [r.text for r in memories.search(command.desk, None)] == ["held by the daemon"]  # opens once free
+
+
+def test_memory_opens_only_when_first_used(make_app: AppFactory, server: FakeOpenAI) -> None:
+    app = memory_app(make_app, server)
+    assert isinstance(app.desk.memory, LazyMemory) and not app.desk.memory.opened
+    assert not (app.settings.home / "memory").exists()
+    memories.search(app.desk, None)
+    assert app.desk.memory.opened and (app.settings.home / "memory" / "qdrant").is_dir()

@@ -49,6 +49,8 @@ def main(count: int = 10_000) -> None:
             symbol, reason = rng.choice(SYMBOLS), rng.choice(REASONS)
             memory.remember(f"Human rejected BUY {symbol} to {rng.uniform(0.02, 0.2):.1%}; reason: {reason}. #{i}",
                             "rejection", {"symbol": symbol, "date": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}"})
+            if (i + 1) % 1000 == 0:
+                print(f"  {i + 1:,} remembered, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)  # noqa: T201
         fill = time.perf_counter() - started
         print(f"remembered {count:,} memories in {fill:.0f} s ({fill / count * 1000:.1f} ms each)")  # noqa: T201
         for label, symbol in (("k=5, all memories", None), ("k=5, one symbol (cycle query)", "SPY")):
