@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app as cli_app
 from bot.desk.cycle import run_cycle
 from bot.desk.reconcile import NOT_SUBMITTED, reconcile
 from bot.wiring import App
@@ -109,3 +113,15 @@ async def test_the_next_cycle_reconciles_before_it_sizes(make_app: AppFactory) -
     report = await run_cycle(make_app().desk)
     assert app.store.get_proposal(pid).status == "FILLED"
     assert any(a.startswith("reconcile:") and pid in a for a in report.alerts)
+
+
+async def test_paperdesk_reconcile_prints_what_it_did(make_app: AppFactory, db_url: str) -> None:
+    app = make_app()
+    pid = await _submitting(app)
+    env = {"PAPERDESK_DATABASE_URL": db_url}
+    first = await asyncio.to_thread(CliRunner().invoke, cli_app, ["reconcile"], env=env)
+    assert first.exit_code == 0, first.output
+    assert f"{pid} (" in first.stdout and "SUBMITTING -> CANCELED: not submitted before crash" in first.stdout
+    again = await asyncio.to_thread(CliRunner().invoke, cli_app, ["reconcile", "--json"], env=env)
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"checked": 0, "resolved": [], "differences": [],
+                                                                 "skipped": None}
