@@ -9,7 +9,9 @@ the best ``MAX_RECALLED`` go into the prompt's fenced data block, each with its 
 is data: the desk never reads it back as a setting.
 
 Failure contract: memory is advisory. A ``MemoryFailure`` never undoes or blocks a decision or a
-cycle: it is logged and raised as an alert, and the cycle runs without memories.
+cycle: it is logged and raised as an alert, and the cycle runs without memories. The user-facing
+use cases (``remember_note``, ``search``, ``forget``) refuse with a one-line ``DeskError`` (memory
+off, empty text, unknown id, store busy) and change nothing.
 """
 
 from __future__ import annotations
