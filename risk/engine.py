@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from broker.models import Side
-from risk.facts import held_quantity, weight_after
+from risk.facts import carry_memo, held_quantity, weight_after
 from risk.limits import RiskLimits
 from risk.models import Clamp, Hit, Holding, Level, RiskContext, RiskVerdict, TradeProposal
 from risk.rules import RULES, Rule
@@ -75,10 +75,10 @@ def project(ctx: RiskContext, p: TradeProposal) -> RiskContext:
     if price_base is None:
         raise ValueError(f"cannot project {p.id}: no price")
     if p.side is Side.BUY:
-        return _project_buy(ctx, p, p.quantity * price_base)
+        return carry_memo(ctx, _project_buy(ctx, p, p.quantity * price_base), p.symbol)
     if not 0 < p.quantity <= held_quantity(ctx, p.symbol):
         raise ValueError(f"cannot project {p.id}: sells nothing, or more {p.symbol} than is held")
-    return _project_sell(ctx, p, p.quantity * price_base)
+    return carry_memo(ctx, _project_sell(ctx, p, p.quantity * price_base), p.symbol)
 
 
 def _counted(ctx: RiskContext, **changes: Any) -> RiskContext:

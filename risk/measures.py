@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -42,21 +43,41 @@ def historical_cvar(returns: npt.ArrayLike, alpha: float = 0.95) -> float:
     return float(-worst.mean())
 
 
+@dataclass(frozen=True)
+class ReturnsMatrix:
+    """A returns frame as a float array with NaN as 0 and a zero column for unknown symbols."""
+
+    values: FloatArray
+    columns: Mapping[str, int]
+
+    @classmethod
+    def of(cls, returns: pd.DataFrame) -> ReturnsMatrix:
+        """The frame's values once, so each portfolio is a numpy gather (no pandas indexing)."""
+        rows, width = returns.shape
+        values = np.zeros((rows, width + 1), dtype=np.float64)
+        values[:, :width] = returns.to_numpy(dtype=np.float64)
+        values[np.isnan(values)] = 0.0
+        return cls(values=values, columns={str(s): i for i, s in enumerate(returns.columns)})
+
+    def column(self, symbol: str) -> FloatArray:
+        """The symbol's daily returns (zeros when it has no history)."""
+        result: FloatArray = self.values[:, self.columns.get(symbol, -1)]
+        return result
+
+    def portfolio(self, weights: Mapping[str, float]) -> FloatArray:
+        """Daily returns of a portfolio with these weights; unknown symbols return 0."""
+        if not weights:
+            return np.zeros(len(self.values), dtype=np.float64)
+        unknown = self.values.shape[1] - 1
+        positions = [self.columns.get(s, unknown) for s in weights]
+        vector = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+        result: FloatArray = self.values[:, positions] @ vector
+        return result
+
+
 def portfolio_returns(returns: pd.DataFrame, weights: Mapping[str, float]) -> FloatArray:
     """Daily portfolio returns; symbols missing from ``returns`` and NaNs count as a 0 return."""
-    symbols = list(weights)
-    if not symbols:
-        return np.zeros(len(returns), dtype=np.float64)
-    # Column positions and a numpy gather: the same result as ``reindex(columns=symbols)`` with NaN as 0,
-    # without building a DataFrame on every call (the risk engine calls this per proposal).
-    positions = returns.columns.get_indexer(pd.Index(symbols))
-    present = positions >= 0
-    matrix = np.zeros((len(returns), len(symbols)), dtype=np.float64)
-    matrix[:, present] = returns.to_numpy(dtype=np.float64)[:, positions[present]]
-    matrix[np.isnan(matrix)] = 0.0
-    vector = np.fromiter((weights[s] for s in symbols), dtype=np.float64, count=len(symbols))
-    result: FloatArray = matrix @ vector
-    return result
+    return ReturnsMatrix.of(returns).portfolio(weights)
 
 
 def portfolio_cvar(returns: pd.DataFrame, weights: Mapping[str, float], alpha: float = 0.95) -> float:

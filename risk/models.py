@@ -127,6 +127,9 @@ class RiskContext:
     trades_this_week: int = 0
     last_exit: Mapping[str, date] = field(default_factory=dict)
     tradable: frozenset[str] | None = None
+    # Values derived from the fields above, computed once per context (see ``risk.facts.derived``);
+    # ``dataclasses.replace`` starts a new context with an empty memo, so nothing stale survives it.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def weight(self, symbol: str) -> float:
         """Current weight of a symbol in the portfolio."""

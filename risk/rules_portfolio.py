@@ -16,9 +16,9 @@ from decimal import ROUND_FLOOR, Decimal
 
 import pandas as pd
 
-from risk.facts import BuyFacts, buy_facts, current_weights, market_value, weight_after
+from risk.facts import BuyFacts, buy_facts, current_weights, market_value, returns_matrix, weight_after
 from risk.limits import RiskLimits
-from risk.measures import historical_cvar, portfolio_returns
+from risk.measures import ReturnsMatrix, historical_cvar
 from risk.models import Hit, RiskContext, TradeProposal
 
 ALPHA = 0.95
@@ -28,9 +28,13 @@ CvarCurve = Callable[[float], float]
 
 def cvar_curve(returns: pd.DataFrame, ctx: RiskContext, symbol: str) -> CvarCurve:
     """Portfolio CVaR as a function of ``symbol``'s weight, the other weights held fixed."""
-    others = {s: w for s, w in current_weights(ctx).items() if s != symbol}
-    base = portfolio_returns(returns, others)
-    column = portfolio_returns(returns, {symbol: 1.0})
+    matrix = returns_matrix(ctx) if returns is ctx.returns else None
+    if matrix is None:
+        matrix = ReturnsMatrix.of(returns)
+    weights = current_weights(ctx)
+    weights.pop(symbol, None)
+    base = matrix.portfolio(weights)
+    column = matrix.column(symbol)
 
     def curve(weight: float) -> float:
         return historical_cvar(base + weight * column, ALPHA)
