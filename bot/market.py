@@ -46,16 +46,19 @@ class MarketSnapshot:
     def facts(self) -> dict[str, MarketFacts]:
         """Per-symbol facts for the risk engine."""
         table = self.indicators.table
+        rows = {symbol: i for i, symbol in enumerate(table.index)}
+        # Whole columns once, then plain indexing: a ``table.loc[symbol]`` row per quote costs more
+        # than everything else here (the backtest builds these facts every day).
+        price_date, vol60, vol20, adv = (table[c].to_numpy() for c in ("price_date", "vol60", "vol20", "adv_base"))
         out: dict[str, MarketFacts] = {}
         for symbol, quote in self.quotes.items():
             fx = self.fx.get(quote.currency)
             if fx is None:
                 continue
-            row = table.loc[symbol]
+            i = rows[symbol]
             out[symbol] = MarketFacts(
-                symbol=symbol, price=quote.price, fx_rate=fx, price_date=_as_date(row["price_date"]),
-                volatility=_finite(row["vol60"]) or _finite(row["vol20"]),
-                adv_base=_decimal(row["adv_base"]),
+                symbol=symbol, price=quote.price, fx_rate=fx, price_date=_as_date(price_date[i]),
+                volatility=_finite(vol60[i]) or _finite(vol20[i]), adv_base=_decimal(adv[i]),
             )
         return out
 
