@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,6 +54,11 @@ class IndicatorPanels:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    @cached_property
+    def days(self) -> list[date]:
+        """The index as dates (``indicators_at`` reads one per symbol per row)."""
+        return [d.date() for d in self.index]
 
 
 def indicator_panels(history: PriceHistory) -> IndicatorPanels:
@@ -87,9 +94,11 @@ def indicator_panels(history: PriceHistory) -> IndicatorPanels:
 
 def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
     """The ``IndicatorSet`` of row ``t`` (what ``compute_indicators`` would see on that day)."""
-    table = pd.DataFrame({c: panels.values[c][t] for c in NUMERIC_COLUMNS}, index=panels.symbols)
+    days = panels.days
+    price_dates = np.array([days[r] if r >= 0 else None for r in panels.price_row[t].tolist()], dtype=object)
+    table = pd.DataFrame({c: price_dates if c == "price_date" else panels.values[c][t] for c in INDICATOR_COLUMNS},
+                         index=panels.symbols)
     dates = panels.index
-    table["price_date"] = [dates[r].date() if r >= 0 else None for r in panels.price_row[t]]
     start = max(0, t + 1 - RETURNS_ROWS)
     returns = pd.DataFrame(panels.returns[start:t + 1], index=dates[start:t + 1], columns=panels.symbols)
     correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
@@ -99,7 +108,7 @@ def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
         "median_drawdown_252": _nan_stat(np.nanmedian, table["drawdown_252"]),
     }
     return IndicatorSet(
-        as_of=dates[t].date(), table=table.loc[:, list(INDICATOR_COLUMNS)], correlations=correlations,
+        as_of=days[t], table=table, correlations=correlations,
         returns=returns,
         regime=classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"]),
         regime_inputs=inputs,
