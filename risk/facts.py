@@ -136,6 +136,17 @@ class BuyFacts:
 
 def buy_facts(p: TradeProposal, ctx: RiskContext) -> BuyFacts | None:
     """The inputs of a complete, non-empty buy, or None (not a buy, or data missing)."""
+    # Most rules ask this of the same proposal in turn: the last answer is kept on the context.
+    last = ctx.memo.get("buy_facts")
+    if last is not None and last[0] is p:
+        facts: BuyFacts | None = last[1]
+        return facts
+    facts = _buy_facts(p, ctx)
+    ctx.memo["buy_facts"] = (p, facts)
+    return facts
+
+
+def _buy_facts(p: TradeProposal, ctx: RiskContext) -> BuyFacts | None:
     instrument = ctx.instruments.get(p.symbol)
     market = ctx.market.get(p.symbol)
     price_base = p.price_base

@@ -9,11 +9,10 @@ a sell only lowers weights and raises cash, and an oversized sell is already UNS
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from risk.facts import BuyFacts, buy_facts, largest_quantity, market_value, to_decimal
+from risk.facts import ZERO, BuyFacts, buy_facts, derived, largest_quantity, market_value, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -59,12 +58,21 @@ def _weight_hit(
     return None
 
 
-def _group_value(ctx: RiskContext, member: Callable[[str], bool]) -> Decimal:
-    """Market value of the holdings whose symbol is a ``member`` of a group."""
-    return sum(
-        (h.market_value_base for symbol, h in ctx.holdings.items() if member(symbol)),
-        start=Decimal(0),
-    )
+def _group_totals(ctx: RiskContext) -> dict[tuple[str, object], Decimal]:
+    """Market value of the holdings per asset class and per sector, summed in holdings order."""
+    totals: dict[tuple[str, object], Decimal] = {}
+    for symbol, h in ctx.holdings.items():
+        instrument = ctx.instruments.get(symbol)
+        if instrument is None:
+            continue
+        for key in (("asset_class", instrument.asset_class), ("sector", instrument.sector)):
+            totals[key] = totals.get(key, ZERO) + h.market_value_base
+    return totals
+
+
+def _group_value(ctx: RiskContext, kind: str, group: object) -> Decimal:
+    """Market value of the holdings in one asset class or sector (one pass per context)."""
+    return derived(ctx, "group_totals", _group_totals).get((kind, group), ZERO)
 
 
 def position_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
@@ -84,12 +92,7 @@ def asset_class_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -
     if facts is None:
         return None
     asset_class = facts.instrument.asset_class
-
-    def member(symbol: str) -> bool:
-        instrument = ctx.instruments.get(symbol)
-        return instrument is not None and instrument.asset_class is asset_class
-
-    current = _group_value(ctx, member)
+    current = _group_value(ctx, "asset_class", asset_class)
     return _weight_hit(
         _ASSET_CLASS,
         p,
@@ -107,12 +110,7 @@ def sector_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit
     if facts is None:
         return None
     sector = facts.instrument.sector
-
-    def member(symbol: str) -> bool:
-        instrument = ctx.instruments.get(symbol)
-        return instrument is not None and instrument.sector == sector
-
-    current = _group_value(ctx, member)
+    current = _group_value(ctx, "sector", sector)
     return _weight_hit(
         _SECTOR, p, facts, current, limits.max_sector_weight, limits.borderline_fraction, sector=sector
     )
