@@ -3,10 +3,12 @@
 Policy: every human approval and rejection (with its reason) and every refusal at approval time
 is remembered with its kind, symbol, desk date and proposal id; a later reason for a button
 rejection replaces the memory made without one. Each LLM cycle first remembers the outcomes that
-came due (``bot.learning``), then recalls, per instrument, the memories about that instrument
-nearest to its current setup, plus the nearest general ones (notes, retrospectives) for the regime;
-the best ``MAX_RECALLED`` go into the prompt's fenced data block, each with its date. Memory text
-is data: the desk never reads it back as a setting.
+came due (``bot.learning``), then recalls, per instrument of interest (held, recently proposed,
+or among the biggest 20-day movers: at most ``MAX_SYMBOLS``, because each filtered search of the
+embedded store scans every memory), the memories about that instrument nearest to its current
+setup, plus the nearest general ones (notes, retrospectives) for the regime; the best
+``MAX_RECALLED`` go into the prompt's fenced data block, each with its date. Memory text is data:
+the desk never reads it back as a setting.
 
 Failure contract: memory is advisory. A ``MemoryFailure`` never undoes or blocks a decision or a
 cycle: it is logged and raised as an alert, and the cycle runs without memories. The user-facing
@@ -33,6 +35,9 @@ S = ProposalStatus
 MAX_RECALLED = 8
 PER_SYMBOL = 2
 GENERAL = 3
+MAX_SYMBOLS = 12
+MOVERS = 5
+RECENT_PROPOSALS = 20
 KIND_OF = {S.REJECTED_BY_HUMAN: MemoryKind.REJECTION, S.REJECTED_AT_APPROVAL: MemoryKind.REJECTED_AT_APPROVAL}
 
 
@@ -148,10 +153,20 @@ def setup_query(symbol: str, context: PolicyContext) -> str:
     return ", ".join(parts) + f"; regime {context.indicators.regime}"
 
 
+def symbols_of_interest(desk: Desk, context: PolicyContext) -> list[str]:
+    """Held symbols, then recently proposed ones, then the biggest 20-day movers (at most ``MAX_SYMBOLS``)."""
+    table = context.indicators.table
+    moves = {s: abs(_finite(table.loc[s].get("return_20d")) or 0.0) for s in context.instruments if s in table.index}
+    movers = sorted(moves, key=lambda s: -moves[s])[:MOVERS]
+    recent = [row.symbol for row in desk.store.proposals(limit=RECENT_PROPOSALS)]
+    ordered = dict.fromkeys(s for s in [*sorted(context.holdings), *recent, *movers] if s in context.instruments)
+    return list(ordered)[:MAX_SYMBOLS]
+
+
 def recall_for(desk: Desk, context: PolicyContext) -> list[str]:
     """The memories for this cycle's prompt, best first."""
     found: dict[str, MemoryRecord] = {}
-    for symbol in sorted(context.instruments):
+    for symbol in symbols_of_interest(desk, context):
         for record in desk.memory.recall(setup_query(symbol, context), PER_SYMBOL, symbol=symbol):
             found.setdefault(record.id, record)
     general = f"regime {context.indicators.regime}: lessons, notes, outcomes and weekly retrospectives"

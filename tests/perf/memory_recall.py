@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from agent.memory.mem0_store import Mem0Options, open_mem0  # noqa: E402
+from bot.desk.memories import MAX_SYMBOLS  # noqa: E402
 
 SYMBOLS = ["SPY", "QQQ", "GLD", "TLT", "IWM", "EEM", "USO", "MC.PA", "TTE.PA", "BNP.PA", "AIR.PA", "SAN.PA"]
 REASONS = ["too extended after an earnings run-up", "tail risk too high before the Fed",
@@ -53,6 +54,7 @@ def main(count: int = 10_000) -> None:
                 print(f"  {i + 1:,} remembered, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)  # noqa: T201
         fill = time.perf_counter() - started
         print(f"remembered {count:,} memories in {fill:.0f} s ({fill / count * 1000:.1f} ms each)")  # noqa: T201
+        medians = []
         for label, symbol in (("k=5, all memories", None), ("k=5, one symbol (cycle query)", "SPY")):
             times = []
             for _ in range(50):
@@ -64,6 +66,9 @@ def main(count: int = 10_000) -> None:
             times.sort()
             p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
             print(f"recall {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target <= 200 ms)")  # noqa: T201
+            medians.append(p50)
+        cycle = medians[0] + medians[1] * MAX_SYMBOLS
+        print(f"a cycle's recall ({MAX_SYMBOLS} symbol searches + 1 general): about {cycle / 1000:.1f} s")  # noqa: T201
         print(f"RSS with the local model and {count:,} memories: {rss_mb():.0f} MB "  # noqa: T201
               f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
         memory.close()
