@@ -60,13 +60,13 @@ def _clamp(p: TradeProposal, ctx: RiskContext, facts: BuyFacts, curve: CvarCurve
     return lo * step
 
 
-def _unknown_reason(returns: pd.DataFrame | None, symbol: str) -> str | None:
+def _unknown_reason(matrix: ReturnsMatrix | None, symbol: str) -> str | None:
     """Why the CVaR cannot be measured, or None when it can."""
-    if returns is None:
+    if matrix is None:
         return "no returns"
-    if returns.empty:
+    if matrix.empty:
         return "empty returns"
-    if symbol not in returns.columns:
+    if symbol not in matrix.columns:
         return "no history for symbol"
     return None
 
@@ -76,7 +76,7 @@ def cvar_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | 
     facts = buy_facts(p, ctx)
     if facts is None:
         return None
-    reason = _unknown_reason(ctx.returns, p.symbol)
+    reason = _unknown_reason(returns_matrix(ctx), p.symbol)
     if reason is not None or ctx.returns is None:
         return Hit.note("CVAR_UNKNOWN", symbol=p.symbol, reason=reason)
     limit = limits.max_cvar_95
