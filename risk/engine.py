@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from broker.models import Side
-from risk.facts import carry_memo, held_quantity, weight_after
+from risk.derived import carry
+from risk.facts import held_quantity, weight_after
 from risk.limits import RiskLimits
 from risk.models import Clamp, Hit, Holding, Level, RiskContext, RiskVerdict, TradeProposal
 from risk.rules import RULES, Rule
@@ -75,10 +76,10 @@ def project(ctx: RiskContext, p: TradeProposal) -> RiskContext:
     if price_base is None:
         raise ValueError(f"cannot project {p.id}: no price")
     if p.side is Side.BUY:
-        return carry_memo(ctx, _project_buy(ctx, p, p.quantity * price_base), p.symbol)
+        return carry(ctx, _project_buy(ctx, p, p.quantity * price_base), p.symbol)
     if not 0 < p.quantity <= held_quantity(ctx, p.symbol):
         raise ValueError(f"cannot project {p.id}: sells nothing, or more {p.symbol} than is held")
-    return carry_memo(ctx, _project_sell(ctx, p, p.quantity * price_base), p.symbol)
+    return carry(ctx, _project_sell(ctx, p, p.quantity * price_base), p.symbol)
 
 
 def _counted(ctx: RiskContext, **changes: Any) -> RiskContext:

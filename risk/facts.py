@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import TypeVar
 
 from broker.models import Instrument, Side
-from risk.measures import ReturnsMatrix
+from risk.derived import equity_is_usable, weights
 from risk.models import MarketFacts, RiskContext, TradeProposal
 
-T = TypeVar("T")
+__all__ = ["equity_is_usable"]
 
 ZERO = Decimal(0)
 WHOLE_SHARE = Decimal(1)
@@ -46,11 +45,6 @@ def is_risk_reducing(p: TradeProposal, ctx: RiskContext) -> bool:
     return p.side is Side.SELL and p.quantity <= held_quantity(ctx, p.symbol)
 
 
-def equity_is_usable(ctx: RiskContext) -> bool:
-    """True when equity is a finite positive amount that weights can be measured against."""
-    return ctx.equity.is_finite() and ctx.equity > 0
-
-
 def signed_notional(p: TradeProposal) -> Decimal:
     """Order value in base currency: positive for a buy, negative for a sell."""
     return p.notional_base if p.side is Side.BUY else -p.notional_base
@@ -63,50 +57,9 @@ def weight_after(p: TradeProposal, ctx: RiskContext) -> float:
     return float((market_value(ctx, p.symbol) + signed_notional(p)) / ctx.equity)
 
 
-def derived(ctx: RiskContext, key: str, build: Callable[[RiskContext], T]) -> T:
-    """``build(ctx)``, computed once per context (the context is never mutated, so it cannot go stale)."""
-    memo = ctx.memo
-    if key not in memo:
-        memo[key] = build(ctx)
-    value: T = memo[key]
-    return value
-
-
-def _weights(ctx: RiskContext) -> dict[str, float]:
-    if not equity_is_usable(ctx):
-        return {}
-    return {symbol: float(h.market_value_base / ctx.equity) for symbol, h in ctx.holdings.items()}
-
-
 def current_weights(ctx: RiskContext) -> dict[str, float]:
     """Weight of every holding now (empty when equity is unusable)."""
-    return dict(derived(ctx, "weights", _weights))
-
-
-def returns_matrix(ctx: RiskContext) -> ReturnsMatrix | None:
-    """The context's returns as a ``ReturnsMatrix`` (None without returns), built once per context."""
-    return derived(ctx, "returns_matrix", lambda c: None if c.returns is None else ReturnsMatrix.of(c.returns))
-
-
-def carry_memo(before: RiskContext, after: RiskContext, symbol: str) -> RiskContext:
-    """``after`` (``before`` with only ``symbol``'s holding, cash and counts changed) reusing its memo.
-
-    The returns matrix carries over unchanged; the weights do when equity did not move, with
-    ``symbol``'s weight recomputed exactly as ``current_weights`` would (same value, same order).
-    """
-    memo = before.memo
-    if "returns_matrix" in memo and after.returns is before.returns:
-        after.memo["returns_matrix"] = memo["returns_matrix"]
-    weights = memo.get("weights")
-    if weights is not None and after.equity == before.equity and equity_is_usable(after):
-        weights = dict(weights)
-        holding = after.holdings.get(symbol)
-        if holding is None:
-            weights.pop(symbol, None)
-        else:
-            weights[symbol] = float(holding.market_value_base / after.equity)
-        after.memo["weights"] = weights
-    return after
+    return dict(weights(ctx))
 
 
 def quantity_step(instrument: Instrument) -> Decimal:

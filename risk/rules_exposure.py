@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from risk.facts import ZERO, BuyFacts, buy_facts, derived, largest_quantity, market_value, to_decimal
+from risk.derived import group_value
+from risk.facts import BuyFacts, buy_facts, largest_quantity, market_value, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -58,23 +59,6 @@ def _weight_hit(
     return None
 
 
-def _group_totals(ctx: RiskContext) -> dict[tuple[str, object], Decimal]:
-    """Market value of the holdings per asset class and per sector, summed in holdings order."""
-    totals: dict[tuple[str, object], Decimal] = {}
-    for symbol, h in ctx.holdings.items():
-        instrument = ctx.instruments.get(symbol)
-        if instrument is None:
-            continue
-        for key in (("asset_class", instrument.asset_class), ("sector", instrument.sector)):
-            totals[key] = totals.get(key, ZERO) + h.market_value_base
-    return totals
-
-
-def _group_value(ctx: RiskContext, kind: str, group: object) -> Decimal:
-    """Market value of the holdings in one asset class or sector (one pass per context)."""
-    return derived(ctx, "group_totals", _group_totals).get((kind, group), ZERO)
-
-
 def position_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
     """POSITION_WEIGHT_EXCEEDS_MAX / POSITION_WEIGHT_NEAR_MAX on the symbol's weight after the buy."""
     facts = buy_facts(p, ctx)
@@ -92,7 +76,7 @@ def asset_class_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -
     if facts is None:
         return None
     asset_class = facts.instrument.asset_class
-    current = _group_value(ctx, "asset_class", asset_class)
+    current = group_value(ctx, "asset_class", asset_class)
     return _weight_hit(
         _ASSET_CLASS,
         p,
@@ -110,7 +94,7 @@ def sector_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit
     if facts is None:
         return None
     sector = facts.instrument.sector
-    current = _group_value(ctx, "sector", sector)
+    current = group_value(ctx, "sector", sector)
     return _weight_hit(
         _SECTOR, p, facts, current, limits.max_sector_weight, limits.borderline_fraction, sector=sector
     )

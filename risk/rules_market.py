@@ -17,7 +17,8 @@ from typing import SupportsFloat, cast
 
 import pandas as pd
 
-from risk.facts import buy_facts, current_weights, largest_quantity, to_decimal
+from risk.derived import large_holdings
+from risk.facts import buy_facts, largest_quantity, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -73,8 +74,8 @@ def correlation_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) ->
     if ctx.correlations is None:
         return Hit.note("CORRELATION_UNKNOWN", symbol=p.symbol)
     worst: tuple[float, str] | None = None
-    for symbol, weight in current_weights(ctx).items():
-        if symbol == p.symbol or weight < limits.large_holding_weight:
+    for symbol in large_holdings(ctx, limits.large_holding_weight):
+        if symbol == p.symbol:
             continue
         corr = _correlation(ctx.correlations, p.symbol, symbol)
         if corr is not None and corr > limits.max_correlation and (worst is None or corr > worst[0]):

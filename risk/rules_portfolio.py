@@ -16,7 +16,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 import pandas as pd
 
-from risk.facts import BuyFacts, buy_facts, current_weights, market_value, returns_matrix, weight_after
+from risk.derived import portfolio_returns, returns_matrix, weights
+from risk.facts import BuyFacts, buy_facts, market_value, weight_after
 from risk.limits import RiskLimits
 from risk.measures import ReturnsMatrix, historical_cvar
 from risk.models import Hit, RiskContext, TradeProposal
@@ -28,13 +29,15 @@ CvarCurve = Callable[[float], float]
 
 def cvar_curve(returns: pd.DataFrame, ctx: RiskContext, symbol: str) -> CvarCurve:
     """Portfolio CVaR as a function of ``symbol``'s weight, the other weights held fixed."""
-    matrix = returns_matrix(ctx) if returns is ctx.returns else None
-    if matrix is None:
+    matrix, portfolio = returns_matrix(ctx), portfolio_returns(ctx)
+    if returns is ctx.returns and matrix is not None and portfolio is not None:
+        # The others' returns: the portfolio's minus the symbol's own share (O(days), no gather).
+        column = matrix.column(symbol)
+        base = portfolio - weights(ctx).get(symbol, 0.0) * column
+    else:
         matrix = ReturnsMatrix.of(returns)
-    weights = current_weights(ctx)
-    weights.pop(symbol, None)
-    base = matrix.portfolio(weights)
-    column = matrix.column(symbol)
+        others = {s: w for s, w in weights(ctx).items() if s != symbol}
+        base, column = matrix.portfolio(others), matrix.column(symbol)
 
     def curve(weight: float) -> float:
         return historical_cvar(base + weight * column, ALPHA)

@@ -1,8 +1,9 @@
 """The risk engine's fast paths give the same answers as the direct computations they replace.
 
 ``ReturnsMatrix`` (numpy, built once per context) against the pandas reindex-and-multiply it
-replaced; the memo a projected context inherits (weights, returns matrix) against a context that
-computes everything afresh; and ``classify_batch`` with and without the memo, on random inputs.
+replaced; the memo a projected context inherits (weights, group values, large holdings, the
+portfolio return vector) against a context that computes everything afresh; and
+``classify_batch`` with and without the memo, on random inputs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import pandas as pd
 import pytest
 
 from broker.models import Side
-from risk import classify, classify_batch, project
+from risk import classify, classify_batch, derived, project
 from risk.facts import current_weights
 from risk.limits import RiskLimits
 from risk.measures import ReturnsMatrix, historical_cvar, portfolio_returns
-from risk.models import Level, TradeProposal
+from risk.models import Level, RiskContext, TradeProposal
 from risk.rules_portfolio import cvar_curve
 from tests.risk.factories import UNIVERSE, context, proposal
 
@@ -83,15 +84,28 @@ def random_batch(rng: np.random.Generator, n: int = 12) -> list[TradeProposal]:
 def test_projected_memo_equals_a_fresh_computation(seed: int) -> None:
     rng = np.random.default_rng(seed)
     ctx = context(returns=random_returns(rng, list(UNIVERSE)))
+    assert_same_derived_values(ctx, replace(ctx))  # fills the memo that project() carries
     limits = RiskLimits(max_position_weight=0.5, max_asset_class_weight=0.9, max_sector_weight=0.9)
-    projected = 0
+    carried = 0
     for p in random_batch(rng):
         if classify(p, ctx, limits).level is Level.SAFE:
-            current_weights(ctx)
-            ctx, projected = project(ctx, p), projected + 1
-            fresh = replace(ctx)
-            assert list(current_weights(ctx).items()) == list(current_weights(fresh).items())
-    assert projected > 0
+            ctx = project(ctx, p)
+            carried += "portfolio_returns" in ctx.memo
+            assert_same_derived_values(ctx, replace(ctx))
+    assert carried > 0
+
+
+def assert_same_derived_values(carried: RiskContext, fresh: RiskContext) -> None:
+    """Everything ``risk.derived`` carried equals a fresh computation (the return vector to rounding)."""
+    assert list(derived.weights(carried).items()) == list(derived.weights(fresh).items())
+    for symbol, instrument in UNIVERSE.items():
+        for kind, group in (("asset_class", instrument.asset_class), ("sector", instrument.sector)):
+            assert derived.group_value(carried, kind, group) == derived.group_value(fresh, kind, group), symbol
+    for threshold in (0.0, 0.05, 0.1, 0.2):
+        assert derived.large_holdings(carried, threshold) == derived.large_holdings(fresh, threshold)
+    carried_returns, fresh_returns = derived.portfolio_returns(carried), derived.portfolio_returns(fresh)
+    assert carried_returns is not None and fresh_returns is not None
+    np.testing.assert_allclose(carried_returns, fresh_returns, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
