@@ -78,11 +78,22 @@ def restrict_universe(request: BacktestRequest) -> Universe:
     if unknown:
         raise BacktestError(f"unknown symbol(s) {', '.join(unknown)}: not in universe {request.universe.name}")
     wanted = [by_symbol[s] for s in request.symbols] if request.symbols else list(request.universe.instruments)
-    kept = [i for i in wanted if _has_data(request, i)]
+    kept = _with_data(request, wanted)
     if not kept:
         raise BacktestError(f"no price data between {request.start} and {request.end} for any instrument of "
                             f"{request.universe.name}; choose another period or data source")
     return replace(request.universe, instruments=tuple(kept))
+
+
+def _with_data(request: BacktestRequest, wanted: list[Instrument]) -> list[Instrument]:
+    """The instruments with a price in the period: one load of all of them, else one load each."""
+    try:
+        history = request.provider.history(wanted, request.end, ALL_ROWS)
+    except MarketDataError:
+        # Some instrument has no data at all: find which, one by one (a provider's series of one
+        # symbol never depends on the other symbols requested with it).
+        return [i for i in wanted if _has_data(request, i)]
+    return [i for i in wanted if _in_period(request, history, i)]
 
 
 def _has_data(request: BacktestRequest, instrument: Instrument) -> bool:
@@ -90,6 +101,10 @@ def _has_data(request: BacktestRequest, instrument: Instrument) -> bool:
         history = request.provider.history([instrument], request.end, ALL_ROWS)
     except MarketDataError:
         return False
+    return _in_period(request, history, instrument)
+
+
+def _in_period(request: BacktestRequest, history: PriceHistory, instrument: Instrument) -> bool:
     prices = history.close[instrument.symbol].dropna()
     return bool(((prices.index >= pd.Timestamp(request.start)) & (prices.index <= pd.Timestamp(request.end))).any())
 
