@@ -44,13 +44,14 @@ NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
 
 @dataclass(frozen=True)
 class IndicatorPanels:
-    """Per-row indicator values: ``values[column]`` is a (rows × symbols) float array."""
+    """Per-row indicator values: ``values[column]`` is a (rows × symbols) view of ``stacked``."""
 
     index: pd.DatetimeIndex
     symbols: pd.Index
     values: dict[str, np.ndarray]
     price_row: np.ndarray
     returns: np.ndarray
+    stacked: np.ndarray
 
     def __len__(self) -> int:
         return len(self.index)
@@ -87,25 +88,29 @@ def indicator_panels(history: PriceHistory) -> IndicatorPanels:
     rows = np.arange(len(observed))[:, None]
     price_row = np.maximum.accumulate(np.where(observed.notna().to_numpy(), rows, -1), axis=0)
     returns = (close * fx).pct_change(fill_method=None).fillna(0.0).to_numpy(dtype=float)
+    # One (rows x symbols x columns) array, so a day's table is one 2-D slice; ``values`` are views of it.
+    stacked = np.empty((len(observed), len(observed.columns), len(NUMERIC_COLUMNS)), dtype=float)
+    for k, column in enumerate(NUMERIC_COLUMNS):
+        stacked[:, :, k] = frames[column].to_numpy(dtype=float)
     return IndicatorPanels(index=pd.DatetimeIndex(observed.index), symbols=observed.columns,
-                           values={k: v.to_numpy(dtype=float) for k, v in frames.items()},
-                           price_row=price_row, returns=returns)
+                           values={c: stacked[:, :, k] for k, c in enumerate(NUMERIC_COLUMNS)},
+                           price_row=price_row, returns=returns, stacked=stacked)
 
 
 def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
     """The ``IndicatorSet`` of row ``t`` (what ``compute_indicators`` would see on that day)."""
     days = panels.days
     price_dates = np.array([days[r] if r >= 0 else None for r in panels.price_row[t].tolist()], dtype=object)
-    table = pd.DataFrame({c: price_dates if c == "price_date" else panels.values[c][t] for c in INDICATOR_COLUMNS},
-                         index=panels.symbols)
+    table = pd.DataFrame(panels.stacked[t], index=panels.symbols, columns=list(NUMERIC_COLUMNS))
+    table.insert(INDICATOR_COLUMNS.index("price_date"), "price_date", price_dates)
     dates = panels.index
     start = max(0, t + 1 - RETURNS_ROWS)
     returns = pd.DataFrame(panels.returns[start:t + 1], index=dates[start:t + 1], columns=panels.symbols)
     correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
     inputs = {
-        "median_vol20": _nan_stat(np.nanmedian, table["vol20"]),
+        "median_vol20": _nan_stat(np.nanmedian, panels.values["vol20"][t]),
         "avg_corr60": average_pairwise(correlations),
-        "median_drawdown_252": _nan_stat(np.nanmedian, table["drawdown_252"]),
+        "median_drawdown_252": _nan_stat(np.nanmedian, panels.values["drawdown_252"][t]),
     }
     return IndicatorSet(
         as_of=days[t], table=table, correlations=correlations,
