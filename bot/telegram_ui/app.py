@@ -38,7 +38,8 @@ COMMANDS = [
     ("approve", "approve a proposal: /approve ID"), ("reject", "reject a proposal: /reject ID reason"),
     ("run", "run a decision cycle now"), ("halt", "stop all trading"), ("reduce", "risk-reducing orders only"),
     ("resume", "trade normally again"), ("risk", "limits and how much is used"),
-    ("history", "recent decisions and their fate"), ("memory", "memories, or those nearest to: /memory QUERY"),
+    ("history", "recent decisions and their fate"), ("report", "performance vs benchmarks: /report [week]"),
+    ("memory", "memories, or those nearest to: /memory QUERY"),
     ("remember", "add a note the agent recalls: /remember TEXT"), ("forget", "remove a memory: /forget ID"),
     ("help", "what the bot can do"),
 ]
@@ -57,7 +58,7 @@ def build_application(settings: Settings, runner: DeskRunner, *, token: str | No
                            ("positions", handlers.positions), ("pnl", handlers.pnl), ("pending", handlers.pending),
                            ("approve", handlers.approve), ("reject", handlers.reject), ("run", handlers.run),
                            ("halt", handlers.halt), ("reduce", handlers.reduce), ("resume", handlers.resume),
-                           ("risk", handlers.risk), ("history", handlers.history)]:
+                           ("risk", handlers.risk), ("history", handlers.history), ("report", handlers.report)]:
         application.add_handler(CommandHandler(name, callback))
     memory = MemoryHandlers(runner.desk)
     for name, callback in [("memory", memory.memory), ("remember", memory.remember), ("forget", memory.forget)]:

@@ -6,6 +6,9 @@ one-line message; nothing here catches it.
 
 from __future__ import annotations
 
+import asyncio
+from html import escape
+
 import structlog
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
@@ -15,6 +18,7 @@ from bot import charts
 from bot.desk import approvals, chat, views
 from bot.desk.results import DeskError
 from bot.desk.risk_usage import risk_usage
+from bot.evaluation.report import build_report
 from bot.runner import DeskRunner
 from bot.telegram_ui import render
 from risk.models import TradingState
@@ -85,6 +89,21 @@ class Handlers:
     async def risk(self, update: Update, context: Ctx) -> None:
         """/risk."""
         await reply(update, render.risk(await risk_usage(self.desk)))
+
+    async def report(self, update: Update, context: Ctx) -> None:
+        """/report [week]: performance against the benchmarks and decision quality, then the charts."""
+        if self.runner.home is None:
+            raise DeskError("reports need a PAPERDESK_HOME to write their charts to")
+        args = context.args or []
+        week = bool(args) and args[0].lower().lstrip("-") == "week"
+        result = await asyncio.to_thread(build_report, self.desk, self.runner.home, week=week)
+        await reply(update, render.report(result.text))
+        message = update.effective_message
+        if message is None:
+            return
+        for path in result.charts:
+            with path.open("rb") as png:
+                await message.reply_photo(InputFile(png, filename=path.name), caption=escape(path.stem))
 
     async def approve(self, update: Update, context: Ctx) -> None:
         """/approve ID."""

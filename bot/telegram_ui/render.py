@@ -49,6 +49,7 @@ HELP = """<b>paperdesk</b> — commands
 /halt · /reduce · /resume — trading state
 /risk — limits and how much of each is used
 /history — recent decisions and their fate
+/report [week] — performance vs SPY, the CAC 40 and equal weight; decision quality; charts
 /memory [QUERY] — latest memories, or those nearest to QUERY
 /remember TEXT — a note the agent will recall · /forget ID — remove a memory"""
 

@@ -27,6 +27,7 @@ def telegram_settings(url: str, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "telegram_bot_token": TOKEN, "telegram_api_url": url, "telegram_allowed_users": f"{APPROVER},{APPROVER_2}",
         "telegram_viewers": str(VIEWER), "telegram_chat_id": str(CHAT_ID), "cycle_cron": "0 3 29 2 *",
+        "monitor_interval_minutes": 0,
         "notify": {"retry_attempts": 2, "retry_base_seconds": 0.05, "flush_interval_seconds": 0.3},
     }
     values.update(overrides)

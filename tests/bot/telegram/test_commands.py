@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.clock import FixedClock
 from tests.bot.telegram.conftest import APPROVER, STRANGER, VIEWER, DaemonFactory, until
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -59,6 +60,24 @@ async def test_read_commands_render_after_a_cycle(make_daemon: DaemonFactory, tg
         await until(lambda expected=expected: any(expected in t for t in _texts(tg)))
     photo = await until(lambda: next((m for m in tg.sent() if m.photo), None))
     assert photo.photo.startswith(b"\x89PNG")
+
+
+async def test_a_viewer_gets_the_report_with_its_charts(make_daemon: DaemonFactory, tg: FakeTelegram,
+                                                        clock: FixedClock) -> None:
+    clock.now = clock.now.replace(day=19)
+    daemon, _ = await make_daemon(notify={"cycle": "off", "approval": "off", "fill": "off", "alert": "off"})
+    await daemon.runner.cycle()
+    clock.now = clock.now.replace(day=20)
+    await daemon.runner.cycle()
+    tg.send_command(VIEWER, "/report week")
+    text = await until(lambda: next((t for t in _texts(tg) if "weekly report" in t), None), timeout=60)
+    assert text.startswith("<pre>") and "vs SPY buy-and-hold" in text
+
+    def photos() -> list[str] | None:
+        names = [m.text for m in tg.sent() if m.photo is not None and m.photo.startswith(b"\x89PNG")]
+        return names if len(names) == 3 else None
+
+    assert await until(photos, timeout=60) == ["equity", "drawdown", "calibration"]
 
 
 async def test_state_commands_change_the_trading_state(make_daemon: DaemonFactory, tg: FakeTelegram) -> None:
