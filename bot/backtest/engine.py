@@ -24,6 +24,7 @@ Failure contract: ``ValueError`` when the period holds fewer than two days of da
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ from agent.indicator_panels import IndicatorPanels, indicators_at
 from agent.indicators import IndicatorSet
 from agent.market.base import PriceHistory
 from agent.policies.base import Policy, PolicyContext
+from agent.schema import Action
 from agent.universe import Universe
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
 from bot.desk.context import day_return, holdings_of, policy_context
@@ -171,8 +173,13 @@ async def _decide(spec: Replay, feed: ReplayFeed, t: int, account: Account, posi
     decision = await spec.policy.decide(_policy_context(spec, today, account, positions, indicators, ctx))
     snapshot = _snapshot(spec, feed, indicators, [i.symbol for i in decision.proposals], positions)
     ctx = replace(ctx, market=snapshot.facts())
-    sizing = size_decision(decision, account, positions, snapshot, spec.universe.by_symbol)
-    proposals = [s.proposal.model_copy(update={"id": f"b{t}-{n}"}) for n, s in enumerate(sizing.proposals)]
+    # Sized in the order size_decision returns them (sells first, stable), so the n-th proposal
+    # made is the n-th returned and gets its id ``b<t>-<n>`` directly (no copy per proposal).
+    sells_first = decision.model_copy(update={"proposals": sorted(decision.proposals,
+                                                                  key=lambda i: i.action is Action.BUY)})
+    ids = (f"b{t}-{n}" for n in itertools.count())
+    sizing = size_decision(sells_first, account, positions, snapshot, spec.universe.by_symbol, lambda: next(ids))
+    proposals = [s.proposal for s in sizing.proposals]
     verdicts = classify_batch(proposals, ctx, spec.limits)
     return _select(spec, today, proposals, verdicts, out)
 

@@ -18,6 +18,7 @@ the current holdings, so re-running a decision never doubles a position. Rules:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -56,8 +57,9 @@ def new_proposal_id() -> str:
 
 
 def size_decision(decision: PolicyDecision, account: Account, positions: list[Position],
-                  snapshot: MarketSnapshot, instruments: dict[str, Instrument]) -> SizingResult:
-    """Size every idea of a decision against the account."""
+                  snapshot: MarketSnapshot, instruments: dict[str, Instrument],
+                  new_id: Callable[[], str] = new_proposal_id) -> SizingResult:
+    """Size every idea of a decision against the account (``new_id`` names each proposal, in idea order)."""
     held = {p.symbol: p for p in positions}
     sized: list[SizedProposal] = []
     holds: list[str] = []
@@ -66,7 +68,7 @@ def size_decision(decision: PolicyDecision, account: Account, positions: list[Po
         if idea.action is Action.HOLD:
             holds.append(idea.symbol)
             continue
-        result = _size_one(idea, account, held.get(idea.symbol), snapshot, instruments.get(idea.symbol))
+        result = _size_one(idea, account, held.get(idea.symbol), snapshot, instruments.get(idea.symbol), new_id)
         if isinstance(result, SkippedIdea):
             skipped.append(result)
         else:
@@ -76,14 +78,14 @@ def size_decision(decision: PolicyDecision, account: Account, positions: list[Po
 
 
 def _size_one(idea: ProposalIdea, account: Account, position: Position | None, snapshot: MarketSnapshot,
-              instrument: Instrument | None) -> SizedProposal | SkippedIdea:
+              instrument: Instrument | None, new_id: Callable[[], str]) -> SizedProposal | SkippedIdea:
     equity = account.equity
     weight_before = float(position.market_value_base / equity) if position and equity > 0 else 0.0
     quote = snapshot.quotes.get(idea.symbol)
     fx = snapshot.fx.get(quote.currency) if quote else None
     side = Side.BUY if idea.action is Action.BUY else Side.SELL
     if instrument is None or quote is None or fx is None:
-        return _unpriced(idea, side, weight_before, instrument)
+        return _unpriced(idea, side, weight_before, instrument, new_id())
     delta = (Decimal(str(idea.target_weight)) - Decimal(str(weight_before))) * equity
     if (delta > 0) != (side is Side.BUY) or delta == 0:
         return SkippedIdea(symbol=idea.symbol, reason=(
@@ -96,14 +98,15 @@ def _size_one(idea: ProposalIdea, account: Account, position: Position | None, s
     if quantity <= 0:
         return SkippedIdea(symbol=idea.symbol, reason=(
             f"BELOW_ONE_SHARE: {abs(delta):.2f} {account.base_currency} at {quote.price} {quote.currency}"))
-    proposal = TradeProposal(id=new_proposal_id(), symbol=idea.symbol, side=side, quantity=quantity,
+    proposal = TradeProposal(id=new_id(), symbol=idea.symbol, side=side, quantity=quantity,
                              price=quote.price, fx_rate=fx, target_weight=idea.target_weight,
                              confidence=idea.confidence, stop_loss_pct=idea.stop_loss_pct)
     return SizedProposal(proposal=proposal, idea=idea, weight_before=weight_before, currency=quote.currency)
 
 
-def _unpriced(idea: ProposalIdea, side: Side, weight_before: float, instrument: Instrument | None) -> SizedProposal:
-    proposal = TradeProposal(id=new_proposal_id(), symbol=idea.symbol, side=side, quantity=Decimal(0),
+def _unpriced(idea: ProposalIdea, side: Side, weight_before: float, instrument: Instrument | None,
+              proposal_id: str) -> SizedProposal:
+    proposal = TradeProposal(id=proposal_id, symbol=idea.symbol, side=side, quantity=Decimal(0),
                              target_weight=idea.target_weight, confidence=idea.confidence,
                              stop_loss_pct=idea.stop_loss_pct)
     currency = instrument.currency if instrument else None
