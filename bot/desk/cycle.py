@@ -27,6 +27,7 @@ from bot.desk.lines import line_from_verdict
 from bot.desk.reconcile import reconcile
 from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea
 from bot.desk.sizing import SizingResult, size_decision
+from bot.desk.watch import trip_circuit_breaker
 from bot.market import MarketSnapshot
 from broker.errors import BrokerUnavailableError
 from broker.models import Account, Order, Position
@@ -104,11 +105,10 @@ def _refuse_time_travel(desk: Desk) -> None:
 
 
 def _circuit_breaker(desk: Desk, ctx: RiskContext, alerts: list[str]) -> RiskContext:
-    if ctx.trading_state is not TradingState.ACTIVE or ctx.day_return > -desk.limits.intraday_drop_halt:
+    breaker = trip_circuit_breaker(desk, ctx)
+    if breaker is None:
         return ctx
-    reason = f"portfolio fell {ctx.day_return:.2%} today (limit {desk.limits.intraday_drop_halt:.0%})"
-    desk.set_state(TradingState.REDUCING, "system", f"circuit breaker: {reason}")
-    alerts.append(f"CIRCUIT BREAKER: {reason}; only risk-reducing orders until `paperdesk resume`")
+    alerts.append(breaker)
     return replace(ctx, trading_state=TradingState.REDUCING)
 
 

@@ -72,7 +72,7 @@ async def watch(desk: Desk, *, move_alert: float) -> WatchReport:
     moves = price_moves(snapshot, positions, move_alert)
     alerts = [text for move in moves if (text := _move_alert(desk, snapshot, move))]
     breaker = trip_circuit_breaker(desk, ctx)
-    if breaker is not None:
+    if breaker is not None:  # the cycle trips it the same way (bot/desk/cycle.py)
         alerts.append(breaker)
         ctx = replace(ctx, trading_state=TradingState.REDUCING)
     stops = await enforce_stops(desk, snapshot, positions, ctx)
