@@ -4,10 +4,14 @@ Run as a plain script (not part of the test suite):
 ``python tests/perf/backtest_speed.py [30] [500] [--years N] [--profile]`` (needs
 ``pip install 'paperdesk[bench]'`` for backtrader). Both engines replay the same
 base-currency closes over 10 years and rebalance every instrument to an equal weight every day,
-with orders filled at the next bar (backtrader: next open = close, the bars carry closes only;
-paperdesk: next close), 5 bps slippage and 2 bps commission. 30 instruments: the seed universe
-on the real CSVs in /work/shared/data/universe when present (2015–2024), else on the synthetic
-market; 500 instruments: ``synthetic_universe(500)`` on the synthetic market (2020–2029).
+with orders filled at the next bar, 5 bps slippage and 2 bps commission. backtrader fills at the
+next open, which is the close (its bars carry closes only); paperdesk fills at the next day's open
+when the CSVs have an ``open`` column (the real ones do; the synthetic market has no opens, so
+there it fills at the next close). The final values are not expected to match: the fill prices
+differ on real data, and paperdesk does not execute its BORDERLINE proposals (no human approves
+them). 30 instruments: the seed universe on the real CSVs in /work/shared/data/universe when
+present (2015–2024), else on the synthetic market; 500 instruments: ``synthetic_universe(500)``
+on the synthetic market (2020–2029).
 
 paperdesk runs its full pipeline in the loop: the policy, ``size_decision``, every risk rule via
 ``classify_batch`` on a ``RiskContext`` built each day, and the real ``SimulatedBroker``. Its
