@@ -115,3 +115,16 @@ async def test_the_weekly_report_sends_its_text_and_charts(make_app: AppFactory,
     assert text == report.text and text.startswith("paperdesk weekly report, 2026-11-20")
     assert [i.name for i in images] == ["equity.png", "drawdown.png", "calibration.png"]
     assert all(i.read_bytes().startswith(b"\x89PNG") for i in images)
+
+
+async def test_a_cycle_on_a_falling_day_trips_the_same_breaker_and_buys_nothing(make_app: AppFactory,
+                                                                                 clock: FixedClock) -> None:
+    app = make_app(risk={"min_confidence": 0.75, "intraday_drop_halt": 0.01})
+    held = [p.symbol for p in (await run_cycle(app.desk)).proposals if p.status == "FILLED" and p.side == "buy"]
+    assert held, "the scenario buys on Friday"
+    clock.now = clock.now.replace(day=23)  # Monday after the close
+    app.desk.market.provider = ScriptedMarket(app.desk.market.provider, dict.fromkeys(held, 0.80))
+    report = await run_cycle(app.desk)
+    breaker = [a for a in report.alerts if a.startswith("CIRCUIT BREAKER: portfolio fell")]
+    assert len(breaker) == 1 and (await views.status(app.desk)).trading_state == "REDUCING"
+    assert not [p for p in report.proposals if p.side == "buy" and p.status in {"FILLED", "SUBMITTED"}]
