@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 
-from agent.llm.policy import LlmPolicy
 from agent.memory import Memory, NullMemory
 from agent.memory.base import MemoryFailure
 from agent.memory.lazy import LazyMemory
@@ -45,5 +44,9 @@ def make_memory(settings: Settings) -> Memory:
 
 def attach_recall(desk: Desk) -> None:
     """Give the LLM policy the desk's recall hook when memory is on."""
-    if desk.memory.enabled and isinstance(desk.policy, LlmPolicy):
+    if not desk.memory.enabled:
+        return
+    from agent.llm.policy import LlmPolicy  # loads the openai SDK: only when memory is on
+
+    if isinstance(desk.policy, LlmPolicy):
         desk.policy.recall = Recaller(desk)

@@ -21,7 +21,6 @@ from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
 from bot.clock import Clock, FixedClock, system_clock
 from bot.desk.desk import Desk
-from bot.llm_wiring import make_llm_policy
 from bot.market import CLOSE_TIME, MarketService
 from bot.memory_wiring import attach_recall, make_memory
 from bot.settings import Settings, SettingsError
@@ -114,6 +113,8 @@ def make_policy(name: str, settings: Settings, notices: list[str], store: Store 
         return RulesPolicy()
     if store is None:
         raise SettingsError("the llm policy needs a database for its audit log")
+    from bot.llm_wiring import make_llm_policy  # the openai SDK loads only for the llm policy (0.7 s of start-up)
+
     return make_llm_policy(settings, store, clock or system_clock)
 
 
