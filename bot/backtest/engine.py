@@ -38,7 +38,7 @@ from agent.policies.base import Policy, PolicyContext
 from agent.schema import Action
 from agent.universe import Universe
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
-from bot.desk.context import day_return, holdings_of, policy_context
+from bot.desk.context import day_return, policy_context
 from bot.desk.sizing import size_decision
 from bot.market import MarketSnapshot
 from broker.errors import BrokerError
@@ -46,7 +46,7 @@ from broker.models import Account, OrderRequest, Position, Side
 from broker.simulated import SimConfig, SimulatedBroker
 from risk import classify_batch
 from risk.limits import RiskLimits
-from risk.models import Level, RiskContext, RiskVerdict, TradeProposal, TradingState
+from risk.models import Holding, Level, RiskContext, RiskVerdict, TradeProposal, TradingState
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,8 @@ def _risk_context(spec: Replay, t: int, indicators: IndicatorSet, account: Accou
     week = next_day.isocalendar()[:2]
     ctx = RiskContext(
         as_of=indicators.as_of, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
-        market={}, holdings=holdings_of(positions), returns=indicators.returns, correlations=indicators.correlations,
+        market={}, holdings=replay_holdings(positions), returns=indicators.returns,
+        correlations=indicators.correlations,
         trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=0,
         trades_this_week=state.fills_by_week[week],
         last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
@@ -216,6 +217,17 @@ def _risk_context(spec: Replay, t: int, indicators: IndicatorSet, account: Accou
     drop = day_return(positions, account, snapshot_view)
     breaker = drop <= -spec.limits.intraday_drop_halt
     return replace(ctx, day_return=drop, trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE)
+
+
+def replay_holdings(positions: list[Position]) -> dict[str, Holding]:
+    """``bot.desk.context.holdings_of`` without validating again what the broker's ``Position`` validated."""
+    # Every field is copied from a validated Position of the same types, so the models are equal;
+    # validation was a pydantic round per position per day (7 ms a day at 500 positions).
+    return {
+        p.symbol: Holding.model_construct(symbol=p.symbol, quantity=p.quantity, market_value_base=p.market_value_base,
+                                          cost_base=p.cost_base, opened_on=p.opened_at.date() if p.opened_at else None)
+        for p in positions
+    }
 
 
 def _policy_context(spec: Replay, today: date, account: Account, positions: list[Position], indicators: IndicatorSet,
