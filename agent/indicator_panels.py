@@ -36,6 +36,7 @@ from agent.indicators import (
     _nan_stat,
     average_pairwise,
     classify_regime,
+    rsi_panel,
 )
 from agent.market.base import PriceHistory
 
@@ -76,7 +77,7 @@ def indicator_panels(history: PriceHistory) -> IndicatorPanels:
     volume = history.volume.reindex_like(observed)
     frames = {
         "close": close, "sma20": mid, "sma50": close.rolling(50, min_periods=50).mean(),
-        "sma200": close.rolling(200, min_periods=200).mean(), "rsi14": _rsi_panel(close, 14),
+        "sma200": close.rolling(200, min_periods=200).mean(), "rsi14": rsi_panel(close, 14),
         "bb_upper": upper, "bb_mid": mid, "bb_lower": lower,
         "bb_pct": (close - lower) / (upper - lower).where(lambda w: w > 0),
         "vol20": daily.rolling(20, min_periods=20).std() * math.sqrt(TRADING_DAYS),
@@ -118,21 +119,3 @@ def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
         regime=classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"]),
         regime_inputs=inputs,
     )
-
-
-def _rsi_panel(close: pd.DataFrame, period: int) -> pd.DataFrame:
-    """Wilder's RSI on every row; 100 without losses, 50 when flat."""
-    delta = close.diff()
-    gain = _wilder_panel(delta.clip(lower=0), period)
-    loss = _wilder_panel((-delta).clip(lower=0), period)
-    rsi = 100 - 100 / (1 + gain / loss)
-    return rsi.mask((gain == 0) & (loss == 0), 50.0)
-
-
-def _wilder_panel(values: pd.DataFrame, period: int) -> pd.DataFrame:
-    """Wilder smoothing seeded with the mean of the first ``period`` values, on every row."""
-    seed = values.rolling(period, min_periods=period).mean()
-    started = seed.notna().cummax()
-    first = started & ~started.shift(1, fill_value=False)
-    series = values.where(started).mask(first, seed)
-    return series.ewm(alpha=1 / period, adjust=False).mean().where(started)

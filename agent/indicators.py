@@ -130,7 +130,7 @@ def _price_indicators(close: pd.DataFrame) -> pd.DataFrame:
         "sma20": mid,
         "sma50": _window_mean(close, 50),
         "sma200": _window_mean(close, 200),
-        "rsi14": _rsi(close, 14),
+        "rsi14": rsi_panel(close, 14).iloc[-1],
         "bb_upper": upper,
         "bb_mid": mid,
         "bb_lower": lower,
@@ -154,8 +154,8 @@ def _window_mean(frame: pd.DataFrame, n: int) -> pd.Series:
     return _window(frame, n).mean()
 
 
-def _rsi(close: pd.DataFrame, period: int) -> pd.Series:
-    """Wilder's RSI of the last row; 100 when there were no losses, 50 when flat."""
+def rsi_panel(close: pd.DataFrame, period: int) -> pd.DataFrame:
+    """Wilder's RSI on every row; 100 when there were no losses, 50 when flat (the backtest's panels share it)."""
     delta = close.diff()
     gain = _wilder(delta.clip(lower=0), period)
     loss = _wilder((-delta).clip(lower=0), period)
@@ -163,13 +163,13 @@ def _rsi(close: pd.DataFrame, period: int) -> pd.Series:
     return rsi.mask((gain == 0) & (loss == 0), 50.0)
 
 
-def _wilder(values: pd.DataFrame, period: int) -> pd.Series:
-    """Wilder smoothing seeded with the simple mean of the first ``period`` values, last row only."""
+def _wilder(values: pd.DataFrame, period: int) -> pd.DataFrame:
+    """Wilder smoothing seeded with the simple mean of the first ``period`` values, on every row."""
     seed = values.rolling(period, min_periods=period).mean()
     started = seed.notna().cummax()
     first = started & ~started.shift(1, fill_value=False)
     series = values.where(started).mask(first, seed)
-    return series.ewm(alpha=1 / period, adjust=False).mean().iloc[-1]
+    return series.ewm(alpha=1 / period, adjust=False).mean().where(started)
 
 
 def _last_observed_dates(observed: pd.DataFrame) -> pd.Series:
