@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot import formats
 from bot.desk.results import (
     CycleReport,
     DecisionResult,
@@ -22,16 +22,7 @@ from bot.desk.results import (
 LEVEL_STYLE = {"SAFE": "green", "BORDERLINE": "yellow", "UNSAFE": "red"}
 
 
-def _num(value: Decimal | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
-
-
-def _qty(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value.normalize():f}"
-
-
-def _signed(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:+,.2f}"
+_num, _qty, _signed = formats.amount, formats.quantity, formats.signed
 
 
 def _fate(line: ProposalLine) -> str:

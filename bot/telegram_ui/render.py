@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from html import escape
 
+from bot import formats
 from bot.desk.results import (
     CycleReport,
     DecisionResult,
@@ -75,16 +75,7 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
     return parts
 
 
-def _m(value: Decimal | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
-
-
-def _s(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:+,.2f}"
-
-
-def _q(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value.normalize():f}"
+_m, _s, _q = formats.amount, formats.signed, formats.quantity
 
 
 def _t(value: datetime | None) -> str:
