@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -203,6 +203,19 @@ class Store(PortfolioStoreMixin):
             for symbol, side, quantity in s.exec(select(col(FillRow.symbol), col(FillRow.side), col(FillRow.quantity))):
                 net[symbol] = net.get(symbol, Decimal(0)) + (quantity if side == "buy" else -quantity)
         return {symbol: quantity for symbol, quantity in sorted(net.items()) if quantity != 0}
+
+    def holding_starts(self) -> dict[str, datetime]:
+        """When each holding the fills imply was opened: its first fill since the net quantity was last zero."""
+        net: dict[str, Decimal] = {}
+        opened: dict[str, datetime] = {}
+        with self.session() as s:
+            rows = s.exec(select(col(FillRow.symbol), col(FillRow.side), col(FillRow.quantity), col(FillRow.at))
+                          .order_by(col(FillRow.at), col(FillRow.id)))
+            for symbol, side, quantity, at in rows:
+                if net.get(symbol, Decimal(0)) == 0:
+                    opened[symbol] = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops it
+                net[symbol] = net.get(symbol, Decimal(0)) + (quantity if side == "buy" else -quantity)
+        return {symbol: opened[symbol] for symbol, quantity in sorted(net.items()) if quantity != 0}
 
     def order_for(self, proposal_id: str) -> OrderRow | None:
         """The broker order placed for a proposal, if any."""

@@ -93,7 +93,7 @@ async def _recheck(desk: Desk, row: ProposalRow, actor: str) -> TradeProposal:
     proposal = TradeProposal(id=row.id, symbol=row.symbol, side=Side(row.side), quantity=_approved_quantity(desk, row),
                              price=quote.price, fx_rate=fx, target_weight=row.target_weight,
                              confidence=row.confidence, stop_loss_pct=(row.idea or {}).get("stop_loss_pct"))
-    account, positions = await desk.broker.account(), await desk.broker.positions()
+    account, positions = await desk.broker.account(), await desk.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
     verdict = classify(proposal, ctx, desk.limits)

@@ -57,7 +57,7 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     _refuse_time_travel(desk)
     snapshot = desk.snapshot()
     await reconcile(desk)  # orders left open by a crash are settled before anything is sized against them
-    account, positions = await desk.broker.account(), await desk.broker.positions()
+    account, positions = await desk.broker.account(), await desk.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
     alerts: list[str] = []

@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.desk.results import DeskError, StateChange
 from bot.market import MarketService, MarketSnapshot
 from broker.errors import FatalBrokerError, OrderRejectedError, RetryableBrokerError
-from broker.models import Order, OrderRequest
+from broker.models import Order, OrderRequest, Position
 from broker.protocol import Broker
 from risk.lifecycle import ProposalStatus
 from risk.limits import RiskLimits
@@ -68,6 +68,15 @@ class Desk:
     def trading_state(self) -> TradingState:
         """The state in force."""
         return TradingState(self.store.trading_state().state)
+
+    async def positions(self) -> list[Position]:
+        """The broker's positions; one without an open date (Alpaca's) gets the first fill of its current holding."""
+        held = await self.broker.positions()
+        if all(p.opened_at is not None for p in held):
+            return held
+        starts = self.store.holding_starts()
+        return [p.model_copy(update={"opened_at": starts[p.symbol]}) if p.opened_at is None and p.symbol in starts
+                else p for p in held]
 
     async def execute(self, proposal: TradeProposal, expected: ProposalStatus) -> Order | None:
         """Submit one order crash-safely (client_order_id = proposal id) and record the outcome; None if rejected."""

@@ -26,7 +26,7 @@ def _usage(name: str, value: float, limit: float, detail: str = "") -> LimitUsag
 async def risk_usage(desk: Desk) -> RiskUsageView:
     """Each limit, its value and how much of it is used now."""
     snapshot = desk.snapshot()
-    account, positions = await desk.broker.account(), await desk.broker.positions()
+    account, positions = await desk.broker.account(), await desk.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
     return RiskUsageView(trading_state=str(ctx.trading_state), limits=_limits(desk, ctx))

@@ -66,7 +66,7 @@ class WatchReport(BaseModel):
 async def watch(desk: Desk, *, move_alert: float) -> WatchReport:
     """Reload prices, alert on big moves, trip the breaker, enforce stop-losses."""
     snapshot = desk.market.refresh(desk.today)
-    account, positions = await desk.broker.account(), await desk.broker.positions()
+    account, positions = await desk.broker.account(), await desk.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
     moves = price_moves(snapshot, positions, move_alert)

@@ -141,6 +141,33 @@ def test_an_open_order_is_updated_as_its_fills_arrive(store: Store) -> None:
     assert store.fill_positions() == {"SPY": Decimal(10)}
 
 
+def _filled(store: Store, pid: str, symbol: str, side: Side, quantity: int, at: datetime) -> None:
+    """Record a filled order for ``pid`` (a SAFE proposal of the test cycle)."""
+    store.add_proposals("c1", [_item(pid, Level.SAFE)])
+    fill = Fill(order_id=f"o-{pid}", client_order_id=pid, symbol=symbol, side=side, quantity=Decimal(quantity),
+                price=Decimal(100), currency="USD", fx_rate=Decimal(1), commission_base=Decimal(0), at=at)
+    order = Order(id=f"o-{pid}", client_order_id=pid, symbol=symbol, side=side, quantity=Decimal(quantity),
+                  status=OrderStatus.FILLED, filled_quantity=Decimal(quantity), filled_avg_price=Decimal(100),
+                  submitted_at=at, fills=(fill,))
+    store.transition(pid, S.SAFE, S.SUBMITTING, "system")
+    assert store.record_execution(pid, S.SUBMITTING, order, "alpaca")
+
+
+def test_a_holding_starts_at_its_first_fill_since_the_position_was_last_flat(store: Store) -> None:
+    store.record_cycle(_cycle(), [])
+    day = timedelta(days=1)
+    _filled(store, "p1", "SPY", Side.BUY, 10, NOW - 9 * day)
+    _filled(store, "p2", "SPY", Side.SELL, 10, NOW - 6 * day)  # flat: the next buy is a new holding
+    _filled(store, "p3", "SPY", Side.BUY, 4, NOW - 3 * day)
+    _filled(store, "p4", "SPY", Side.BUY, 6, NOW - 2 * day)  # adding keeps the open date
+    _filled(store, "p5", "SPY", Side.SELL, 5, NOW - day)  # so does a partial sell
+    _filled(store, "p6", "TLT", Side.BUY, 3, NOW - 5 * day)
+    _filled(store, "p7", "TLT", Side.SELL, 3, NOW - 4 * day)  # sold out: no holding
+
+    assert store.holding_starts() == {"SPY": NOW - 3 * day}
+    assert store.holding_starts()["SPY"].tzinfo is not None
+
+
 def test_trading_state_and_snapshots(store: Store) -> None:
     assert store.trading_state().state == "ACTIVE"
     store.set_trading_state(TradingState.HALTED, "cli:alice", "vacation")
