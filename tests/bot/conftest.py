@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.settings import Settings
 from bot.wiring import App, build_app
+from tests.fakes.alpaca_server import FakeAlpaca
 
 # A Friday after the US close: synthetic data has a bar for this day.
 FRIDAY_CLOSE = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
@@ -42,3 +44,12 @@ def make_app(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[AppFact
     yield factory
     for app in apps:
         app.close()
+
+
+@pytest.fixture
+def alpaca() -> Iterator[FakeAlpaca]:
+    """A local Alpaca server with USD 100,000 of cash (tests/fakes/alpaca_server.py)."""
+    server = FakeAlpaca(cash=Decimal(100_000))
+    server.start()
+    yield server
+    server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,14 +20,6 @@ from broker.alpaca import AlpacaBroker
 from broker.errors import FatalBrokerError
 from tests.bot.conftest import FRIDAY_CLOSE, AppFactory
 from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpaca
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    server = FakeAlpaca(cash=Decimal(100_000))
-    server.start()
-    yield server
-    server.stop()
 
 
 def wired(make_app: AppFactory, alpaca: FakeAlpaca, **overrides: Any) -> App:

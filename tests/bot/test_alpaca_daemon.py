@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,14 +52,6 @@ class Alerts:
     async def alert(self, text: str) -> None:
         """Keep the alert."""
         self.told.append(text)
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    server = FakeAlpaca(cash=Decimal(100_000))
-    server.start()
-    yield server
-    server.stop()
 
 
 def alpaca_app(make_app: AppFactory, alpaca: FakeAlpaca, **overrides: Any) -> App:
