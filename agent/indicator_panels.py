@@ -36,6 +36,7 @@ from agent.indicators import (
     _nan_stat,
     average_pairwise,
     classify_regime,
+    prepared,
     rsi_panel,
 )
 from agent.market.base import PriceHistory
@@ -65,11 +66,7 @@ class IndicatorPanels:
 
 def indicator_panels(history: PriceHistory) -> IndicatorPanels:
     """Every indicator of ``history`` on every row, each computed from rows up to that one."""
-    observed = history.close.astype(float)
-    if observed.empty:
-        raise ValueError("cannot compute indicators: the price history has no rows or no symbols")
-    close = observed.ffill()
-    fx = history.fx_by_symbol().ffill()
+    observed, close, fx = prepared(history)
     daily = close.pct_change(fill_method=None)
     mid = close.rolling(20, min_periods=20).mean()
     band = 2 * close.rolling(20, min_periods=20).std(ddof=0)

@@ -73,13 +73,17 @@ class IndicatorSet:
     regime_inputs: dict[str, float] = field(default_factory=dict)
 
 
-def compute_indicators(history: PriceHistory) -> IndicatorSet:
-    """Indicators for every symbol of ``history`` as of its last date."""
+def prepared(history: PriceHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Observed closes (NaN on holidays), forward-filled closes and forward-filled FX; ValueError when empty."""
     observed = history.close.astype(float)
     if observed.empty:
         raise ValueError("cannot compute indicators: the price history has no rows or no symbols")
-    close = observed.ffill()
-    fx = history.fx_by_symbol().ffill()
+    return observed, observed.ffill(), history.fx_by_symbol().ffill()
+
+
+def compute_indicators(history: PriceHistory) -> IndicatorSet:
+    """Indicators for every symbol of ``history`` as of its last date."""
+    observed, close, fx = prepared(history)
     table = _price_indicators(close)
     table["price_date"] = _last_observed_dates(observed)
     table["adv_base"] = _adv_base(observed, history.volume.reindex_like(observed), fx)
