@@ -110,16 +110,14 @@ def _buy_facts(p: TradeProposal, ctx: RiskContext) -> BuyFacts | None:
     return BuyFacts(instrument=instrument, market=market, price_base=price_base, equity=ctx.equity)
 
 
-def largest_quantity(
-    p: TradeProposal, facts: BuyFacts, estimate: Decimal, fits: Callable[[Decimal], bool]
+def largest_fitting(
+    asked: Decimal, step: Decimal, estimate: Decimal, fits: Callable[[Decimal], bool]
 ) -> Decimal:
-    """The largest step-rounded quantity up to ``estimate`` (and the asked size) that ``fits``.
+    """The largest multiple of ``step`` up to ``estimate`` and ``asked`` that ``fits`` (0 when none).
 
     ``estimate`` is the exact algebraic bound; the few extra checks only absorb Decimal rounding.
-    Returns 0 when nothing fits.
     """
-    step = facts.step
-    quantity = min(floor_quantity(estimate, step), floor_quantity(p.quantity, step))
+    quantity = min(floor_quantity(estimate, step), floor_quantity(asked, step))
     for _ in range(3):
         if quantity <= 0 or fits(quantity):
             return max(quantity, ZERO)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from risk.derived import group_value
-from risk.facts import BuyFacts, buy_facts, largest_quantity, market_value, to_decimal
+from risk.facts import BuyFacts, buy_facts, largest_fitting, market_value, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -45,18 +45,34 @@ def _weight_hit(
     after = _weight(current + p.quantity * facts.price_base, facts.equity)
     numbers: dict[str, Any] = {"weight": after, "max": limit, **detail}
     if after > limit:
-        room = to_decimal(limit) * facts.equity - current
-
-        def fits(quantity: Decimal) -> bool:
-            return _weight(current + quantity * facts.price_base, facts.equity) <= limit
-
-        clamp = largest_quantity(p, facts, room / facts.price_base, fits)
+        clamp = weight_clamp(p.quantity, facts.step, facts.price_base, facts.equity, current, limit)
         if clamp <= 0:
             return Hit.unsafe(codes.exceeds, **numbers)
         return Hit.borderline(codes.exceeds, clamp_quantity=clamp, **numbers)
     if after > fraction * limit:
         return Hit.borderline(codes.near, **numbers, near=fraction * limit)
     return None
+
+
+def weight_clamp(
+    asked: Decimal, step: Decimal, price_base: Decimal, equity: Decimal, current: Decimal, limit: float
+) -> Decimal:
+    """The largest step multiple up to ``asked`` keeping a group worth ``current`` within ``limit``."""
+    room = to_decimal(limit) * equity - current
+
+    def fits(quantity: Decimal) -> bool:
+        return _weight(current + quantity * price_base, equity) <= limit
+
+    return largest_fitting(asked, step, room / price_base, fits)
+
+
+def cash_clamp(asked: Decimal, step: Decimal, price_base: Decimal, cash: Decimal, floor: Decimal) -> Decimal:
+    """The largest step multiple up to ``asked`` that leaves at least ``floor`` of ``cash``."""
+
+    def fits(quantity: Decimal) -> bool:
+        return cash - quantity * price_base >= floor
+
+    return largest_fitting(asked, step, (cash - floor) / price_base, fits)
 
 
 def position_weight(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
@@ -110,11 +126,7 @@ def cash_floor(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | 
     if cash_after >= floor:
         return None
     numbers = {"cash_weight": _weight(cash_after, facts.equity), "min": limits.min_cash_weight}
-
-    def fits(quantity: Decimal) -> bool:
-        return ctx.cash - quantity * facts.price_base >= floor
-
-    clamp = largest_quantity(p, facts, (ctx.cash - floor) / facts.price_base, fits)
+    clamp = cash_clamp(p.quantity, facts.step, facts.price_base, ctx.cash, floor)
     if clamp <= 0:
         return Hit.unsafe("CASH_BELOW_FLOOR", **numbers)
     return Hit.borderline("CASH_BELOW_FLOOR", clamp_quantity=clamp, **numbers)

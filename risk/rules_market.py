@@ -18,7 +18,7 @@ from typing import SupportsFloat, cast
 import pandas as pd
 
 from risk.derived import large_holdings
-from risk.facts import buy_facts, largest_quantity, to_decimal
+from risk.facts import buy_facts, largest_fitting, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -100,11 +100,16 @@ def adv_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | N
     if notional <= cap:
         return None
     numbers = {"notional": notional, "adv": adv, "max_fraction": limits.max_adv_fraction}
-
-    def fits(quantity: Decimal) -> bool:
-        return quantity * facts.price_base <= cap
-
-    clamp = largest_quantity(p, facts, cap / facts.price_base, fits)
+    clamp = adv_clamp(p.quantity, facts.step, facts.price_base, cap)
     if clamp <= 0:
         return Hit.unsafe("ADV_EXCEEDS_MAX", **numbers)
     return Hit.borderline("ADV_EXCEEDS_MAX", clamp_quantity=clamp, **numbers)
+
+
+def adv_clamp(asked: Decimal, step: Decimal, price_base: Decimal, cap: Decimal) -> Decimal:
+    """The largest step multiple up to ``asked`` whose notional stays within ``cap``."""
+
+    def fits(quantity: Decimal) -> bool:
+        return quantity * price_base <= cap
+
+    return largest_fitting(asked, step, cap / price_base, fits)

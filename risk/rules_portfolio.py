@@ -17,7 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 import pandas as pd
 
 from risk.derived import portfolio_returns, returns_matrix, weights
-from risk.facts import BuyFacts, buy_facts, market_value, weight_after
+from risk.facts import buy_facts, market_value, weight_after
 from risk.limits import RiskLimits
 from risk.measures import ReturnsMatrix, historical_cvar
 from risk.models import Hit, RiskContext, TradeProposal
@@ -45,15 +45,15 @@ def cvar_curve(returns: pd.DataFrame, ctx: RiskContext, symbol: str) -> CvarCurv
     return curve
 
 
-def _clamp(p: TradeProposal, ctx: RiskContext, facts: BuyFacts, curve: CvarCurve, limit: float) -> Decimal:
-    """The largest step multiple up to the asked quantity whose post-trade CVaR is within ``limit``."""
-    step = facts.step
-    held = market_value(ctx, p.symbol)
+def cvar_clamp(
+    asked: Decimal, step: Decimal, held: Decimal, price_base: Decimal, equity: Decimal, curve: CvarCurve, limit: float
+) -> Decimal:
+    """The largest step multiple up to ``asked`` whose post-trade CVaR is within ``limit`` (bisection)."""
 
     def fits(steps: int) -> bool:
-        return curve(float((held + steps * step * facts.price_base) / facts.equity)) <= limit
+        return curve(float((held + steps * step * price_base) / equity)) <= limit
 
-    lo, hi = 0, int((p.quantity / step).to_integral_value(rounding=ROUND_FLOOR))
+    lo, hi = 0, int((asked / step).to_integral_value(rounding=ROUND_FLOOR))
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if fits(mid):
@@ -89,7 +89,8 @@ def cvar_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | 
         before = curve(ctx.weight(p.symbol))
         if before > limit:
             return Hit.unsafe("CVAR_EXCEEDS_MAX", cvar=after, cvar_before=before, max=limit)
-        clamp = _clamp(p, ctx, facts, curve, limit)
+        clamp = cvar_clamp(p.quantity, facts.step, market_value(ctx, p.symbol), facts.price_base, facts.equity,
+                           curve, limit)
         if clamp <= 0:
             return Hit.unsafe("CVAR_EXCEEDS_MAX", cvar=after, cvar_before=before, max=limit)
         return Hit.borderline(
