@@ -22,7 +22,7 @@ Decimal helpers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -76,9 +76,9 @@ class Book:
     ``value``/``quantity``/``cost`` are the exact holdings (ZERO when not held), ``value_f`` their
     float mirror; ``holdings`` lists the held positions in the context's holdings order. Dates are
     ordinals. ``returns`` is the CVaR window (days × symbols, NaN as 0); ``correlation(a, b)`` is
-    the correlation the context's matrix holds (NaN when it holds none). ``adv`` is the ADV in base
-    (None when unknown), ``volatility`` NaN when unknown, ``price_age`` the days since the symbol's
-    last price (unused without market facts).
+    the correlation the context's matrix holds (NaN when it holds none). ``adv`` is the ADV in
+    base (None when unknown) and ``adv_f`` its float (NaN when unknown); ``volatility`` is NaN
+    when unknown; ``price_age`` is the days since the symbol's last price.
     """
 
     as_of: int
@@ -97,7 +97,8 @@ class Book:
     tradable: BoolArray
     has_market: BoolArray
     volatility: FloatArray
-    adv: list[Decimal | None]
+    adv: Sequence[Decimal | None]
+    adv_f: FloatArray
     price_age: IntArray
     returns: FloatArray
     correlation: Callable[[int, int], float]

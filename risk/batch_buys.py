@@ -17,6 +17,7 @@ import numpy as np
 
 from risk.batch import BIT, BORDERLINE, EXCEEDS, SAFE, TOLERANCE, UNSAFE, Book, IntArray, Orders, Undecided
 from risk.batch_cvar import CvarScreen
+from risk.batch_screen import Findings, Screen, count_rule, exclusive_group_sums
 from risk.batch_sells import Running
 from risk.facts import FRACTIONAL_STEP, WHOLE_SHARE, to_decimal
 from risk.limits import RiskLimits
@@ -25,6 +26,7 @@ from risk.rules_exposure import cash_clamp, weight_clamp
 from risk.rules_market import adv_clamp
 
 ZERO = Decimal(0)
+SCREEN_FROM = 48
 CODE_OF = {bit: code for code, bit in BIT.items()}
 
 
@@ -66,8 +68,7 @@ def _static(book: Book, orders: Orders, limits: RiskLimits, state: Running, rows
     exceeds = known & (vol > limits.max_volatility)
     flag("VOLATILITY_EXCEEDS_MAX", exceeds, unsafe)
     flag("VOLATILITY_NEAR_MAX", known & ~exceeds & (vol > limits.borderline_fraction * limits.max_volatility), border)
-    adv_known = np.array([a is not None and a.is_finite() for a in (book.adv[s] for s in symbols.tolist())], dtype=bool)
-    flag("ADV_UNKNOWN", ~adv_known, None)
+    flag("ADV_UNKNOWN", ~np.isfinite(book.adv_f[symbols]), None)
     cooling = np.array([state.quantity[s] <= 0 and s in book.last_exit
                         and book.as_of - book.last_exit[s] < limits.reentry_cooldown_days for s in symbols.tolist()],
                        dtype=bool)
@@ -96,6 +97,12 @@ class _Pass:
                       if not _below(w, limits.large_holding_weight)]
         self.correlations: dict[tuple[int, int], float] = {}
         self.cvar = CvarScreen(book, orders, state, first, held, weights)
+        # Per order, as Python values for the ordered pass (indexed by order row; sells are unused).
+        self.symbols = orders.symbol.tolist()
+        self.notionals = (orders.quantity_f * orders.price_base_f).tolist()
+        self.class_of = book.asset_class[orders.symbol].tolist()
+        self.sector_of = book.sector[orders.symbol].tolist()
+        self.caps = (book.adv_f[orders.symbol] * limits.max_adv_fraction).tolist()
 
     def weight_bits(self, current: float, notional: float, limit: float, exceeds: str, near: str) -> tuple[int, int]:
         """The exceeds/near bit for a group worth ``current``, with EXCEEDS (a clamp is due) or its level."""
@@ -141,22 +148,136 @@ def classify_buys(book: Book, orders: Orders, limits: RiskLimits, state: Running
         return {}
     bits, static_level = _static(book, orders, limits, state, slice(first, None))
     run = _Pass(book, orders, limits, state, first)
+    if len(orders.symbol) - first >= SCREEN_FROM:
+        screen = _screen(run, first, bits, static_level)
+    else:  # a few buys: the ordered pass costs less than the vectors that would spare it
+        screen = Screen(decided=np.zeros(len(bits), dtype=bool), bits=bits, level=static_level)
+    level[first:], mask[first:] = screen.level, screen.bits
+    safe = (screen.decided & (screen.level == SAFE)).tolist()
     clamps: dict[int, Decimal] = {}
-    for k in range(first, len(orders.symbol)):
-        row_bits, row_level, offers = _evaluate(run, k, orders.quantity[k], int(bits[k - first]),
-                                                int(static_level[k - first]), screened=True)
-        if offers and row_level == BORDERLINE:
-            smallest = min(offers)
-            _, again, _ = _evaluate(run, k, smallest, int(bits[k - first]), int(static_level[k - first]),
-                                    screened=False)
-            if again == UNSAFE:
-                row_bits, row_level = row_bits | BIT["CLAMP_NOT_SAFE"], UNSAFE
-            else:
-                clamps[k] = smallest
+    applied = first
+    for offset in np.flatnonzero(~screen.decided).tolist():
+        k = first + offset
+        for j in range(applied, k):  # the decided SAFE buys before this one
+            if safe[j - first]:
+                _apply(run, j)
+        applied = k + 1
+        row_bits, row_level = _quick(run, k, int(bits[offset]), int(static_level[offset])) or \
+            _with_clamp(run, k, int(bits[offset]), int(static_level[offset]), clamps)
         level[k], mask[k] = row_level, row_bits
         if row_level == SAFE:
             _apply(run, k)
     return clamps
+
+
+def _with_clamp(run: _Pass, k: int, bits: int, level: int, clamps: dict[int, Decimal]) -> tuple[int, int]:
+    """``classify`` for a buy some rule offers a size to: the offer is checked again at its size."""
+    row_bits, row_level, offers = _evaluate(run, k, run.orders.quantity[k], bits, level, screened=True)
+    if offers and row_level == BORDERLINE:
+        smallest = min(offers)
+        _, again, _ = _evaluate(run, k, smallest, bits, level, screened=False)
+        if again == UNSAFE:
+            return row_bits | BIT["CLAMP_NOT_SAFE"], UNSAFE
+        clamps[k] = smallest
+    return row_bits, row_level
+
+
+def _screen(run: _Pass, first: int, bits: IntArray, level: IntArray) -> Screen:
+    """``risk.batch_screen`` over the buys: the ones the earlier orders cannot change, decided."""
+    book, orders, limits, state = run.book, run.orders, run.limits, run.state
+    symbols = orders.symbol[first:]
+    notional = orders.quantity_f[first:] * orders.price_base_f[first:]
+    equity, fraction = run.equity_f, limits.borderline_fraction
+    earlier = np.cumsum(notional) - notional
+    found = Findings(bits, level)
+    position = (state.value_f[symbols] + notional) / equity
+    found.range_rule(position, position, limits.max_position_weight, fraction * limits.max_position_weight,
+                     "POSITION_WEIGHT_EXCEEDS_MAX", "POSITION_WEIGHT_NEAR_MAX")
+    for groups, sums, limit, kind in ((book.asset_class, run.classes, limits.max_asset_class_weight, "ASSET_CLASS"),
+                                      (book.sector, run.sectors, limits.max_sector_weight, "SECTOR")):
+        group = groups[symbols]
+        low = np.asarray(sums)[group] + notional
+        found.range_rule(low / equity, (low + exclusive_group_sums(group, notional)) / equity, limit,
+                         fraction * limit, f"{kind}_WEIGHT_EXCEEDS_MAX", f"{kind}_WEIGHT_NEAR_MAX")
+    short = run.floor_f - run.cash_f + notional  # above 0: the cash floor is breached
+    found.range_rule(short, short + earlier, 0.0, None, "CASH_BELOW_FLOOR", None, equity)
+    cap = book.adv_f[symbols] * limits.max_adv_fraction
+    over = np.where(np.isfinite(cap), notional - cap, -1.0)
+    found.range_rule(over, over, 0.0, None, "ADV_EXCEEDS_MAX", None, np.maximum(np.nan_to_num(cap), 1.0))
+    if run.large or (position >= limits.large_holding_weight - TOLERANCE).any():
+        found.decided[:] = False
+    count = np.arange(len(symbols))
+    count_rule(found, state.trades_today + 1, count, limits.max_trades_per_day, fraction, "TRADES_PER_DAY_EXCEEDED",
+               "TRADES_PER_DAY_NEAR_MAX")
+    count_rule(found, state.trades_this_week + 1, count, limits.max_trades_per_week, fraction,
+               "TRADES_PER_WEEK_EXCEEDED", "TRADES_PER_WEEK_NEAR_MAX")
+    cvar, moved = run.cvar.screened, run.cvar.bounds(notional)
+    found.range_rule(cvar - moved, cvar + moved, limits.max_cvar_95, fraction * limits.max_cvar_95,
+                     "CVAR_EXCEEDS_MAX", "CVAR_NEAR_MAX")
+    return found.result()
+
+
+def _quick(run: _Pass, k: int, bits: int, level: int) -> tuple[int, int] | None:
+    """``_evaluate`` (screened) written out for a buy no rule offers a size to; None when one does.
+
+    The common case of a replay, so it is plain local arithmetic: the same comparisons as
+    ``_exposure`` and ``_activity``; a large holding or an exceeded limit hands the buy to
+    ``_evaluate``.
+    """
+    if run.large:
+        return None
+    limits, state = run.limits, run.state
+    notional = run.notionals[k]
+    weights = _quick_weights(run, k, notional)
+    short = run.floor_f - (run.cash_f - notional)
+    cap = run.caps[k]
+    if weights is None or _quick_over(short, 0.0, run.equity_f) or (cap == cap and _quick_over(notional, cap, cap)):
+        return None
+    bits |= weights
+    level = max(level, BORDERLINE) if weights else level
+    fraction = limits.borderline_fraction
+    for count, limit, exceeds_bit, near_bit in ((state.trades_today + 1, limits.max_trades_per_day, _DAY_EXCEEDED,
+                                                 _DAY_NEAR),
+                                                (state.trades_this_week + 1, limits.max_trades_per_week,
+                                                 _WEEK_EXCEEDED, _WEEK_NEAR)):
+        if count > limit:
+            bits, level = bits | exceeds_bit, UNSAFE
+        elif count > fraction * limit:
+            bits, level = bits | near_bit, max(level, BORDERLINE)
+    cvar_bit, cvar_level = run.cvar.bits(k, notional, True, limits)
+    if cvar_level == EXCEEDS:
+        return None
+    return bits | cvar_bit, max(level, cvar_level)
+
+
+def _quick_over(value: float, limit: float, scale: float) -> bool:
+    if abs(value - limit) <= TOLERANCE * max(scale, 1.0):
+        raise Undecided("a value within tolerance of its limit")
+    return value > limit
+
+
+def _quick_weights(run: _Pass, k: int, notional: float) -> int | None:
+    """The near bits of the position, asset-class and sector weights; None when one exceeds."""
+    limits, fraction, equity = run.limits, run.limits.borderline_fraction, run.equity_f
+    bits = 0
+    for current, limit, near_bit in ((run.state.value_f[run.symbols[k]], limits.max_position_weight, _POSITION_NEAR),
+                                     (run.classes[run.class_of[k]], limits.max_asset_class_weight, _CLASS_NEAR),
+                                     (run.sectors[run.sector_of[k]], limits.max_sector_weight, _SECTOR_NEAR)):
+        after = (current + notional) / equity
+        near = fraction * limit
+        if abs(after - limit) <= TOLERANCE or abs(after - near) <= TOLERANCE:
+            raise Undecided("a weight within tolerance of its limit")
+        if after > limit:
+            return None
+        if after > near:
+            bits |= near_bit
+    return bits
+
+
+_POSITION_NEAR, _CLASS_NEAR, _SECTOR_NEAR = (BIT[f"{kind}_WEIGHT_NEAR_MAX"] for kind in ("POSITION", "ASSET_CLASS",
+                                                                                       "SECTOR"))
+_DAY_EXCEEDED, _DAY_NEAR = BIT["TRADES_PER_DAY_EXCEEDED"], BIT["TRADES_PER_DAY_NEAR_MAX"]
+_WEEK_EXCEEDED, _WEEK_NEAR = BIT["TRADES_PER_WEEK_EXCEEDED"], BIT["TRADES_PER_WEEK_NEAR_MAX"]
 
 
 def _evaluate(run: _Pass, k: int, quantity: Decimal, bits: int, level: int, *,
@@ -236,12 +357,12 @@ def _activity(run: _Pass, symbol: int, notional: float, exact: Decimal | None) -
     found = []
     if run.large and run.correlated(symbol):
         found.append((BIT["CORRELATED_WITH_HOLDING"], BORDERLINE))
-    adv = book.adv[symbol]
-    if adv is not None and adv.is_finite():
+    adv, adv_f = book.adv[symbol], float(book.adv_f[symbol])
+    if adv is not None and math.isfinite(adv_f):
         if exact is not None:
             over = exact > to_decimal(limits.max_adv_fraction) * adv
         else:
-            cap = float(adv) * limits.max_adv_fraction
+            cap = adv_f * limits.max_adv_fraction
             over = _beyond(notional, cap, max(cap, 1.0))
         if over:
             found.append((BIT["ADV_EXCEEDS_MAX"], EXCEEDS))

@@ -77,6 +77,7 @@ def _book(ctx: RiskContext, symbols: list[str], position: dict[str, int]) -> Boo
         has_market=np.array([f is not None for f in facts]),
         volatility=np.array([f.volatility if f and f.volatility is not None else math.nan for f in facts]),
         adv=[f.adv_base if f else None for f in facts],
+        adv_f=np.array([float(f.adv_base) if f and f.adv_base is not None else math.nan for f in facts]),
         price_age=np.array([(ctx.as_of - f.price_date).days if f else 0 for f in facts], dtype=np.int64),
         returns=np.nan_to_num(returns, nan=0.0), correlation=correlation, trading_state=ctx.trading_state,
         peak=ctx.peak_equity, day_return=ctx.day_return, trades_today=ctx.trades_today,

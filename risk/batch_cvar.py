@@ -44,6 +44,12 @@ class CvarScreen:
         self.moved = 0.0
         self.pending: list[tuple[int, float]] = []
 
+    def bounds(self, notional: FloatArray) -> FloatArray:
+        """For each buy, how far all the buys before it could move its CVaR (were they all SAFE)."""
+        reach = np.abs(notional) / self.equity_f * self.reach
+        moved: FloatArray = np.cumsum(reach) - reach
+        return moved
+
     def applied(self, k: int, weight_change: float) -> None:
         """SAFE buy ``k`` changed its symbol's weight by ``weight_change``."""
         self.moved += abs(weight_change) * float(self.reach[k - self.first])

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from agent.indicator_panels import IndicatorPanels, indicators_at
 from agent.indicators import IndicatorSet
@@ -47,6 +48,8 @@ from broker.simulated import SimConfig, SimulatedBroker
 from risk import classify_batch
 from risk.limits import RiskLimits
 from risk.models import Holding, Level, RiskContext, RiskVerdict, TradeProposal, TradingState
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,34 @@ class FillRecord:
     status: str
 
 
+Records = list[T] | Callable[[], list[T]]
+
+
 @dataclass
 class ReplayResult:
-    """Everything a replay produced."""
+    """Everything a replay produced; decisions and fills are kept by day, built when first read."""
 
     dates: list[date] = field(default_factory=list)
     equity: list[Decimal] = field(default_factory=list)
     traded: list[Decimal] = field(default_factory=list)
-    decisions: list[DecisionRecord] = field(default_factory=list)
-    fills: list[FillRecord] = field(default_factory=list)
+    decision_chunks: list[Records[DecisionRecord]] = field(default_factory=list)
+    fill_chunks: list[Records[FillRecord]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def decisions(self) -> list[DecisionRecord]:
+        """Every classified proposal, day by day."""
+        return _flat(self.decision_chunks)
+
+    @property
+    def fills(self) -> list[FillRecord]:
+        """Every order outcome, day by day."""
+        return _flat(self.fill_chunks)
+
+
+def _flat(chunks: list[Records[T]]) -> list[T]:
+    return [record for chunk in chunks for record in (chunk() if callable(chunk) else chunk)]
 
 
 @dataclass
@@ -148,6 +168,7 @@ async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pendin
             out.counts["broker_rejected"] += 1
             out.codes[f"BROKER:{getattr(exc, 'code', 'ERROR')}"] += 1
     traded = Decimal(0)
+    records: list[FillRecord] = []
     for order in ledger.archive():
         filled = order.fills
         notional = sum((f.quantity * f.price * f.fx_rate for f in filled), Decimal(0))
@@ -157,10 +178,12 @@ async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pendin
             state.fills_by_week[today.isocalendar()[:2]] += 1
             if order.side is Side.SELL:
                 state.last_exit[order.symbol] = today
-        out.fills.append(FillRecord(day=today, client_order_id=order.client_order_id, symbol=order.symbol,
+        records.append(FillRecord(day=today, client_order_id=order.client_order_id, symbol=order.symbol,
                                     side=str(order.side), quantity=str(order.quantity),
                                     price=str(order.filled_avg_price or ""), notional_base=str(round(notional, 2)),
                                     status=str(order.status)))
+    if records:
+        out.fill_chunks.append(records)
     return traded
 
 
@@ -187,6 +210,7 @@ async def _decide(spec: Replay, feed: ReplayFeed, t: int, account: Account, posi
 def _select(spec: Replay, today: date, proposals: list[TradeProposal], verdicts: list[RiskVerdict],
             out: ReplayResult) -> list[TradeProposal]:
     chosen: list[TradeProposal] = []
+    records: list[DecisionRecord] = []
     for p, v in zip(proposals, verdicts, strict=True):
         out.counts[f"proposals_{v.level.lower()}"] += 1
         out.codes.update(h.code for h in v.hits if h.level is not Level.SAFE)
@@ -194,9 +218,11 @@ def _select(spec: Replay, today: date, proposals: list[TradeProposal], verdicts:
         order = (v.clamped or p) if v.level is Level.BORDERLINE else p
         if take and order.quantity > 0:
             chosen.append(order)
-        out.decisions.append(DecisionRecord(day=today, id=p.id, symbol=p.symbol, side=str(p.side),
+        records.append(DecisionRecord(day=today, id=p.id, symbol=p.symbol, side=str(p.side),
                                             quantity=str(order.quantity), level=str(v.level),
                                             codes=tuple(v.codes), executed=take))
+    if records:
+        out.decision_chunks.append(records)
     return chosen
 
 

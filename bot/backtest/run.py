@@ -4,7 +4,9 @@ Policy: the instruments are the configured universe restricted to the symbols wi
 price in the period (``symbols`` restricts further; an unknown symbol is an error). The whole
 history up to ``end`` is loaded once (earlier rows warm the indicators up); the period's rows are
 replayed by ``bot.backtest.engine``; walk-forward splits them into N consecutive folds, each a
-fresh portfolio. Outputs: ``equity.csv`` (``date,equity``), ``metrics.json``, ``summary.txt`` and
+fresh portfolio. The baseline policies replay on arrays (``bot.backtest.fast``, the same result
+as ``bot.backtest.engine`` and tested to be); ``engine="objects"`` forces the object replay, which
+every other policy uses. Outputs: ``equity.csv`` (``date,equity``), ``metrics.json``, ``summary.txt`` and
 the PNG charts in the out dir, and one ``backtest_run`` row.
 
 Failure contract: ``BacktestError`` (one line, says what to do) for an empty range, a period with
@@ -28,6 +30,7 @@ from agent.market.base import MarketData, MarketDataError, PriceHistory
 from agent.policies.base import Policy
 from agent.universe import Universe
 from bot.backtest.engine import Replay, ReplayResult, replay
+from bot.backtest.fast import replay_arrays
 from bot.evaluation import benchmarks as bench
 from bot.evaluation.metrics import as_json, summarize
 from broker.models import Instrument
@@ -55,6 +58,7 @@ class BacktestRequest:
     symbols: tuple[str, ...] = ()
     approve_borderline: bool = False
     walk_forward: int = 1
+    engine: str = "auto"
 
 
 @dataclass
@@ -143,7 +147,9 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
         spec = Replay(history=history, panels=panels, rows=rows_k, universe=universe, policy=request.policy,
                       limits=request.limits, sim=request.sim, approve_borderline=request.approve_borderline,
                       on_day=on_day)
-        result = await replay(spec)
+        result = replay_arrays(spec) if request.engine != "objects" else None
+        if result is None:
+            result = await replay(spec)
         fold = _measure(result, references, history, float(request.sim.initial_cash))
         fold.symbols = universe.symbols
         folds.append(fold)

@@ -7,11 +7,13 @@ returns None, and the caller uses ``classify_batch``); the days it decides must 
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker.models import Side
-from risk import RULES, classify_batch
+from risk import RULES, batch_buys, classify_batch
 from risk.batch import BIT, COVERED_RULES, DayVerdicts, codes_of
 from risk.batch_context import classify_context
 from risk.limits import RiskLimits
@@ -40,14 +42,16 @@ def assert_same(verdicts: list[RiskVerdict], day: DayVerdicts) -> None:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.booleans())
-def test_classify_day_equals_classify_batch(scenario: Scenario, loose: bool) -> None:
+@given(scenarios(), st.booleans(), st.booleans())
+def test_classify_day_equals_classify_batch(scenario: Scenario, loose: bool, screened: bool) -> None:
     limits = scenario.limits
     if loose:  # let most buys through, so later orders see the SAFE ones before them
         limits = RiskLimits(**{**limits.model_dump(), "max_trades_per_day": 100, "max_trades_per_week": 100})
     proposals = day_batch(scenario.proposals)
     expected = classify_batch(proposals, scenario.ctx, limits)
-    day = classify_context(proposals, scenario.ctx, limits)
+    # The vector screen only runs on large batches; ``screened`` runs it on these small ones too.
+    with patch.object(batch_buys, "SCREEN_FROM", 0 if screened else 10**9):
+        day = classify_context(proposals, scenario.ctx, limits)
     if day is not None:
         assert_same(expected, day)
 

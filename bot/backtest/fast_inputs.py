@@ -1,0 +1,174 @@
+"""What the risk engine sees on a replayed day, built from indicator panels and the replayed account.
+
+Policy: the same facts ``bot.backtest.engine`` gives ``classify_batch`` (``MarketSnapshot.facts``
+and ``_risk_context``): volatility is ``vol60`` unless missing or zero, then ``vol20``; ADV is
+rounded to 6 decimals; the CVaR window is the last 252 rows of base-currency returns and the
+correlation window their last 60; trades today count 0 and the week's count is the execution
+day's. ``risk_inputs`` gives them as ``risk.batch`` arrays; ``reference_context`` as the
+``RiskContext`` and proposals ``classify_batch`` takes, for the days ``classify_day`` declines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from agent.indicator_panels import IndicatorPanels
+from agent.indicators import CORRELATION_ROWS, RETURNS_ROWS, _correlations
+from agent.universe import Universe
+from bot.backtest.fast_sizing import Sized
+from broker.models import Side
+from risk.batch import Book, Orders
+from risk.models import Holding, MarketFacts, RiskContext, TradeProposal, TradingState
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Day:
+    """One decision day of the replay: the account and the desk's state, as plain values."""
+
+    row: int
+    today: date
+    equity: Decimal
+    cash: Decimal
+    values: dict[int, Decimal]
+    values_f: np.ndarray
+    quantities: dict[int, Decimal]
+    costs: dict[int, Decimal]
+    opened: dict[int, date]
+    by_name: list[int]
+    last_exit: dict[int, date]
+    peak: Decimal | None
+    day_return: float
+    trades_this_week: int
+    state: TradingState
+
+
+class _Adv(Sequence[Decimal | None]):
+    """ADV in base per symbol position, rounded like ``MarketSnapshot.facts`` when asked for."""
+
+    def __init__(self, row: np.ndarray) -> None:
+        self.row = row
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def __getitem__(self, i: int) -> Decimal | None:  # type: ignore[override]
+        value = float(self.row[i])
+        return Decimal(str(round(value, 6))) if math.isfinite(value) else None
+
+
+class Panels:
+    """The panels of a replay as arrays the day's inputs are sliced from."""
+
+    def __init__(self, panels: IndicatorPanels, universe: Universe) -> None:
+        self.panels = panels
+        self.symbols = [str(s) for s in panels.symbols]
+        self.ordinals = np.array([d.toordinal() for d in panels.days], dtype=np.int64)
+        instruments = [universe.by_symbol[s] for s in self.symbols]
+        self.asset_class = pd.factorize(pd.Series([i.asset_class.value for i in instruments]))[0].astype(np.int64)
+        self.sector = pd.factorize(pd.Series([i.sector for i in instruments]))[0].astype(np.int64)
+        self.fractional = np.array([i.fractional for i in instruments], dtype=bool)
+        self.tradable = np.array([i.tradable for i in instruments], dtype=bool)
+
+    def volatility(self, row: int) -> np.ndarray:
+        vol60, vol20 = self.panels.values["vol60"][row], self.panels.values["vol20"][row]
+        return np.where(np.isfinite(vol60) & (vol60 != 0), vol60, np.where(np.isfinite(vol20), vol20, math.nan))
+
+    def price_age(self, row: int) -> np.ndarray:
+        seen = self.panels.price_row[row]
+        return np.where(seen >= 0, self.ordinals[row] - self.ordinals[np.maximum(seen, 0)], 0)
+
+    def returns(self, row: int) -> np.ndarray:
+        return self.panels.returns[max(0, row + 1 - RETURNS_ROWS):row + 1]
+
+
+def risk_inputs(panels: Panels, day: Day, sized: Sized, priced: np.ndarray) -> tuple[Book, Orders]:
+    """``risk.batch`` inputs for the day's orders (``priced``: a quote and an FX rate)."""
+    n = len(panels.symbols)
+    window = panels.returns(day.row)
+    tail = window[-CORRELATION_ROWS:]
+    cache: dict[tuple[int, int], float] = {}
+
+    def correlation(a: int, b: int) -> float:
+        key = (min(a, b), max(a, b))
+        if key not in cache:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cache[key] = float(np.corrcoef(tail[:, a], tail[:, b])[0, 1]) if len(tail) >= 2 else math.nan
+        return cache[key]
+
+    adv_row = panels.panels.values["adv_base"][day.row]
+    book = Book(
+        as_of=day.today.toordinal(), equity=day.equity, cash=day.cash,
+        quantity=[day.quantities.get(i, ZERO) for i in range(n)], value=[day.values.get(i, ZERO) for i in range(n)],
+        cost=[day.costs.get(i, ZERO) for i in range(n)], value_f=day.values_f,
+        opened=[day.opened[i].toordinal() if i in day.opened else None for i in range(n)],
+        holdings=[i for i in day.by_name if i in day.values],
+        last_exit={i: d.toordinal() for i, d in day.last_exit.items()},
+        asset_class=panels.asset_class, sector=panels.sector, fractional=panels.fractional, tradable=panels.tradable,
+        has_market=priced, volatility=panels.volatility(day.row), adv=_Adv(adv_row), adv_f=adv_row,
+        price_age=panels.price_age(day.row), returns=window, correlation=correlation, trading_state=day.state,
+        peak=day.peak, day_return=day.day_return, trades_today=0, trades_this_week=day.trades_this_week,
+    )
+    price_base = [p * f if p is not None and f is not None else ZERO
+                  for p, f in zip(sized.price, sized.fx, strict=True)]
+    orders = Orders(
+        symbol=np.array(sized.symbol, dtype=np.int64), buy=np.array(sized.buy, dtype=bool), quantity=sized.quantity,
+        price_base=price_base, quantity_f=np.array([float(q) for q in sized.quantity]),
+        price_base_f=np.array([float(pb) for pb in price_base]), confidence=np.ones(len(sized.symbol)),
+    )
+    return book, orders
+
+
+def reference_context(panels: Panels, universe: Universe, day: Day, sized: Sized,
+                      prices: list[Decimal | None], fx: list[Decimal | None],
+                      target: float) -> tuple[list[TradeProposal], RiskContext]:
+    """The proposals and context ``bot.backtest.engine`` would classify on this day."""
+    symbols = panels.symbols
+    proposals = [
+        TradeProposal(id=f"b{day.row}-{n}", symbol=symbols[s], side=Side.BUY if buy else Side.SELL, quantity=q,
+                      price=p, fx_rate=f, target_weight=target, confidence=1.0)
+        for n, (s, buy, q, p, f) in enumerate(zip(sized.symbol, sized.buy, sized.quantity, sized.price, sized.fx,
+                                                  strict=True))
+    ]
+    involved = set(sized.symbol) | set(day.values)
+    facts = _facts(panels, day, involved, prices, fx)
+    window = panels.returns(day.row)
+    dates = panels.panels.index[day.row + 1 - len(window):day.row + 1]
+    returns = pd.DataFrame(window, index=dates, columns=panels.panels.symbols)
+    holdings = {
+        symbols[i]: Holding.model_construct(symbol=symbols[i], quantity=day.quantities[i],
+                                            market_value_base=day.values[i], cost_base=day.costs[i],
+                                            opened_on=day.opened.get(i))
+        for i in day.by_name if i in day.values
+    }
+    ctx = RiskContext(
+        as_of=day.today, equity=day.equity, cash=day.cash, instruments=universe.by_symbol, market=facts,
+        holdings=holdings, returns=returns, correlations=_correlations(returns.iloc[-CORRELATION_ROWS:]),
+        trading_state=day.state, peak_equity=day.peak, day_return=day.day_return, trades_today=0,
+        trades_this_week=day.trades_this_week, last_exit={symbols[i]: d for i, d in day.last_exit.items()},
+        tradable=frozenset(i.symbol for i in universe.instruments if i.tradable),
+    )
+    return proposals, ctx
+
+
+def _facts(panels: Panels, day: Day, involved: set[int], prices: list[Decimal | None],
+           fx: list[Decimal | None]) -> dict[str, MarketFacts]:
+    vol, adv = panels.volatility(day.row), _Adv(panels.panels.values["adv_base"][day.row])
+    seen = panels.panels.price_row[day.row]
+    out = {}
+    for i in sorted(involved):
+        price, rate = prices[i], fx[i]
+        if price is None or rate is None:
+            continue
+        out[panels.symbols[i]] = MarketFacts(
+            symbol=panels.symbols[i], price=price, fx_rate=rate, price_date=panels.panels.days[int(seen[i])],
+            volatility=None if math.isnan(vol[i]) else float(vol[i]), adv_base=adv[i])
+    return out

@@ -1,0 +1,129 @@
+"""The array replay returns exactly what the object replay returns: equity, fills, decisions, counts.
+
+``bot.backtest.fast.replay_arrays`` and ``bot.backtest.engine.replay`` run on the same spec and are
+compared field by field, record by record, on scenarios chosen to make every part work: FX-priced
+and fractional instruments, opens that differ from closes, tight limits that fire clamps, cash
+floors, trade budgets, cooldowns and the holding period, approved borderline orders, and days
+``risk.batch`` declines (then ``classify_batch`` decides them inside the array replay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from agent.indicator_panels import indicator_panels
+from agent.market.base import PriceHistory
+from agent.market.synthetic import SyntheticMarketData
+from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
+from agent.policies.rules import RulesPolicy
+from agent.universe import Universe, load_universe
+from bot.backtest import fast
+from bot.backtest.engine import Replay, ReplayResult, replay
+from bot.backtest.fast import replay_arrays
+from broker.simulated import SimConfig
+from risk import batch_buys
+from risk.limits import RiskLimits
+
+LOOSE = RiskLimits(max_trades_per_day=1000, max_trades_per_week=100_000, min_holding_days=0, reentry_cooldown_days=0)
+TIGHT = RiskLimits(max_cvar_95=0.012, min_cash_weight=0.3, max_asset_class_weight=0.25, max_position_weight=0.08,
+                   max_trades_per_day=6, max_trades_per_week=20)
+
+
+def _market(seed: int = 11, rows: int = 420, opens: bool = False) -> tuple[PriceHistory, Universe]:
+    universe = load_universe("seed")
+    history = SyntheticMarketData(seed=seed, base_currency=universe.base_currency).history(
+        universe.instruments, date(2022, 6, 30), rows)
+    if opens:
+        rng = np.random.default_rng(seed)
+        noise = 1 + rng.normal(0, 0.004, history.close.shape)
+        history = replace(history, open=history.close * noise)
+    return history, universe
+
+
+def _spec(history: PriceHistory, universe: Universe, policy: object, limits: RiskLimits, **kw: object) -> Replay:
+    return Replay(history=history, panels=indicator_panels(history), rows=range(260, len(history.close)),
+                  universe=universe, policy=policy, limits=limits,  # type: ignore[arg-type]
+                  sim=kw.pop("sim", SimConfig(base_currency=universe.base_currency)), **kw)  # type: ignore[arg-type]
+
+
+def assert_same_replay(spec: Replay) -> ReplayResult:
+    expected = asyncio.run(replay(spec))
+    got = replay_arrays(spec)
+    assert got is not None
+    assert got.dates == expected.dates
+    assert got.equity == expected.equity
+    assert [str(e) for e in got.equity] == [str(e) for e in expected.equity]
+    assert got.traded == expected.traded
+    assert got.fills == expected.fills
+    assert got.decisions == expected.decisions
+    assert dict(got.counts) == dict(expected.counts)
+    assert dict(got.codes) == dict(expected.codes)
+    assert expected.fills and expected.decisions, "nothing happened: the comparison would prove nothing"
+    return got
+
+
+@pytest.mark.parametrize("policy", [EqualWeightPolicy(), BuyAndHoldPolicy()], ids=["equal_weight", "buy_and_hold"])
+def test_default_limits(policy: object) -> None:
+    history, universe = _market()
+    result = assert_same_replay(_spec(history, universe, policy, RiskLimits()))
+    assert result.counts["proposals_borderline"] > 0
+
+
+@pytest.mark.parametrize("screen_from", [48, 0], ids=["ordered_pass", "vector_screen"])
+def test_loose_activity_limits_with_opens_and_approved_borderline_orders(screen_from: int,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_buys, "SCREEN_FROM", screen_from)  # 30 instruments: only the pass, unless forced
+    history, universe = _market(seed=3, opens=True)
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), LOOSE, approve_borderline=True))
+    assert any(d.level == "BORDERLINE" and d.executed for d in result.decisions)
+
+
+def test_tight_limits_fire_trade_budgets_the_holding_period_and_exposure_clamps() -> None:
+    history, universe = _market(seed=5, opens=True)
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), TIGHT, approve_borderline=True))
+    for code in ("TRADES_PER_DAY_EXCEEDED", "TRADES_PER_WEEK_EXCEEDED", "ASSET_CLASS_WEIGHT_EXCEEDS_MAX",
+                 "MIN_HOLDING_PERIOD"):
+        assert result.codes[code] > 0, code
+
+
+def test_cvar_and_adv_clamps_executed_at_their_offered_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_buys, "SCREEN_FROM", 0)
+    history, universe = _market(seed=5, opens=True)
+    limits = LOOSE.model_copy(update={"max_cvar_95": 0.011, "max_adv_fraction": 0.00002})
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), limits, approve_borderline=True))
+    assert result.codes["CVAR_EXCEEDS_MAX"] > 0 and result.codes["ADV_EXCEEDS_MAX"] > 0
+    assert any(d.level == "BORDERLINE" and d.executed for d in result.decisions)
+
+
+def test_costs_and_cash_that_runs_out() -> None:
+    history, universe = _market(seed=8)
+    sim = SimConfig(base_currency="EUR", initial_cash=Decimal(20_000), slippage_bps=Decimal(80),
+                    commission_bps=Decimal(30), min_commission=Decimal(5))
+    limits = RiskLimits(min_cash_weight=0.0, max_position_weight=0.5, max_asset_class_weight=1.0,
+                        max_sector_weight=1.0, max_cvar_95=0.2, borderline_fraction=1.0, **{
+                            k: v for k, v in LOOSE.model_dump().items() if k.startswith(("max_trades", "min_h", "re"))})
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), limits, sim=sim))
+    assert result.counts["broker_rejected"] > 0  # bought at an open above the decision close, with no cash left
+
+
+def test_days_the_batch_classifier_declines_are_classified_by_classify_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    history, universe = _market()
+    declined = []
+
+    def decline(*args: object) -> None:
+        declined.append(1)
+
+    monkeypatch.setattr(fast, "classify_day", decline)
+    assert_same_replay(_spec(history, universe, EqualWeightPolicy(), RiskLimits()))
+    assert declined
+
+
+def test_a_policy_without_a_plan_is_left_to_the_object_replay() -> None:
+    history, universe = _market(rows=300)
+    assert replay_arrays(_spec(history, universe, RulesPolicy(), RiskLimits())) is None
