@@ -169,16 +169,18 @@ def _check(book: Book, orders: Orders) -> None:
     symbols = orders.symbol
     if book.trading_state is TradingState.HALTED:
         raise Undecided("halted")
-    if len(np.unique(symbols)) != len(symbols) or (symbols < 0).any():
+    listed = symbols.tolist()
+    if len(set(listed)) != len(listed) or (symbols < 0).any():
         raise Undecided("a symbol twice, or unknown")
     buys = orders.buy
     if buys.any() and (not book.equity.is_finite() or book.equity <= 0):
         raise Undecided("no equity")
     if len(buys) and (np.diff(buys.astype(np.int64)) < 0).any():
         raise Undecided("a sell after a buy")
-    if not book.has_market[symbols].all() or any(pb <= 0 for pb in orders.price_base):
+    if not book.has_market[symbols].all() or not all(pb > 0 for pb in orders.price_base):
         raise Undecided("unpriced")
-    for row, symbol in enumerate(symbols.tolist()):
-        quantity = orders.quantity[row]
-        if quantity <= 0 or (not buys[row] and quantity > book.quantity[symbol]):
-            raise Undecided("nothing, or more than held")
+    if not all(q > 0 for q in orders.quantity):
+        raise Undecided("an order for nothing")
+    sells = int(np.count_nonzero(~buys))
+    if any(orders.quantity[row] > book.quantity[s] for row, s in enumerate(listed[:sells])):
+        raise Undecided("a sell of more than is held")

@@ -69,10 +69,10 @@ def _static(book: Book, orders: Orders, limits: RiskLimits, state: Running, rows
     flag("VOLATILITY_EXCEEDS_MAX", exceeds, unsafe)
     flag("VOLATILITY_NEAR_MAX", known & ~exceeds & (vol > limits.borderline_fraction * limits.max_volatility), border)
     flag("ADV_UNKNOWN", ~np.isfinite(book.adv_f[symbols]), None)
-    cooling = np.array([state.quantity[s] <= 0 and s in book.last_exit
-                        and book.as_of - book.last_exit[s] < limits.reentry_cooldown_days for s in symbols.tolist()],
-                       dtype=bool)
-    flag("REENTRY_COOLDOWN", cooling, border)
+    if book.last_exit:
+        recent = {s for s, day in book.last_exit.items() if book.as_of - day < limits.reentry_cooldown_days}
+        cooling = np.array([s in recent and state.quantity[s] <= 0 for s in symbols.tolist()], dtype=bool)
+        flag("REENTRY_COOLDOWN", cooling, border)
     flag("LOW_CONFIDENCE", orders.confidence[rows] < limits.min_confidence, border)
     level = np.where(unsafe, UNSAFE, np.where(border, BORDERLINE, SAFE)).astype(np.int64)
     return bits, level
@@ -357,9 +357,10 @@ def _activity(run: _Pass, symbol: int, notional: float, exact: Decimal | None) -
     found = []
     if run.large and run.correlated(symbol):
         found.append((BIT["CORRELATED_WITH_HOLDING"], BORDERLINE))
-    adv, adv_f = book.adv[symbol], float(book.adv_f[symbol])
-    if adv is not None and math.isfinite(adv_f):
-        if exact is not None:
+    adv_f = float(book.adv_f[symbol])
+    if math.isfinite(adv_f):
+        adv = book.adv[symbol]
+        if exact is not None and adv is not None:
             over = exact > to_decimal(limits.max_adv_fraction) * adv
         else:
             cap = adv_f * limits.max_adv_fraction

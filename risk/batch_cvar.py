@@ -21,6 +21,8 @@ from risk.limits import RiskLimits
 from risk.measures import historical_cvar, tail_size
 from risk.rules_portfolio import ALPHA, cvar_clamp
 
+REBASE_AFTER = 12
+
 
 class CvarScreen:
     """Screened CVaR values of the buys ``first..`` and the true portfolio as SAFE buys are applied."""
@@ -35,13 +37,15 @@ class CvarScreen:
         self.portfolio: FloatArray = returns[:, held] @ weights
         symbols = orders.symbol[first:]
         self.columns = returns[:, symbols]
+        self.notional: FloatArray = orders.quantity_f[first:] * orders.price_base_f[first:]
         before = state.value_f[symbols] / self.equity_f
-        after = (state.value_f[symbols] + orders.quantity_f[first:] * orders.price_base_f[first:]) / self.equity_f
+        after = (state.value_f[symbols] + self.notional) / self.equity_f
         series = (self.portfolio[:, None] - self.columns * before) + self.columns * after
-        k = tail_size(len(returns), ALPHA)
+        self.tail = k = tail_size(len(returns), ALPHA)
         self.screened: FloatArray = -(np.partition(series, k - 1, axis=0)[:k].sum(axis=0) / k)
         self.reach: FloatArray = np.abs(self.columns).max(axis=0)
         self.moved = 0.0
+        self.exact_since = 0
         self.pending: list[tuple[int, float]] = []
 
     def bounds(self, notional: FloatArray) -> FloatArray:
@@ -54,6 +58,26 @@ class CvarScreen:
         """SAFE buy ``k`` changed its symbol's weight by ``weight_change``."""
         self.moved += abs(weight_change) * float(self.reach[k - self.first])
         self.pending.append((k, weight_change))
+
+    def _rebased(self, k: int) -> float | None:
+        """Buy ``k``'s screened value, screened again from the true portfolio when that pays.
+
+        Screening the remaining buys again costs about as much as a dozen single computations;
+        it is done once a dozen have been needed since the last screen, and resets the bound.
+        """
+        self.exact_since += 1
+        remaining = len(self.screened) - (k - self.first)
+        if self.exact_since < REBASE_AFTER or remaining < REBASE_AFTER:
+            return float(self.screened[k - self.first])
+        portfolio = self._true_portfolio()
+        rows = slice(k - self.first, None)
+        symbols = self.orders.symbol[k:]
+        before = self.state.value_f[symbols] / self.equity_f
+        after = before + self.notional[rows] / self.equity_f
+        series = (portfolio[:, None] - self.columns[:, rows] * before) + self.columns[:, rows] * after
+        self.screened[rows] = -(np.partition(series, self.tail - 1, axis=0)[:self.tail].sum(axis=0) / self.tail)
+        self.moved, self.exact_since = 0.0, 0
+        return float(self.screened[k - self.first])
 
     def _true_portfolio(self) -> FloatArray:
         if self.pending:
@@ -72,7 +96,11 @@ class CvarScreen:
         limit, EXCEEDS (3: the level depends on the clamp) when only this buy takes it over."""
         limit, near = limits.max_cvar_95, limits.borderline_fraction * limits.max_cvar_95
         value = float(self.screened[k - self.first]) if screened else None
-        if value is None or min(abs(value - limit), abs(value - near)) <= self.moved + TOLERANCE or value > limit:
+        close = value is not None and min(abs(value - limit), abs(value - near)) <= self.moved + TOLERANCE
+        if close and self.moved > 0:
+            value = self._rebased(k)
+            close = value is not None and min(abs(value - limit), abs(value - near)) <= self.moved + TOLERANCE
+        if value is None or close or value > limit:
             base, column, weight = self._curve_base(k)
             after = (float(self.state.value_f[self.orders.symbol[k]]) + notional) / self.equity_f
             value = historical_cvar(base + after * column, ALPHA)

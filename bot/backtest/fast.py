@@ -25,7 +25,7 @@ from bot.backtest.fast_book import Order, Outcome, Quotes, Venue
 from bot.backtest.fast_inputs import Day, Panels, reference_context, risk_inputs
 from bot.backtest.fast_sizing import Sized, exact_weight, size_plan
 from risk import classify_batch
-from risk.batch import BIT, CODES, NOTES, DayVerdicts, classify_day, codes_of
+from risk.batch import BIT, NOTES, DayVerdicts, classify_day, codes_of
 from risk.models import Level, TradingState
 
 LEVEL_NAMES = ("SAFE", "BORDERLINE", "UNSAFE")
@@ -63,7 +63,8 @@ class _Replayer:
         self.spec = spec
         self.panels = Panels(spec.panels, spec.universe)
         self.symbols = self.panels.symbols
-        self.instruments = [spec.universe.by_symbol[s] for s in self.symbols]
+        by_symbol = spec.universe.by_symbol
+        self.instruments = [by_symbol[s] for s in self.symbols]
         history = spec.history
         if [str(s) for s in history.close.columns] != self.symbols or any(
                 history.currencies.get(s, history.base_currency) != i.currency
@@ -127,14 +128,12 @@ class _Replayer:
         for i in near_band.tolist():
             weights[i] = exact_weight(values[i], equity)
         plan = spec.policy.array_plan(priced, held, weights, target)  # type: ignore[attr-defined]
-        involved = set(np.flatnonzero(plan).tolist()) | set(values)
-        prices: list[Decimal | None] = [None] * len(self.symbols)
-        fx: list[Decimal | None] = [None] * len(self.symbols)
-        for i in involved:
-            prices[i] = self.quotes.close_price(t, i)
-            fx[i] = self.quotes.fx_rate(t, self.instruments[i].currency)
+        prices = self.quotes.close_row(t)
+        rates = self.quotes.fx_row(t)
+        fx = [rates[c] for c in self.quotes.currency]
         sized = size_plan(plan=plan, target=target, equity=equity, values=values, quantities=account.quantity,
-                          weights=weights, prices=prices, fx=fx, instruments=self.instruments)
+                          weights=weights, prices=prices, fx=fx, close_f=self.quotes.close_f[t],
+                          fx_f=self.quotes.fx_f(t), fractional=panels.fractional)
         day = self._day(t, today, equity, values, values_f, weights)
         verdicts = self._classify(day, sized, prices, fx, target)
         return self._select(t, today, sized, verdicts)
@@ -142,12 +141,15 @@ class _Replayer:
     def _day(self, t: int, today: date, equity: Decimal, values: dict[int, Decimal], values_f: np.ndarray,
              weights: np.ndarray) -> Day:
         account, returns = self.venue.account, self.panels.panels.returns[t]
-        # bot.desk.context.day_return: the holdings' weights times the day's returns, in broker order.
-        day_return = 0.0
-        for i in self.venue.by_name:
-            if i in values:
-                day_return += float(values[i] / equity) * float(returns[i])
-        breaker = day_return <= -self.spec.limits.intraday_drop_halt
+        halt = self.spec.limits.intraday_drop_halt
+        day_return = float(weights @ returns)
+        if abs(day_return + halt) <= 1e-9:
+            # bot.desk.context.day_return exactly: weights times the day's returns, in broker order.
+            day_return = 0.0
+            for i in self.venue.by_name:
+                if i in values:
+                    day_return += float(values[i] / equity) * float(returns[i])
+        breaker = day_return <= -halt
         dates = self.dates
         week = dates[min(t + 1, len(dates) - 1)].isocalendar()[:2]
         return Day(row=t, today=today, equity=equity, cash=account.cash, values=values, values_f=values_f,
@@ -159,6 +161,7 @@ class _Replayer:
     def _classify(self, day: Day, sized: Sized, prices: list[Decimal | None], fx: list[Decimal | None],
                   target: float) -> DayVerdicts:
         priced = np.array([p is not None and f is not None for p, f in zip(prices, fx, strict=True)], dtype=bool)
+        # (prices and fx are the day's quotes of every symbol; an idea without one is sized to nothing)
         verdicts = classify_day(*risk_inputs(self.panels, day, sized, priced), self.spec.limits)
         if verdicts is not None:
             return verdicts
@@ -177,11 +180,9 @@ class _Replayer:
             count = levels.count(lv)
             if count:
                 out.counts[f"proposals_{LEVEL_NAMES[lv].lower()}"] += count
-        findings = verdicts.mask & ~NOTES
-        for bit, code in ((BIT[c], c) for c in CODES):
-            hits = int(np.count_nonzero(findings & bit))
-            if hits:
-                out.codes[code] += hits
+        for mask, count in Counter((verdicts.mask & ~NOTES).tolist()).items():
+            for code in codes_of(mask):
+                out.codes[code] += count
         chosen: list[Order] = []
         quantities: list[Decimal] = []
         executed: list[bool] = []

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,8 +28,7 @@ from broker.simulated import BPS, ONE, SimConfig
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
     """An order decided on one day for the next: symbol position, side, size and id parts."""
 
     symbol: int
@@ -38,8 +38,7 @@ class Order:
     number: int
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the venue did with one recorded order (for ``FillRecord``)."""
 
     order: Order
@@ -57,21 +56,40 @@ class Quotes:
         self.currency = [history.currencies.get(s, history.base_currency) for s in symbols]
         index = history.close.index
         self.fx = {c: s.reindex(index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
-        self._closes: dict[tuple[int, int], Decimal | None] = {}
+        self.close_f = np.where(np.isfinite(self.close) & (self.close > 0), self.close, np.nan)
+        self._fx_index = {c: i for i, c in enumerate(sorted(set(self.currency)))}
+        self._fx_f = np.ones((len(index), len(self._fx_index)))
+        for c, k in self._fx_index.items():
+            if c != self.base:
+                series = self.fx.get(c)
+                self._fx_f[:, k] = np.nan if series is None else np.where(series > 0, series, np.nan)
+        self._symbol_fx = np.array([self._fx_index[c] for c in self.currency], dtype=np.int64)
+        self._row: tuple[int, list[Decimal | None]] = (-1, [])
+        self._fx_row: tuple[int, dict[str, Decimal | None]] = (-1, {})
         self._rates: dict[tuple[int, str], Decimal | None] = {}
 
-    def close_price(self, row: int, symbol: int) -> Decimal | None:
-        """The day's (forward-filled) close, as the feed quotes it."""
-        key = (row, symbol)
-        if key not in self._closes:
-            self._closes[key] = _price(float(self.close[row, symbol]))
-        return self._closes[key]
+    def close_row(self, row: int) -> list[Decimal | None]:
+        """Every symbol's close on the row, as the feed quotes it (converted once per row)."""
+        if self._row[0] != row:
+            self._row = (row, [feed_price(v) for v in self.close[row].tolist()])
+        return self._row[1]
+
+    def fx_row(self, row: int) -> dict[str, Decimal | None]:
+        """The FX rate of every currency of the history on the row."""
+        if self._fx_row[0] != row:
+            self._fx_row = (row, {c: self.fx_rate(row, c) for c in self._fx_index})
+        return self._fx_row[1]
+
+    def fx_f(self, row: int) -> np.ndarray:
+        """Each symbol's FX rate on the row as a float (NaN when unknown)."""
+        rates: np.ndarray = self._fx_f[row, self._symbol_fx]
+        return rates
 
     def open_price(self, row: int, symbol: int) -> Decimal | None:
         """The day's open where there is one, else its close."""
-        if self.open is not None and (price := _price(float(self.open[row, symbol]))) is not None:
+        if self.open is not None and (price := feed_price(float(self.open[row, symbol]))) is not None:
             return price
-        return self.close_price(row, symbol)
+        return feed_price(float(self.close[row, symbol]))
 
     def fx_rate(self, row: int, currency: str) -> Decimal | None:
         """Base units per unit of ``currency`` on the row (1 for the base currency)."""
@@ -85,8 +103,19 @@ class Quotes:
         return self._rates[key]
 
 
-def _price(value: float) -> Decimal | None:
-    return Decimal(str(round(value, 6))) if math.isfinite(value) and value > 0 else None
+def feed_price(value: float) -> Decimal | None:
+    """``bot.backtest.feed.price_decimal``, the same Decimal in the same form, about twice as fast.
+
+    Between 1e-4 and 1e9 the shortest repr of ``round(value, 6)`` is the 6-decimal rounding of
+    ``value`` without trailing zeros (a float's rounding interval there is far narrower than 1e-6),
+    so the rounding is formatted directly; elsewhere the feed's own conversion runs.
+    """
+    if not value > 0 or not math.isfinite(value):
+        return None
+    if 1e-4 <= value < 1e9:
+        text = f"{value:.6f}".rstrip("0")
+        return Decimal(text + "0" if text.endswith(".") else text)
+    return Decimal(str(round(value, 6)))
 
 
 @dataclass
@@ -106,6 +135,9 @@ class Venue:
     def __init__(self, instruments: list[Instrument], quotes: Quotes, config: SimConfig) -> None:
         self.instruments, self.quotes, self.config = instruments, quotes, config
         self.slippage = config.slippage_bps / BPS
+        self.markup = {True: ONE + self.slippage, False: ONE - self.slippage}
+        self.tradable = [i.tradable for i in instruments]
+        self.fractional = [i.fractional for i in instruments]
         self.account = Account(cash=config.initial_cash)
         self.by_name = sorted(range(len(instruments)), key=lambda i: instruments[i].symbol)
 
@@ -119,23 +151,23 @@ class Venue:
         return out
 
     def _one(self, order: Order, row: int, today: date, refused: Counter[str]) -> Outcome | None:
-        instrument = self.instruments[order.symbol]
-        if not instrument.tradable:
+        symbol, quantity = order.symbol, order.quantity
+        if not self.tradable[symbol]:
             refused["NOT_TRADABLE"] += 1
             return None
-        if not instrument.fractional and order.quantity != order.quantity.to_integral_value():
+        if not self.fractional[symbol] and quantity != quantity.to_integral_value():
             refused["FRACTIONAL_NOT_ALLOWED"] += 1
             return None
-        price = self.quotes.open_price(row, order.symbol)
+        price = self.quotes.open_price(row, symbol)
         if price is None:
             refused["NO_QUOTE"] += 1
             return None
-        fx = self.quotes.fx_rate(row, instrument.currency)
+        fx = self.quotes.fx_rate(row, self.quotes.currency[symbol])
         if fx is None:
             refused["NO_FX_RATE"] += 1
             return None
-        fill = price * (ONE + self.slippage if order.buy else ONE - self.slippage)
-        notional = to_cents(order.quantity * fill * fx)
+        fill = price * self.markup[order.buy]
+        notional = to_cents(quantity * fill * fx)
         commission = max(self.config.min_commission, to_cents(notional * self.config.commission_bps / BPS))
         done = self._buy(order, fill, notional + commission, today) if order.buy else \
             self._sell(order, notional, commission)
@@ -177,14 +209,14 @@ class Venue:
     def valued(self, row: int) -> tuple[Decimal, dict[int, Decimal]]:
         """Equity and each position's market value at the row's closes (broker order: by symbol)."""
         account, quotes = self.account, self.quotes
-        quantity, close, currency = account.quantity, quotes.close_price, quotes.currency
-        rates = {c: quotes.fx_rate(row, c) for c in set(currency)}
+        quantity, currency = account.quantity, quotes.currency
+        closes, rates = quotes.close_row(row), quotes.fx_row(row)
         values: dict[int, Decimal] = {}
         for symbol in self.by_name:
             held = quantity.get(symbol)
             if held is None:
                 continue
-            price = close(row, symbol) or account.avg_price[symbol]
+            price = closes[symbol] or account.avg_price[symbol]
             fx = rates[currency[symbol]]
             values[symbol] = held * price * fx if fx is not None else account.cost[symbol]
         return account.cash + sum(values.values(), ZERO), values

@@ -72,7 +72,8 @@ class Panels:
         self.panels = panels
         self.symbols = [str(s) for s in panels.symbols]
         self.ordinals = np.array([d.toordinal() for d in panels.days], dtype=np.int64)
-        instruments = [universe.by_symbol[s] for s in self.symbols]
+        by_symbol = universe.by_symbol
+        instruments = [by_symbol[s] for s in self.symbols]
         self.asset_class = pd.factorize(pd.Series([i.asset_class.value for i in instruments]))[0].astype(np.int64)
         self.sector = pd.factorize(pd.Series([i.sector for i in instruments]))[0].astype(np.int64)
         self.fractional = np.array([i.fractional for i in instruments], dtype=bool)

@@ -11,14 +11,12 @@ a quote or FX rate becomes an order of nothing without a price, as ``size_decisi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
 from bot.desk.sizing import FRACTION, WHOLE
-from broker.models import Instrument
 
 ZERO = Decimal(0)
 MARGIN = 1e-6
@@ -42,24 +40,38 @@ def exact_weight(value: Decimal, equity: Decimal) -> float:
 
 def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: dict[int, Decimal],
               quantities: dict[int, Decimal], weights: np.ndarray, prices: list[Decimal | None],
-              fx: list[Decimal | None], instruments: list[Instrument]) -> Sized:
-    """The orders of a plan (``plan[i]``: 1 buy, -1 sell, 0 nothing) against the account."""
+              fx: list[Decimal | None], close_f: np.ndarray, fx_f: np.ndarray, fractional: np.ndarray) -> Sized:
+    """The orders of a plan (``plan[i]``: 1 buy, -1 sell, 0 nothing) against the account.
+
+    ``close_f`` and ``fx_f`` are each symbol's close and FX rate as floats before the quotes'
+    rounding to 6 and 8 decimals, which moves their product by at most ``5e-7 / close + 5e-9 / fx``
+    of itself: the margin a float size must clear grows by that.
+    """
     out = Sized(symbol=[], buy=[], quantity=[], price=[], fx=[])
-    equity_f = float(equity)
+    sells, buys = np.flatnonzero(plan < 0), np.flatnonzero(plan > 0)
+    ideas = np.concatenate([sells, buys])
+    scale = np.where(fractional[ideas], 10_000.0, 1.0)
+    close, rate = close_f[ideas], fx_f[ideas]
+    raw = np.abs(target - weights[ideas]) * float(equity) / (close * rate) * scale
+    whole = np.floor(raw)
+    margin = MARGIN * np.maximum(1.0, raw) + raw * (1e-6 / close + 1e-8 / rate)
+    certain = np.minimum(raw - whole, whole + 1 - raw) > margin  # NaN (no price) compares False
     target_d = Decimal(str(target))
-    for side in (-1, 1):
-        for symbol in np.flatnonzero(plan == side).tolist():
-            price, rate = prices[symbol], fx[symbol]
-            if price is None or rate is None:
-                _add(out, symbol, side, ZERO, None, None)
-                continue
-            quantity = _quantity(symbol, side, target, target_d, equity, equity_f, values, weights, price * rate,
-                                 instruments[symbol].fractional)
-            if side < 0:
-                held = quantities.get(symbol, ZERO)
-                quantity = held if target == 0 else min(quantity, held)
-            if quantity > 0:
-                _add(out, symbol, side, quantity, price, rate)
+    for n, (symbol, steps, sure) in enumerate(zip(ideas.tolist(), whole.tolist(), certain.tolist(), strict=True)):
+        side = -1 if n < len(sells) else 1
+        price, rate = prices[symbol], fx[symbol]
+        if price is None or rate is None:
+            _add(out, symbol, side, ZERO, None, None)
+            continue
+        if sure:
+            quantity = Decimal(int(steps)).scaleb(-4) if fractional[symbol] else Decimal(int(steps))
+        else:
+            quantity = _exact(symbol, side, target_d, equity, values, price * rate, bool(fractional[symbol]))
+        if side < 0:
+            held = quantities.get(symbol, ZERO)
+            quantity = held if target == 0 else min(quantity, held)
+        if quantity > 0:
+            _add(out, symbol, side, quantity, price, rate)
     return out
 
 
@@ -71,15 +83,11 @@ def _add(out: Sized, symbol: int, side: int, quantity: Decimal, price: Decimal |
     out.fx.append(fx)
 
 
-def _quantity(symbol: int, side: int, target: float, target_d: Decimal, equity: Decimal, equity_f: float,
-              values: dict[int, Decimal], weights: np.ndarray, price_base: Decimal, fractional: bool) -> Decimal:
-    steps_per_unit = 10_000 if fractional else 1
-    raw = abs(target - float(weights[symbol])) * equity_f / float(price_base) * steps_per_unit
-    whole = math.floor(raw)
-    if min(raw - whole, whole + 1 - raw) > MARGIN * max(1.0, raw):
-        return Decimal(whole).scaleb(-4) if fractional else Decimal(whole)
+def _exact(symbol: int, side: int, target: Decimal, equity: Decimal, values: dict[int, Decimal],
+           price_base: Decimal, fractional: bool) -> Decimal:
+    """``size_decision``'s own Decimal formula, for a size the floats could not decide."""
     weight = exact_weight(values[symbol], equity) if symbol in values else 0.0
-    delta = (target_d - Decimal(str(weight))) * equity
+    delta = (target - Decimal(str(weight))) * equity
     if (delta > 0) != (side > 0) or delta == 0:
         return ZERO
     return (abs(delta) / price_base).quantize(FRACTION if fractional else WHOLE, rounding=ROUND_DOWN)

