@@ -15,7 +15,20 @@ from decimal import Decimal
 
 import numpy as np
 
-from risk.batch import BIT, BORDERLINE, EXCEEDS, SAFE, TOLERANCE, UNSAFE, Book, IntArray, Orders, Undecided
+from risk.batch import (
+    BIT,
+    BORDERLINE,
+    EXCEEDS,
+    SAFE,
+    TOLERANCE,
+    UNSAFE,
+    Book,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Orders,
+    Undecided,
+)
 from risk.batch_cvar import CvarScreen
 from risk.batch_screen import Findings, Screen, count_rule, exclusive_group_sums
 from risk.batch_sells import Running
@@ -27,6 +40,7 @@ from risk.rules_market import adv_clamp
 
 ZERO = Decimal(0)
 SCREEN_FROM = 48
+SCREEN_ROUNDS = 4
 CODE_OF = {bit: code for code, bit in BIT.items()}
 
 
@@ -184,11 +198,25 @@ def _with_clamp(run: _Pass, k: int, bits: int, level: int, clamps: dict[int, Dec
 
 def _screen(run: _Pass, first: int, bits: IntArray, level: IntArray) -> Screen:
     """``risk.batch_screen`` over the buys: the ones the earlier orders cannot change, decided."""
+    notional = run.orders.quantity_f[first:] * run.orders.price_base_f[first:]
+    possible = np.ones(len(notional), dtype=bool)
+    for _ in range(SCREEN_ROUNDS):
+        found = _screen_once(run, first, bits, level, notional, possible)
+        narrower = ~found.not_safe
+        if (narrower == possible).all():
+            break
+        possible = narrower
+    return found.result()
+
+
+def _screen_once(run: _Pass, first: int, bits: IntArray, level: IntArray, notional: FloatArray,
+                 possible: BoolArray) -> Findings:
+    """One screen, counting only the earlier buys that may be SAFE (``possible``)."""
     book, orders, limits, state = run.book, run.orders, run.limits, run.state
     symbols = orders.symbol[first:]
-    notional = orders.quantity_f[first:] * orders.price_base_f[first:]
+    moving = np.where(possible, notional, 0.0)
     equity, fraction = run.equity_f, limits.borderline_fraction
-    earlier = np.cumsum(notional) - notional
+    earlier = np.cumsum(moving) - moving
     found = Findings(bits, level)
     position = (state.value_f[symbols] + notional) / equity
     found.range_rule(position, position, limits.max_position_weight, fraction * limits.max_position_weight,
@@ -197,7 +225,7 @@ def _screen(run: _Pass, first: int, bits: IntArray, level: IntArray) -> Screen:
                                       (book.sector, run.sectors, limits.max_sector_weight, "SECTOR")):
         group = groups[symbols]
         low = np.asarray(sums)[group] + notional
-        found.range_rule(low / equity, (low + exclusive_group_sums(group, notional)) / equity, limit,
+        found.range_rule(low / equity, (low + exclusive_group_sums(group, moving)) / equity, limit,
                          fraction * limit, f"{kind}_WEIGHT_EXCEEDS_MAX", f"{kind}_WEIGHT_NEAR_MAX")
     short = run.floor_f - run.cash_f + notional  # above 0: the cash floor is breached
     found.range_rule(short, short + earlier, 0.0, None, "CASH_BELOW_FLOOR", None, equity)
@@ -206,15 +234,15 @@ def _screen(run: _Pass, first: int, bits: IntArray, level: IntArray) -> Screen:
     found.range_rule(over, over, 0.0, None, "ADV_EXCEEDS_MAX", None, np.maximum(np.nan_to_num(cap), 1.0))
     if run.large or (position >= limits.large_holding_weight - TOLERANCE).any():
         found.decided[:] = False
-    count = np.arange(len(symbols))
+    count: IntArray = np.cumsum(possible) - possible
     count_rule(found, state.trades_today + 1, count, limits.max_trades_per_day, fraction, "TRADES_PER_DAY_EXCEEDED",
                "TRADES_PER_DAY_NEAR_MAX")
     count_rule(found, state.trades_this_week + 1, count, limits.max_trades_per_week, fraction,
                "TRADES_PER_WEEK_EXCEEDED", "TRADES_PER_WEEK_NEAR_MAX")
-    cvar, moved = run.cvar.screened, run.cvar.bounds(notional)
+    cvar, moved = run.cvar.screened, run.cvar.bounds(moving)
     found.range_rule(cvar - moved, cvar + moved, limits.max_cvar_95, fraction * limits.max_cvar_95,
                      "CVAR_EXCEEDS_MAX", "CVAR_NEAR_MAX")
-    return found.result()
+    return found
 
 
 def _quick(run: _Pass, k: int, bits: int, level: int) -> tuple[int, int] | None:
@@ -359,7 +387,7 @@ def _activity(run: _Pass, symbol: int, notional: float, exact: Decimal | None) -
         found.append((BIT["CORRELATED_WITH_HOLDING"], BORDERLINE))
     adv_f = float(book.adv_f[symbol])
     if math.isfinite(adv_f):
-        adv = book.adv[symbol]
+        adv = book.adv[symbol] if exact is not None else None
         if exact is not None and adv is not None:
             over = exact > to_decimal(limits.max_adv_fraction) * adv
         else:

@@ -7,7 +7,8 @@ CVaR moves by at most the sum of their bounds (``risk.batch_cvar``). A buy whose
 the same finding at both ends of those ranges, each end further than ``TOLERANCE`` from every
 limit, is decided here. The rest (and every buy a rule offers a size to, whose offer needs the
 exact running sums) are left to the ordered pass. A large holding, or a buy that could make one,
-leaves every buy to the pass.
+leaves every buy to the pass. The ranges only need the earlier buys that could be SAFE: the screen
+runs again without the ones it found certainly not SAFE, while that narrows them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Findings:
     def __init__(self, bits: IntArray, level: IntArray) -> None:
         self.bits, self.level = bits.copy(), level.copy()
         self.decided = np.ones(len(bits), dtype=bool)
+        # Certainly not SAFE, whatever the undecided rules find: a finding that fires for sure.
+        self.not_safe: BoolArray = level > 0
 
     def range_rule(self, low: FloatArray, high: FloatArray, limit: float, near: float | None, exceeds: str,
                    near_code: str | None, scale: float | FloatArray = 1.0, *,
@@ -50,6 +53,7 @@ class Findings:
         above = self._threshold(low, high, limit, scale)
         if exceeds_level is None:
             self.decided &= ~above
+            self.not_safe |= above
         else:
             self.fire(above, exceeds, exceeds_level)
         if near is not None and near_code is not None:
@@ -64,6 +68,7 @@ class Findings:
     def fire(self, where: BoolArray, code: str, level: int) -> None:
         self.bits[where] |= BIT[code]
         self.level[where] = np.maximum(self.level[where], level)
+        self.not_safe |= where
 
     def result(self) -> Screen:
         return Screen(decided=self.decided, bits=self.bits, level=self.level)

@@ -15,13 +15,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 import numpy as np
 
 from agent.market.base import PriceHistory
-from broker.ledger import to_cents
+from broker.ledger import CENT, to_cents
 from broker.models import Instrument
 from broker.simulated import BPS, ONE, SimConfig
 
@@ -89,7 +89,7 @@ class Quotes:
         """The day's open where there is one, else its close."""
         if self.open is not None and (price := feed_price(float(self.open[row, symbol]))) is not None:
             return price
-        return feed_price(float(self.close[row, symbol]))
+        return self.close_row(row)[symbol]
 
     def fx_rate(self, row: int, currency: str) -> Decimal | None:
         """Base units per unit of ``currency`` on the row (1 for the base currency)."""
@@ -142,45 +142,53 @@ class Venue:
         self.by_name = sorted(range(len(instruments)), key=lambda i: instruments[i].symbol)
 
     def execute(self, orders: list[Order], row: int, today: date, refused: Counter[str]) -> list[Outcome]:
-        """Submit the orders in turn at the row's opens; the recorded ones, in order."""
+        """Submit the orders in turn at the row's opens; the recorded ones, in order.
+
+        ``SimulatedBroker.submit`` and ``SimLedger.bought``/``sold`` written out as one loop (this
+        runs for every order of a replay), with their checks, Decimal operations and rounding.
+        """
+        account, quotes, config = self.account, self.quotes, self.config
+        rates, minimum, bps = quotes.fx_row(row), config.min_commission, config.commission_bps
         out = []
         for order in orders:
-            outcome = self._one(order, row, today, refused)
-            if outcome is not None:
-                out.append(outcome)
+            symbol, quantity, buy = order.symbol, order.quantity, order.buy
+            price, fx = quotes.open_price(row, symbol), rates[quotes.currency[symbol]]
+            refusal = self._refusal(order, price, fx)
+            if refusal is not None or price is None or fx is None:
+                refused[refusal or "NO_QUOTE"] += 1
+                continue
+            fill = price * self.markup[buy]
+            value = quantity * fill * fx
+            notional = value.quantize(CENT, rounding=ROUND_HALF_UP)
+            commission = max(minimum, (notional * bps / BPS).quantize(CENT, rounding=ROUND_HALF_UP))
+            held = account.quantity.get(symbol)
+            if buy and notional + commission <= account.cash:
+                self._bought(symbol, quantity, fill, notional + commission, held, today)
+            elif not buy and held is not None and quantity <= held:
+                self._sold(symbol, quantity, held, notional, commission)
+            else:
+                refused["INSUFFICIENT_CASH" if buy else "INSUFFICIENT_POSITION"] += 1
+                out.append(Outcome(order, None, None))
+                continue
+            out.append(Outcome(order, fill, value))
         return out
 
-    def _one(self, order: Order, row: int, today: date, refused: Counter[str]) -> Outcome | None:
+    def _refusal(self, order: Order, price: Decimal | None, fx: Decimal | None) -> str | None:
+        """Why the venue refuses the order before pricing it, in ``SimulatedBroker``'s order."""
         symbol, quantity = order.symbol, order.quantity
         if not self.tradable[symbol]:
-            refused["NOT_TRADABLE"] += 1
-            return None
+            return "NOT_TRADABLE"
         if not self.fractional[symbol] and quantity != quantity.to_integral_value():
-            refused["FRACTIONAL_NOT_ALLOWED"] += 1
-            return None
-        price = self.quotes.open_price(row, symbol)
+            return "FRACTIONAL_NOT_ALLOWED"
         if price is None:
-            refused["NO_QUOTE"] += 1
-            return None
-        fx = self.quotes.fx_rate(row, self.quotes.currency[symbol])
+            return "NO_QUOTE"
         if fx is None:
-            refused["NO_FX_RATE"] += 1
-            return None
-        fill = price * self.markup[order.buy]
-        notional = to_cents(quantity * fill * fx)
-        commission = max(self.config.min_commission, to_cents(notional * self.config.commission_bps / BPS))
-        done = self._buy(order, fill, notional + commission, today) if order.buy else \
-            self._sell(order, notional, commission)
-        if not done:
-            refused["INSUFFICIENT_CASH" if order.buy else "INSUFFICIENT_POSITION"] += 1
-            return Outcome(order=order, price=None, notional=None)
-        return Outcome(order=order, price=fill, notional=order.quantity * fill * fx)
+            return "NO_FX_RATE"
+        return None
 
-    def _buy(self, order: Order, fill: Decimal, total: Decimal, today: date) -> bool:
-        account, symbol, quantity = self.account, order.symbol, order.quantity
-        if total > account.cash:
-            return False
-        held = account.quantity.get(symbol)
+    def _bought(self, symbol: int, quantity: Decimal, fill: Decimal, total: Decimal, held: Decimal | None,
+                today: date) -> None:
+        account = self.account
         if held is None:
             account.quantity[symbol], account.avg_price[symbol], account.cost[symbol] = quantity, fill, total
             account.opened[symbol] = today
@@ -190,13 +198,9 @@ class Venue:
             account.quantity[symbol] = new_quantity
             account.cost[symbol] = account.cost[symbol] + total
         account.cash = account.cash - total
-        return True
 
-    def _sell(self, order: Order, proceeds: Decimal, commission: Decimal) -> bool:
-        account, symbol, quantity = self.account, order.symbol, order.quantity
-        held = account.quantity.get(symbol)
-        if held is None or quantity > held:
-            return False
+    def _sold(self, symbol: int, quantity: Decimal, held: Decimal, proceeds: Decimal, commission: Decimal) -> None:
+        account = self.account
         if quantity == held:
             for table in (account.quantity, account.avg_price, account.cost, account.opened):
                 del table[symbol]
@@ -204,7 +208,6 @@ class Venue:
             account.cost[symbol] = account.cost[symbol] - to_cents(account.cost[symbol] * quantity / held)
             account.quantity[symbol] = held - quantity
         account.cash = account.cash + proceeds - commission
-        return True
 
     def valued(self, row: int) -> tuple[Decimal, dict[int, Decimal]]:
         """Equity and each position's market value at the row's closes (broker order: by symbol)."""

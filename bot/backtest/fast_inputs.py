@@ -106,11 +106,14 @@ def risk_inputs(panels: Panels, day: Day, sized: Sized, priced: np.ndarray) -> t
         return cache[key]
 
     adv_row = panels.panels.values["adv_base"][day.row]
+    quantity, value, cost = [ZERO] * n, [ZERO] * n, [ZERO] * n
+    opened: list[int | None] = [None] * n
+    for i, held in day.values.items():
+        quantity[i], value[i], cost[i] = day.quantities[i], held, day.costs[i]
+        opened[i] = day.opened[i].toordinal()
     book = Book(
-        as_of=day.today.toordinal(), equity=day.equity, cash=day.cash,
-        quantity=[day.quantities.get(i, ZERO) for i in range(n)], value=[day.values.get(i, ZERO) for i in range(n)],
-        cost=[day.costs.get(i, ZERO) for i in range(n)], value_f=day.values_f,
-        opened=[day.opened[i].toordinal() if i in day.opened else None for i in range(n)],
+        as_of=day.today.toordinal(), equity=day.equity, cash=day.cash, quantity=quantity, value=value, cost=cost,
+        value_f=day.values_f, opened=opened,
         holdings=[i for i in day.by_name if i in day.values],
         last_exit={i: d.toordinal() for i, d in day.last_exit.items()},
         asset_class=panels.asset_class, sector=panels.sector, fractional=panels.fractional, tradable=panels.tradable,
