@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,7 @@ from agent.market.base import MarketDataError
 from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.universe import UniverseError, load_universe
-from bot.backtest.run import BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
+from bot.backtest.run import ENGINES, BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
 from bot.clock import system_clock
 from bot.evaluation import charts
 from bot.evaluation.report import alpha_line
@@ -86,6 +87,8 @@ def backtest(
     approve_borderline: Annotated[bool, typer.Option(help="Execute BORDERLINE proposals (no human).")] = False,
     walk_forward: Annotated[int, typer.Option(min=1, max=50, help="Split the period into N folds.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    engine: Annotated[str, typer.Option(help="auto: the baselines replay on arrays (the same results, faster); "
+                                        "objects: every policy through the object replay.")] = "auto",
 ) -> None:
     """Replay the desk pipeline day by day and compare it with the benchmarks."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
@@ -93,10 +96,13 @@ def backtest(
         raise _fail(f"unknown policy {policy!r}: choose {', '.join(POLICIES)}")
     if first >= last:
         raise _fail(f"empty range: --start {first} must be before --end {last}")
+    if engine not in ENGINES:
+        raise _fail(f"unknown engine {engine!r}: choose {', '.join(ENGINES)}")
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        request = _request(settings, first, last, policy, data, symbols, approve_borderline, walk_forward)
+        request = replace(_request(settings, first, last, policy, data, symbols, approve_borderline, walk_forward),
+                          engine=engine)
         started = time.perf_counter()
         folds = _run_with_progress(request)
         elapsed = round(time.perf_counter() - started, 3)
@@ -163,7 +169,7 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
     main = folds[0] if len(folds) == 1 else None
     document: dict[str, Any] = {"run_id": run_id, "policy": policy, "data": data, "start": str(request.start),
                                 "end": str(request.end), "elapsed_seconds": elapsed, "out_dir": str(target),
-                                "approve_borderline": request.approve_borderline,
+                                "approve_borderline": request.approve_borderline, "engine": request.engine,
                                 "folds": [_fold_document(f) for f in folds]}
     if main is not None:
         document.update({k: v for k, v in document["folds"][0].items() if k in {"metrics", "benchmarks", "counts"}})
@@ -228,7 +234,7 @@ def _store(settings: Settings, run_id: str, request: BacktestRequest, folds: lis
                 id=run_id + suffix, created_at=system_clock(), start=fold.start, end=fold.end, policy=policy,
                 data_source=data[:200], status="completed", symbols=list(fold.symbols),
                 params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
-                        "fold": k + 1, "requested_symbols": list(request.symbols)},
+                        "engine": request.engine, "fold": k + 1, "requested_symbols": list(request.symbols)},
                 metrics={**fold.metrics, "counts": dict(fold.result.counts)}, benchmarks=fold.benchmarks,
                 equity=[[d.isoformat(), round(float(v), 2)]
                         for d, v in zip(fold.result.dates, fold.equity, strict=True)],

@@ -83,7 +83,7 @@ class FillRecord:
 Records = list[T] | Callable[[], list[T]]
 
 
-@dataclass
+@dataclass(repr=False)
 class ReplayResult:
     """Everything a replay produced; decisions and fills are kept by day, built when first read."""
 
@@ -94,6 +94,11 @@ class ReplayResult:
     fill_chunks: list[Records[FillRecord]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run formats its result's repr (twice, on Python 3.11), which
+        # for a ten-year replay's records took longer than the replay.
+        return f"ReplayResult(days={len(self.dates)}, counts={dict(self.counts)})"
 
     @property
     def decisions(self) -> list[DecisionRecord]:

@@ -64,6 +64,8 @@ class _Replayer:
         self.panels = Panels(spec.panels, spec.universe)
         self.symbols = self.panels.symbols
         by_symbol = spec.universe.by_symbol
+        if any(s not in by_symbol for s in self.symbols):
+            raise Unsupported("a priced symbol outside the universe")
         self.instruments = [by_symbol[s] for s in self.symbols]
         history = spec.history
         if [str(s) for s in history.close.columns] != self.symbols or any(

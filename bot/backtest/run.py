@@ -38,6 +38,7 @@ from broker.simulated import SimConfig
 from risk.limits import RiskLimits
 
 ALL_ROWS = 1_000_000
+ENGINES = ("auto", "objects")
 
 
 class BacktestError(ValueError):

@@ -105,3 +105,22 @@ def test_walk_forward_reports_each_fold(tmp_path: Path) -> None:
     assert len(folds) == 2 and folds[0]["end"] < folds[1]["start"]
     assert all(f["final_equity"] > 0 for f in folds)
     assert (out / "equity_fold1.csv").exists() and (out / "equity_fold2.csv").exists()
+
+
+def test_the_object_engine_gives_the_same_run_and_an_unknown_engine_is_refused(tmp_path: Path) -> None:
+    data = _write_csvs(tmp_path / "data")
+    documents = []
+    for engine in ("auto", "objects"):
+        out = tmp_path / engine
+        code, stdout, stderr = run("backtest", "--start", "2023-11-01", "--end", "2024-03-22", "--data",
+                                   f"csv:{data}", "--policy", "equal_weight", "--out", str(out), "--json",
+                                   "--approve-borderline", "--engine", engine)
+        assert code == 0, stderr
+        documents.append(json.loads(stdout))
+        assert documents[-1]["engine"] == engine
+    assert documents[0]["metrics"] == documents[1]["metrics"]
+    assert documents[0]["counts"] == documents[1]["counts"] and documents[0]["counts"]["filled"] > 0
+    assert (tmp_path / "auto" / "equity.csv").read_text() == (tmp_path / "objects" / "equity.csv").read_text()
+    code, _, stderr = run("backtest", "--start", "2023-11-01", "--end", "2024-03-22", "--data", f"csv:{data}",
+                          "--engine", "gpu")
+    assert code == 1 and "unknown engine 'gpu': choose auto, objects" in stderr and stderr.count("\n") == 1

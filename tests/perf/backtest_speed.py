@@ -1,23 +1,27 @@
 """Benchmark: paperdesk's backtester vs backtrader on the same daily equal-weight rebalancing.
 
 Run as a plain script (not part of the test suite):
-``python tests/perf/backtest_speed.py [30] [500] [--years N] [--profile]`` (needs
-``pip install 'paperdesk[bench]'`` for backtrader). Both engines replay the same
-base-currency closes over 10 years and rebalance every instrument to an equal weight every day,
-with orders filled at the next bar, 5 bps slippage and 2 bps commission. backtrader fills at the
-next open, which is the close (its bars carry closes only); paperdesk fills at the next day's open
-when the CSVs have an ``open`` column (the real ones do; the synthetic market has no opens, so
-there it fills at the next close). The final values are not expected to match: the fill prices
-differ on real data, and paperdesk does not execute its BORDERLINE proposals (no human approves
-them). 30 instruments: the seed universe on the real CSVs in /work/shared/data/universe when
-present (2015–2024), else on the synthetic market; 500 instruments: ``synthetic_universe(500)``
-on the synthetic market (2020–2029).
+``python tests/perf/backtest_speed.py [30] [500] [--years N] [--objects] [--profile]`` (needs
+``pip install 'paperdesk[bench]'`` for backtrader). Both engines replay the same base-currency
+closes over 10 years and rebalance every instrument to an equal weight every day, with orders
+filled at the next bar, 5 bps slippage and 2 bps commission. backtrader fills at the next open,
+which is the close (its bars carry closes only); paperdesk fills at the next day's open when the
+CSVs have an ``open`` column (the real ones do; the synthetic market has no opens, so there it
+fills at the next close). The final values are not expected to match: the fill prices differ on
+real data, and paperdesk does not execute its BORDERLINE proposals (no human approves them).
+30 instruments: the seed universe on the real CSVs in /work/shared/data/universe when present
+(2015–2024), else on the synthetic market; 500 instruments: ``synthetic_universe(500)`` on the
+synthetic market (2020–2029).
 
-paperdesk runs its full pipeline in the loop: the policy, ``size_decision``, every risk rule via
-``classify_batch`` on a ``RiskContext`` built each day, and the real ``SimulatedBroker``. Its
-activity limits (trades per day/week, holding period, cooldown) are raised so that both engines
-place the same rebalancing orders; every rule still runs on every proposal. Prints both times
-and the ratio; ``--profile`` adds the top of a profile of a second paperdesk run.
+paperdesk runs its full pipeline in the loop: the policy, sizing, every risk rule on every
+proposal and the simulated venue's Decimal fills. ``run_backtest`` replays the baselines on
+arrays (``bot.backtest.fast``: ``risk.batch.classify_day`` for ``classify_batch``, the venue's
+arithmetic without ledger objects; the same results as the object replay, which the tests check
+and ``--objects`` re-checks here, timing it too). Its activity limits (trades per day/week,
+holding period, cooldown) are raised so that both engines place the same rebalancing orders;
+every rule still runs on every proposal. Prints paperdesk's time end to end (``run_backtest``:
+loading, indicator panels, replay, benchmarks, metrics) and for the replay alone, backtrader's
+``cerebro.run()``, and the ratios; ``--profile`` adds the top of a profile of the replay.
 """
 
 from __future__ import annotations
@@ -40,11 +44,14 @@ sys.path.insert(0, str(ROOT))
 import backtrader as bt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from agent.indicator_panels import indicator_panels  # noqa: E402
 from agent.market import make_market_data  # noqa: E402
 from agent.market.base import MarketData  # noqa: E402
 from agent.policies.baselines import EqualWeightPolicy  # noqa: E402
 from agent.universe import Universe, load_universe, synthetic_universe  # noqa: E402
-from bot.backtest.run import ALL_ROWS, BacktestRequest, run_backtest  # noqa: E402
+from bot.backtest.engine import Replay, replay  # noqa: E402
+from bot.backtest.fast import replay_arrays  # noqa: E402
+from bot.backtest.run import ALL_ROWS, BacktestRequest, period_rows, restrict_universe, run_backtest  # noqa: E402
 from bot.evaluation.benchmarks import base_prices  # noqa: E402
 from broker.simulated import SimConfig  # noqa: E402
 from risk.limits import RiskLimits  # noqa: E402
@@ -77,25 +84,47 @@ def covered(universe: Universe, provider: MarketData, start: date, end: date) ->
 
 
 def run_paperdesk(universe: Universe, provider: MarketData, start: date, end: date, cash: int,
-                  profile_top: int = 0) -> float:
-    """Seconds for one paperdesk backtest; with ``profile_top``, a profile of a second run is printed."""
+                  objects: bool = False, profile_top: int = 0) -> tuple[float, float]:
+    """Seconds for one paperdesk backtest end to end, and for its replay alone."""
     sim = SimConfig(initial_cash=Decimal(cash), base_currency=universe.base_currency)
     request = BacktestRequest(start=start, end=end, policy=EqualWeightPolicy(), provider=provider, universe=universe,
                               limits=LIMITS, sim=sim)
     t0 = time.perf_counter()
     folds = asyncio.run(run_backtest(request))
     elapsed = time.perf_counter() - t0
-    counts = folds[0].result.counts
-    print(f"  paperdesk: {elapsed:8.2f} s  days={len(folds[0].result.dates)} filled={counts['filled']} "  # noqa: T201
-          f"safe={counts['proposals_safe']} borderline={counts['proposals_borderline']} "
+    result = folds[0].result
+    counts = result.counts
+    spec = replay_spec(request)
+    t1 = time.perf_counter()
+    again = replay_arrays(spec)
+    replay_only = time.perf_counter() - t1
+    assert again is not None and again.equity == result.equity
+    print(f"  paperdesk: {elapsed:8.2f} s end to end, {replay_only:.2f} s replay  days={len(result.dates)} "  # noqa: T201
+          f"filled={counts['filled']} safe={counts['proposals_safe']} borderline={counts['proposals_borderline']} "
           f"unsafe={counts['proposals_unsafe']} final={float(folds[0].equity.iloc[-1]):,.0f}")
+    if objects:
+        t2 = time.perf_counter()
+        reference = asyncio.run(replay(spec))
+        slow = time.perf_counter() - t2
+        same = (reference.equity == result.equity and reference.fills == result.fills
+                and reference.decisions == result.decisions and dict(reference.counts) == dict(counts))
+        print(f"  paperdesk object replay: {slow:8.2f} s; identical results: {same}")  # noqa: T201
     if profile_top:
         profile = cProfile.Profile()
-        profile.runcall(asyncio.run, run_backtest(request))
+        profile.runcall(replay_arrays, spec)
         text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(profile_top)
+        pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(profile_top)
         print("\n".join(text.getvalue().splitlines()[:profile_top + 12]))  # noqa: T201
-    return elapsed
+    return elapsed, replay_only
+
+
+def replay_spec(request: BacktestRequest) -> Replay:
+    """The replay ``run_backtest`` runs for a one-fold request."""
+    universe = restrict_universe(request)
+    history = request.provider.history(universe.instruments, request.end, ALL_ROWS)
+    rows = period_rows(history, request.start, request.end)
+    return Replay(history=history, panels=indicator_panels(history), rows=range(rows[0], rows[-1] + 1),
+                  universe=universe, policy=request.policy, limits=request.limits, sim=request.sim)
 
 
 class EqualWeight(bt.Strategy):  # type: ignore[misc]
@@ -131,7 +160,8 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[30, 500])
     parser.add_argument("--years", type=int, default=10, help="replay only the first N years of the period")
-    parser.add_argument("--profile", action="store_true", help="profile a second paperdesk run")
+    parser.add_argument("--objects", action="store_true", help="also time the object replay and compare results")
+    parser.add_argument("--profile", action="store_true", help="profile the array replay")
     args = parser.parse_args(argv)
     for n in args.sizes:
         universe, provider, start, end, label = setup(n)
@@ -140,10 +170,11 @@ def main(argv: list[str]) -> None:
         cash = 1_000_000 if n <= 30 else 10_000_000
         print(f"{n} instruments ({label}; replaying {start} → {end}; {len(universe.instruments)} priced from "  # noqa: T201
               f"day one, {len(prices)} days)")
-        ours = run_paperdesk(universe, provider, start, end, cash, profile_top=25 if args.profile else 0)
+        ours, replay_only = run_paperdesk(universe, provider, start, end, cash, args.objects,
+                                          profile_top=25 if args.profile else 0)
         theirs = run_backtrader(prices, cash)
-        print(f"  ratio backtrader/paperdesk = {theirs / ours:.2f}x (target: paperdesk {TARGETS.get(n, 0):.0f}x "  # noqa: T201
-              "faster)\n")
+        print(f"  ratio backtrader/paperdesk = {theirs / ours:.2f}x end to end, {theirs / replay_only:.2f}x replay "  # noqa: T201
+              f"(target: paperdesk {TARGETS.get(n, 0):.0f}x faster)\n")
 
 
 if __name__ == "__main__":
