@@ -14,10 +14,10 @@ How it stays equal: no sell rule depends on another order, so sells are classifi
 the SAFE ones applied with the Decimal arithmetic of ``risk.engine.project`` (``risk.batch_sells``).
 The buys' rules that do not depend on earlier orders are vectors too; the ones that do (cash, asset
 class and sector sums, trade counts, large holdings, CVaR) run in one pass, in order, over running
-sums (``risk.batch_buys``). Each buy's CVaR is computed once for the day's starting portfolio, and
-again only when the SAFE buys before it could have moved it across a limit (historical CVaR moves
-by at most the largest change of the return series). Sizes offered as clamps use the rules' own
-Decimal helpers.
+sums (``risk.batch_buys`` and the modules it names). Each buy's CVaR is screened against the day's
+starting portfolio and computed again only when the SAFE buys before it could have moved it across
+a limit (a historical CVaR moves by at most the largest change of its return series,
+``risk.batch_cvar``). Sizes offered as clamps use the rules' own Decimal helpers.
 """
 
 from __future__ import annotations

@@ -20,15 +20,16 @@ from decimal import Decimal
 import numpy as np
 
 from agent.policies.baselines import equal_weight
-from bot.backtest.engine import DecisionRecord, FillRecord, Replay, ReplayResult
-from bot.backtest.fast_book import Order, Outcome, Quotes, Venue
+from bot.backtest.engine import Replay, ReplayResult
+from bot.backtest.fast_book import Order, Venue
 from bot.backtest.fast_inputs import Day, Panels, reference_context, risk_inputs
+from bot.backtest.fast_quotes import Quotes
+from bot.backtest.fast_records import LEVEL_NAMES, DayDecisions, DayFills
 from bot.backtest.fast_sizing import Sized, exact_weight, size_plan
 from risk import classify_batch
 from risk.batch import BIT, NOTES, DayVerdicts, classify_day, codes_of
 from risk.models import Level, TradingState
 
-LEVEL_NAMES = ("SAFE", "BORDERLINE", "UNSAFE")
 HOLD_BAND = 1e-9
 
 
@@ -112,7 +113,7 @@ class _Replayer:
             if not outcome.order.buy:
                 self.desk.last_exit[outcome.order.symbol] = today
         if outcomes:
-            out.fill_chunks.append(_Fills(today, outcomes, self.symbols))
+            out.fill_chunks.append(DayFills(today, outcomes, self.symbols))
         return traded
 
     def _decide(self, t: int, today: date, equity: Decimal, values: dict[int, Decimal]) -> list[Order]:
@@ -197,40 +198,5 @@ class _Replayer:
             quantities.append(size)
             executed.append(take)
         if levels:
-            out.decision_chunks.append(_Decisions(today, t, sized, quantities, verdicts, executed, self.symbols))
+            out.decision_chunks.append(DayDecisions(today, t, sized, quantities, verdicts, executed, self.symbols))
         return chosen
-
-
-@dataclass(frozen=True)
-class _Decisions:
-    day: date
-    row: int
-    sized: Sized
-    quantities: list[Decimal]
-    verdicts: DayVerdicts
-    executed: list[bool]
-    symbols: list[str]
-
-    def __call__(self) -> list[DecisionRecord]:
-        masks = self.verdicts.mask.tolist()
-        levels = self.verdicts.level.tolist()
-        return [DecisionRecord(day=self.day, id=f"b{self.row}-{n}", symbol=self.symbols[s],
-                               side="buy" if buy else "sell", quantity=str(q), level=LEVEL_NAMES[lv],
-                               codes=codes_of(mask), executed=take)
-                for n, (s, buy, q, lv, mask, take) in enumerate(zip(self.sized.symbol, self.sized.buy, self.quantities,
-                                                                    levels, masks, self.executed, strict=True))]
-
-
-@dataclass(frozen=True)
-class _Fills:
-    day: date
-    outcomes: list[Outcome]
-    symbols: list[str]
-
-    def __call__(self) -> list[FillRecord]:
-        return [FillRecord(day=self.day, client_order_id=f"b{o.order.row}-{o.order.number}",
-                           symbol=self.symbols[o.order.symbol], side="buy" if o.order.buy else "sell",
-                           quantity=str(o.order.quantity), price="" if o.price is None else str(o.price),
-                           notional_base=str(round(o.notional if o.notional is not None else Decimal(0), 2)),
-                           status="rejected" if o.price is None else "filled")
-                for o in self.outcomes]

@@ -11,7 +11,6 @@ FRACTIONAL_NOT_ALLOWED, NO_QUOTE, NO_FX_RATE) are only counted.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agent.market.base import PriceHistory
+from bot.backtest.fast_quotes import Quotes
 from broker.ledger import CENT, to_cents
 from broker.models import Instrument
 from broker.simulated import BPS, ONE, SimConfig
@@ -44,78 +43,6 @@ class Outcome(NamedTuple):
     order: Order
     price: Decimal | None
     notional: Decimal | None
-
-
-class Quotes:
-    """Quotes and FX rates of a history by row, as ``ReplayFeed`` gives them, converted on demand."""
-
-    def __init__(self, history: PriceHistory, symbols: list[str]) -> None:
-        self.close = history.close[symbols].astype(float).ffill().to_numpy()
-        self.open = None if history.open is None else history.open[symbols].astype(float).to_numpy()
-        self.base = history.base_currency
-        self.currency = [history.currencies.get(s, history.base_currency) for s in symbols]
-        index = history.close.index
-        self.fx = {c: s.reindex(index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
-        self.close_f = np.where(np.isfinite(self.close) & (self.close > 0), self.close, np.nan)
-        self._fx_index = {c: i for i, c in enumerate(sorted(set(self.currency)))}
-        self._fx_f = np.ones((len(index), len(self._fx_index)))
-        for c, k in self._fx_index.items():
-            if c != self.base:
-                series = self.fx.get(c)
-                self._fx_f[:, k] = np.nan if series is None else np.where(series > 0, series, np.nan)
-        self._symbol_fx = np.array([self._fx_index[c] for c in self.currency], dtype=np.int64)
-        self._row: tuple[int, list[Decimal | None]] = (-1, [])
-        self._fx_row: tuple[int, dict[str, Decimal | None]] = (-1, {})
-        self._rates: dict[tuple[int, str], Decimal | None] = {}
-
-    def close_row(self, row: int) -> list[Decimal | None]:
-        """Every symbol's close on the row, as the feed quotes it (converted once per row)."""
-        if self._row[0] != row:
-            self._row = (row, [feed_price(v) for v in self.close[row].tolist()])
-        return self._row[1]
-
-    def fx_row(self, row: int) -> dict[str, Decimal | None]:
-        """The FX rate of every currency of the history on the row."""
-        if self._fx_row[0] != row:
-            self._fx_row = (row, {c: self.fx_rate(row, c) for c in self._fx_index})
-        return self._fx_row[1]
-
-    def fx_f(self, row: int) -> np.ndarray:
-        """Each symbol's FX rate on the row as a float (NaN when unknown)."""
-        rates: np.ndarray = self._fx_f[row, self._symbol_fx]
-        return rates
-
-    def open_price(self, row: int, symbol: int) -> Decimal | None:
-        """The day's open where there is one, else its close."""
-        if self.open is not None and (price := feed_price(float(self.open[row, symbol]))) is not None:
-            return price
-        return self.close_row(row)[symbol]
-
-    def fx_rate(self, row: int, currency: str) -> Decimal | None:
-        """Base units per unit of ``currency`` on the row (1 for the base currency)."""
-        if currency == self.base:
-            return ONE
-        key = (row, currency)
-        if key not in self._rates:
-            series = self.fx.get(currency)
-            value = math.nan if series is None else float(series[row])
-            self._rates[key] = Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
-        return self._rates[key]
-
-
-def feed_price(value: float) -> Decimal | None:
-    """``bot.backtest.feed.price_decimal``, the same Decimal in the same form, about twice as fast.
-
-    Between 1e-4 and 1e9 the shortest repr of ``round(value, 6)`` is the 6-decimal rounding of
-    ``value`` without trailing zeros (a float's rounding interval there is far narrower than 1e-6),
-    so the rounding is formatted directly; elsewhere the feed's own conversion runs.
-    """
-    if not value > 0 or not math.isfinite(value):
-        return None
-    if 1e-4 <= value < 1e9:
-        text = f"{value:.6f}".rstrip("0")
-        return Decimal(text + "0" if text.endswith(".") else text)
-    return Decimal(str(round(value, 6)))
 
 
 @dataclass

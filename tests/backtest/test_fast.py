@@ -28,7 +28,7 @@ from agent.universe import Universe, load_universe
 from bot.backtest import fast
 from bot.backtest.engine import Replay, ReplayResult, replay
 from bot.backtest.fast import replay_arrays
-from bot.backtest.fast_book import feed_price
+from bot.backtest.fast_quotes import feed_price
 from bot.backtest.feed import price_decimal
 from broker.simulated import SimConfig
 from risk import batch_buys
