@@ -41,18 +41,23 @@ SAFE, BORDERLINE, UNSAFE = 0, 1, 2
 # A finding whose level depends on the size its rule can offer (UNSAFE when none fits).
 EXCEEDS = 3
 
+# Every code a rule of ``risk.rules.RULES`` or ``classify`` can give, in rule order (so a mask lists
+# codes as ``RiskVerdict.codes`` does). ``classify_day`` declines the days that would need the ones
+# it never gives itself (unknown symbols, no price, halts, ...); they are here so that the verdicts
+# ``classify_batch`` gives on those days fit the same masks.
 CODES = (
-    "NOT_TRADABLE_AT_BROKER", "STALE_PRICE", "TRADING_REDUCING", "MIN_HOLDING_PERIOD",
+    "UNKNOWN_SYMBOL", "NOT_TRADABLE_AT_BROKER", "NO_PRICE", "STALE_PRICE", "ZERO_QUANTITY", "SELL_EXCEEDS_POSITION",
+    "NON_FINITE_EQUITY", "NO_EQUITY", "TRADING_HALTED", "TRADING_REDUCING", "MIN_HOLDING_PERIOD",
     "POSITION_WEIGHT_EXCEEDS_MAX", "POSITION_WEIGHT_NEAR_MAX", "ASSET_CLASS_WEIGHT_EXCEEDS_MAX",
     "ASSET_CLASS_WEIGHT_NEAR_MAX", "SECTOR_WEIGHT_EXCEEDS_MAX", "SECTOR_WEIGHT_NEAR_MAX", "CASH_BELOW_FLOOR",
     "DRAWDOWN_HALTS_BUYS", "DRAWDOWN_NEAR_MAX", "CIRCUIT_BREAKER", "VOLATILITY_UNKNOWN", "VOLATILITY_EXCEEDS_MAX",
-    "VOLATILITY_NEAR_MAX", "CORRELATED_WITH_HOLDING", "ADV_UNKNOWN", "ADV_EXCEEDS_MAX", "TRADES_PER_DAY_EXCEEDED",
-    "TRADES_PER_DAY_NEAR_MAX", "TRADES_PER_WEEK_EXCEEDED", "TRADES_PER_WEEK_NEAR_MAX", "REENTRY_COOLDOWN",
-    "CVAR_EXCEEDS_MAX", "CVAR_NEAR_MAX", "LOW_CONFIDENCE", "CLAMP_NOT_SAFE",
+    "VOLATILITY_NEAR_MAX", "CORRELATION_UNKNOWN", "CORRELATED_WITH_HOLDING", "ADV_UNKNOWN", "ADV_EXCEEDS_MAX",
+    "TRADES_PER_DAY_EXCEEDED", "TRADES_PER_DAY_NEAR_MAX", "TRADES_PER_WEEK_EXCEEDED", "TRADES_PER_WEEK_NEAR_MAX",
+    "REENTRY_COOLDOWN", "CVAR_UNKNOWN", "CVAR_EXCEEDS_MAX", "CVAR_NEAR_MAX", "LOW_CONFIDENCE", "CLAMP_NOT_SAFE",
 )
 BIT = {code: 1 << i for i, code in enumerate(CODES)}
 # The notes: SAFE-level hits, listed in the codes but never counted as findings.
-NOTES = BIT["VOLATILITY_UNKNOWN"] | BIT["ADV_UNKNOWN"]
+NOTES = BIT["VOLATILITY_UNKNOWN"] | BIT["ADV_UNKNOWN"] | BIT["CORRELATION_UNKNOWN"] | BIT["CVAR_UNKNOWN"]
 
 # The rules this module implements, by name: a rule added to ``risk.rules.RULES`` without a
 # counterpart here fails a test (and ``classify_day`` would silently skip it).

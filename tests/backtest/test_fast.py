@@ -141,3 +141,19 @@ def test_feed_price_is_the_feeds_decimal_in_the_same_form(value: float) -> None:
     expected = price_decimal(value)
     got = feed_price(value)
     assert (got is None and expected is None) or str(got) == str(expected)
+
+
+def test_missing_fx_a_stale_price_and_an_untradable_instrument() -> None:
+    history, universe = _market(seed=9)
+    fx = history.fx["USD"].copy()
+    fx.iloc[:265] = np.nan  # the USD instruments have no rate for the first days of the replay
+    close = history.close.copy()
+    close.iloc[300:340, close.columns.get_loc("MC.PA")] = np.nan  # no price for 40 days: stale
+    universe = replace(universe, instruments=tuple(
+        i.model_copy(update={"tradable": False}) if i.symbol == "GLD" else i for i in universe.instruments))
+    history = replace(history, fx={"USD": fx}, close=close)
+    sim = SimConfig(base_currency="EUR", initial_cash=Decimal(5_000_000))  # a share is small: orders every day
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), LOOSE, sim=sim))
+    assert result.codes["STALE_PRICE"] > 0
+    assert result.codes["NO_PRICE"] > 0  # USD ideas without a rate: sized to nothing, refused on the record
+    assert not any(d.symbol == "GLD" for d in result.decisions)

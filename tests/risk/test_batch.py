@@ -7,14 +7,27 @@ returns None, and the caller uses ``classify_batch``); the days it decides must 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker.models import Side
-from risk import RULES, batch_buys, classify_batch
-from risk.batch import BIT, COVERED_RULES, DayVerdicts, codes_of
+from risk import (
+    RULES,
+    batch_buys,
+    classify_batch,
+    engine,
+    rules_activity,
+    rules_data,
+    rules_exposure,
+    rules_market,
+    rules_portfolio,
+    rules_state,
+)
+from risk.batch import BIT, CODES, COVERED_RULES, DayVerdicts, codes_of
 from risk.batch_context import classify_context
 from risk.limits import RiskLimits
 from risk.models import Level, RiskVerdict, TradeProposal
@@ -77,8 +90,12 @@ def test_a_day_it_cannot_decide_is_left_to_classify_batch() -> None:
     assert classify_context([sell("SPY", 1_000)], ctx, RiskLimits()) is None
 
 
-def test_every_rule_has_a_batch_counterpart() -> None:
+def test_every_rule_has_a_batch_counterpart_and_every_code_a_bit() -> None:
     assert {rule.__name__ for rule in RULES} == COVERED_RULES
+    sources = "".join(Path(module.__file__).read_text() for module in (rules_activity, rules_data, rules_exposure,
+                                                                        rules_market, rules_portfolio, rules_state,
+                                                                        engine) if module.__file__)
+    assert set(re.findall(r'"([A-Z][A-Z_]{3,})"', sources)) == set(CODES)
 
 
 def test_codes_of_lists_codes_in_rule_order() -> None:
