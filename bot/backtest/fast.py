@@ -62,11 +62,11 @@ class _Replayer:
         if not supports(spec) or len(spec.rows) < 2:
             raise Unsupported("policy without an array plan, or too few rows")
         self.spec = spec
+        by_symbol = spec.universe.by_symbol
+        if any(str(s) not in by_symbol for s in spec.panels.symbols):
+            raise Unsupported("a priced symbol outside the universe")
         self.panels = Panels(spec.panels, spec.universe)
         self.symbols = self.panels.symbols
-        by_symbol = spec.universe.by_symbol
-        if any(s not in by_symbol for s in self.symbols):
-            raise Unsupported("a priced symbol outside the universe")
         self.instruments = [by_symbol[s] for s in self.symbols]
         history = spec.history
         if [str(s) for s in history.close.columns] != self.symbols or any(
@@ -120,7 +120,7 @@ class _Replayer:
         if not equity > 0:
             raise Unsupported("an account without equity")
         spec, account, panels = self.spec, self.venue.account, self.panels
-        values_f = self.venue.value_floats(t, values)
+        values_f = self.venue.value_floats(values)
         weights = values_f / float(equity)
         held = np.zeros(len(self.symbols), dtype=bool)
         held[list(values)] = True

@@ -151,7 +151,7 @@ class Venue:
             values[symbol] = held * price * fx if fx is not None else account.cost[symbol]
         return account.cash + sum(values.values(), ZERO), values
 
-    def value_floats(self, row: int, values: dict[int, Decimal]) -> np.ndarray:
+    def value_floats(self, values: dict[int, Decimal]) -> np.ndarray:
         """Market values as floats, by symbol position (0 when not held)."""
         out = np.zeros(len(self.instruments))
         for symbol, value in values.items():

@@ -133,6 +133,12 @@ def test_a_policy_without_a_plan_is_left_to_the_object_replay() -> None:
     assert replay_arrays(_spec(history, universe, RulesPolicy(), RiskLimits())) is None
 
 
+def test_a_history_with_a_symbol_outside_the_universe_is_left_to_the_object_replay() -> None:
+    history, universe = _market(rows=300)
+    fewer = replace(universe, instruments=universe.instruments[1:])
+    assert replay_arrays(_spec(history, fewer, EqualWeightPolicy(), RiskLimits())) is None
+
+
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(st.floats(min_value=0.0, max_value=1e12), st.just(float("nan")),
                  st.decimals(min_value=0, max_value=10**7, places=7).map(float),
