@@ -73,7 +73,7 @@ class _Replayer:
                 history.currencies.get(s, history.base_currency) != i.currency
                 for s, i in zip(self.symbols, self.instruments, strict=True)):
             raise Unsupported("instrument currencies differ from the history's")
-        self.quotes = Quotes(history, self.symbols)
+        self.quotes = Quotes(history)
         self.venue = Venue(self.instruments, self.quotes, spec.sim)
         self.desk = _Desk()
         self.dates = [d.date() for d in history.close.index]

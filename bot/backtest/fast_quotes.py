@@ -1,7 +1,8 @@
 """Quotes and FX rates of a replayed history by row, as ``bot.backtest.feed.ReplayFeed`` gives them.
 
-Policy: closes forward-filled, the day's open where there is one, prices as the feed's 6-decimal
-Decimal in the feed's form, FX rates at 8 decimals; a row's closes and rates are converted once.
+Policy: the feed's own arrays (closes forward-filled, opens, forward-filled FX) and conversions
+(``price_decimal``, ``fx_decimal``), read by row instead of through the feed's current day; a
+row's closes and rates are converted once.
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ from decimal import Decimal
 import numpy as np
 
 from agent.market.base import PriceHistory
+from bot.backtest.feed import ReplayFeed, fx_decimal, price_decimal
 from broker.simulated import ONE
 
 
 class Quotes:
     """Quotes and FX rates of a history by row, as ``ReplayFeed`` gives them, converted on demand."""
 
-    def __init__(self, history: PriceHistory, symbols: list[str]) -> None:
-        self.close = history.close[symbols].astype(float).ffill().to_numpy()
-        self.open = None if history.open is None else history.open[symbols].astype(float).to_numpy()
-        self.base = history.base_currency
-        self.currency = [history.currencies.get(s, history.base_currency) for s in symbols]
+    def __init__(self, history: PriceHistory) -> None:
+        feed = ReplayFeed(history)
+        self.close, self.open, self.fx, self.base = feed.close, feed.open, feed.fx, feed.base_currency
+        self.currency = [feed.currency[s] for s in feed.symbols]
         index = history.close.index
-        self.fx = {c: s.reindex(index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
         self.close_f = np.where(np.isfinite(self.close) & (self.close > 0), self.close, np.nan)
         self._fx_index = {c: i for i, c in enumerate(sorted(set(self.currency)))}
         self._fx_f = np.ones((len(index), len(self._fx_index)))
@@ -40,7 +40,7 @@ class Quotes:
     def close_row(self, row: int) -> list[Decimal | None]:
         """Every symbol's close on the row, as the feed quotes it (converted once per row)."""
         if self._row[0] != row:
-            self._row = (row, [feed_price(v) for v in self.close[row].tolist()])
+            self._row = (row, [price_decimal(v) for v in self.close[row].tolist()])
         return self._row[1]
 
     def fx_row(self, row: int) -> dict[str, Decimal | None]:
@@ -56,7 +56,7 @@ class Quotes:
 
     def open_price(self, row: int, symbol: int) -> Decimal | None:
         """The day's open where there is one, else its close."""
-        if self.open is not None and (price := feed_price(float(self.open[row, symbol]))) is not None:
+        if self.open is not None and (price := price_decimal(float(self.open[row, symbol]))) is not None:
             return price
         return self.close_row(row)[symbol]
 
@@ -67,21 +67,5 @@ class Quotes:
         key = (row, currency)
         if key not in self._rates:
             series = self.fx.get(currency)
-            value = math.nan if series is None else float(series[row])
-            self._rates[key] = Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
+            self._rates[key] = fx_decimal(math.nan if series is None else float(series[row]))
         return self._rates[key]
-
-
-def feed_price(value: float) -> Decimal | None:
-    """``bot.backtest.feed.price_decimal``, the same Decimal in the same form, about twice as fast.
-
-    Between 1e-4 and 1e9 the shortest repr of ``round(value, 6)`` is the 6-decimal rounding of
-    ``value`` without trailing zeros (a float's rounding interval there is far narrower than 1e-6),
-    so the rounding is formatted directly; elsewhere the feed's own conversion runs.
-    """
-    if not value > 0 or not math.isfinite(value):
-        return None
-    if 1e-4 <= value < 1e9:
-        text = f"{value:.6f}".rstrip("0")
-        return Decimal(text + "0" if text.endswith(".") else text)
-    return Decimal(str(round(value, 6)))

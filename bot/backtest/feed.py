@@ -27,10 +27,23 @@ from broker.models import Order, Quote
 
 
 def price_decimal(value: float) -> Decimal | None:
-    """A float price as the desk's Decimal (6 decimals), None when missing or not positive."""
-    if not math.isfinite(value) or value <= 0:
+    """A float price as the desk's Decimal, ``Decimal(str(round(value, 6)))``; None when missing or not positive.
+
+    Between 1e-4 and 1e9 the shortest repr of ``round(value, 6)`` is the 6-decimal rounding of
+    ``value`` without trailing zeros (a float's rounding interval there is far narrower than 1e-6),
+    so the rounding is formatted directly, about twice as fast (replays convert every close).
+    """
+    if not value > 0 or not math.isfinite(value):
         return None
+    if 1e-4 <= value < 1e9:
+        text = f"{value:.6f}".rstrip("0")
+        return Decimal(text + "0" if text.endswith(".") else text)
     return Decimal(str(round(value, 6)))
+
+
+def fx_decimal(value: float) -> Decimal | None:
+    """A float FX rate as the desk's Decimal (8 decimals), None when missing or not positive."""
+    return Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
 
 
 class ReplayFeed:
@@ -40,12 +53,12 @@ class ReplayFeed:
         self.dates: list[date] = [d.date() for d in history.close.index]
         self.symbols = [str(s) for s in history.close.columns]
         self._column = {s: i for i, s in enumerate(self.symbols)}
-        self._close = history.close.astype(float).ffill().to_numpy()
-        self._open = None if history.open is None else history.open.astype(float).to_numpy()
+        self.close = history.close.astype(float).ffill().to_numpy()
+        self.open = None if history.open is None else history.open.astype(float).to_numpy()
         self._opening = False
-        self._currency = {s: history.currencies.get(s, history.base_currency) for s in self.symbols}
+        self.currency = {s: history.currencies.get(s, history.base_currency) for s in self.symbols}
         self.base_currency = history.base_currency
-        self._fx = {c: s.reindex(history.close.index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
+        self.fx = {c: s.reindex(history.close.index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
         self.row = 0
         self._quotes: dict[str, Quote | None] = {}
 
@@ -56,7 +69,7 @@ class ReplayFeed:
 
     def at_open(self) -> None:
         """Quote the current day's opens (the close where a symbol has no open that day)."""
-        self._opening, self._quotes = self._open is not None, {}
+        self._opening, self._quotes = self.open is not None, {}
 
     def at_close(self) -> None:
         """Quote the current day's closes."""
@@ -73,7 +86,7 @@ class ReplayFeed:
 
     def close_row(self) -> np.ndarray:
         """Forward-filled closes of every symbol on the current row."""
-        return np.asarray(self._close[self.row])
+        return np.asarray(self.close[self.row])
 
     def quote(self, symbol: str) -> Quote | None:
         """The current price of ``symbol`` in its currency: the open (``at_open``) or the close."""
@@ -81,27 +94,26 @@ class ReplayFeed:
             return self._quotes[symbol]
         column = self._column.get(symbol)
         price = None if column is None else self._price(column)
-        quote = None if price is None else Quote(symbol=symbol, price=price, currency=self._currency[symbol],
+        quote = None if price is None else Quote(symbol=symbol, price=price, currency=self.currency[symbol],
                                                  at=self.now())
         self._quotes[symbol] = quote
         return quote
 
     def _price(self, column: int) -> Decimal | None:
-        if self._opening and self._open is not None:
-            opening = price_decimal(float(self._open[self.row, column]))
+        if self._opening and self.open is not None:
+            opening = price_decimal(float(self.open[self.row, column]))
             if opening is not None:
                 return opening
-        return price_decimal(float(self._close[self.row, column]))
+        return price_decimal(float(self.close[self.row, column]))
 
     def fx_rate(self, currency: str) -> Decimal | None:
         """Base units per unit of ``currency`` on the current row."""
         if currency == self.base_currency:
             return Decimal(1)
-        series = self._fx.get(currency)
+        series = self.fx.get(currency)
         if series is None:
             return None
-        value = float(series[self.row])
-        return Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
+        return fx_decimal(float(series[self.row]))
 
 
 class ArchivingLedgerStore(InMemoryLedgerStore):

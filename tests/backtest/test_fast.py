@@ -10,6 +10,7 @@ floors, trade budgets, cooldowns and the holding period, approved borderline ord
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -28,7 +29,6 @@ from agent.universe import Universe, load_universe
 from bot.backtest import fast
 from bot.backtest.engine import Replay, ReplayResult, replay
 from bot.backtest.fast import replay_arrays
-from bot.backtest.fast_quotes import feed_price
 from bot.backtest.feed import price_decimal
 from broker.simulated import SimConfig
 from risk import batch_buys
@@ -143,9 +143,9 @@ def test_a_history_with_a_symbol_outside_the_universe_is_left_to_the_object_repl
 @given(st.one_of(st.floats(min_value=0.0, max_value=1e12), st.just(float("nan")),
                  st.decimals(min_value=0, max_value=10**7, places=7).map(float),
                  st.integers(1, 10**9).map(lambda n: n / 1_000_000 + 5e-7)))
-def test_feed_price_is_the_feeds_decimal_in_the_same_form(value: float) -> None:
-    expected = price_decimal(value)
-    got = feed_price(value)
+def test_price_decimal_is_the_rounded_repr_in_the_same_form(value: float) -> None:
+    expected = Decimal(str(round(value, 6))) if math.isfinite(value) and value > 0 else None
+    got = price_decimal(value)
     assert (got is None and expected is None) or str(got) == str(expected)
 
 
