@@ -58,7 +58,7 @@ class MarketSnapshot:
             i = rows[symbol]
             out[symbol] = MarketFacts(
                 symbol=symbol, price=quote.price, fx_rate=fx, price_date=_as_date(price_date[i]),
-                volatility=_finite(vol60[i]) or _finite(vol20[i]), adv_base=_decimal(adv[i]),
+                volatility=_finite(vol60[i]) or _finite(vol20[i]), adv_base=decimal_6(adv[i]),
             )
         return out
 
@@ -111,7 +111,7 @@ def build_snapshot(history: PriceHistory, currencies: dict[str, str]) -> MarketS
     at = datetime.combine(history.as_of, CLOSE_TIME)
     quotes: dict[str, Quote] = {}
     for symbol, close in indicators.table["close"].items():
-        price = _decimal(close)
+        price = decimal_6(close)
         if price is not None and price > 0 and str(symbol) in currencies:
             quotes[str(symbol)] = Quote(symbol=str(symbol), price=price, currency=currencies[str(symbol)], at=at)
     fx = {history.base_currency: Decimal(1)}
@@ -130,7 +130,8 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _decimal(value: object) -> Decimal | None:
+def decimal_6(value: object) -> Decimal | None:
+    """A finite number as a Decimal rounded to 6 decimals (how snapshots hold ADV); None otherwise."""
     number = _finite(value)
     if number is None:
         return None

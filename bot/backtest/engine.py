@@ -137,7 +137,7 @@ async def replay(spec: Replay) -> ReplayResult:
     feed = ReplayFeed(spec.history)
     ledger = ArchivingLedgerStore()
     broker = SimulatedBroker(spec.universe.by_symbol, feed, ledger, spec.sim, feed.now)
-    state = _State()
+    state = ReplayState()
     out = ReplayResult()
     pending: list[TradeProposal] = []
     for t in spec.rows:
@@ -157,14 +157,16 @@ async def replay(spec: Replay) -> ReplayResult:
 
 
 @dataclass
-class _State:
+class ReplayState:
+    """What the replayed desk remembers between days: the equity peak, fills per ISO week, exits."""
+
     peak: Decimal | None = None
     fills_by_week: Counter[tuple[int, int]] = field(default_factory=Counter)
     last_exit: dict[str, date] = field(default_factory=dict)
 
 
 async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pending: list[TradeProposal], today: date,
-                   out: ReplayResult, state: _State) -> Decimal:
+                   out: ReplayResult, state: ReplayState) -> Decimal:
     """Submit yesterday's orders at today's price; the traded notional in base currency."""
     for p in pending:
         try:
@@ -192,14 +194,14 @@ async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pendin
     return traded
 
 
-async def _decide(spec: Replay, feed: ReplayFeed, t: int, account: Account, positions: list[Position], state: _State,
-                  out: ReplayResult) -> list[TradeProposal]:
+async def _decide(spec: Replay, feed: ReplayFeed, t: int, account: Account, positions: list[Position],
+                  state: ReplayState, out: ReplayResult) -> list[TradeProposal]:
     """Day ``t``'s decision: policy, sizing, risk; the proposals to execute tomorrow."""
     indicators = indicators_at(spec.panels, t)
     today = indicators.as_of
-    ctx = _risk_context(spec, t, indicators, account, positions, state)
+    ctx = replay_risk_context(spec, t, indicators, account, positions, state)
     decision = await spec.policy.decide(_policy_context(spec, today, account, positions, indicators, ctx))
-    snapshot = _snapshot(spec, feed, indicators, [i.symbol for i in decision.proposals], positions)
+    snapshot = replay_snapshot(spec, feed, indicators, [i.symbol for i in decision.proposals], positions)
     ctx = replace(ctx, market=snapshot.facts())
     # Sized in the order size_decision returns them (sells first, stable), so the n-th proposal
     # made is the n-th returned and gets its id ``b<t>-<n>`` directly (no copy per proposal).
@@ -231,8 +233,9 @@ def _select(spec: Replay, today: date, proposals: list[TradeProposal], verdicts:
     return chosen
 
 
-def _risk_context(spec: Replay, t: int, indicators: IndicatorSet, account: Account, positions: list[Position],
-                  state: _State) -> RiskContext:
+def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account: Account,
+                        positions: list[Position], state: ReplayState) -> RiskContext:
+    """The risk context of day ``t`` before its market facts (``replay_snapshot(...).facts()``)."""
     dates = spec.history.close.index
     next_day = dates[min(t + 1, len(dates) - 1)].date()
     week = next_day.isocalendar()[:2]
@@ -268,8 +271,8 @@ def _policy_context(spec: Replay, today: date, account: Account, positions: list
                           universe=spec.universe, limits=spec.limits, drawdown=ctx.drawdown)
 
 
-def _snapshot(spec: Replay, feed: ReplayFeed, indicators: IndicatorSet, decision_symbols: list[str],
-              held: list[Position]) -> MarketSnapshot:
+def replay_snapshot(spec: Replay, feed: ReplayFeed, indicators: IndicatorSet, decision_symbols: list[str],
+                    held: list[Position]) -> MarketSnapshot:
     """Quotes and FX of the feed's day for the symbols the decision and the portfolio involve."""
     quotes = {s: q for s in {*decision_symbols, *(p.symbol for p in held)} if (q := feed.quote(s)) is not None}
     fx = {c: r for c in {q.currency for q in quotes.values()} | {spec.history.base_currency}

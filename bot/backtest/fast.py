@@ -22,7 +22,7 @@ import numpy as np
 from agent.policies.baselines import equal_weight
 from bot.backtest.engine import Replay, ReplayResult
 from bot.backtest.fast_book import Order, Venue
-from bot.backtest.fast_inputs import Day, Panels, reference_context, risk_inputs
+from bot.backtest.fast_inputs import Day, Panels, plan_proposals, reference_context, risk_inputs
 from bot.backtest.fast_quotes import Quotes
 from bot.backtest.fast_records import LEVEL_NAMES, DayDecisions, DayFills
 from bot.backtest.fast_sizing import Sized, exact_weight, size_plan
@@ -168,7 +168,9 @@ class _Replayer:
         verdicts = classify_day(*risk_inputs(self.panels, day, sized, priced), self.spec.limits)
         if verdicts is not None:
             return verdicts
-        proposals, ctx = reference_context(self.panels, self.spec.universe, day, sized, prices, fx, target)
+        proposals = plan_proposals(self.panels, day, sized, target)
+        ctx = reference_context(self.spec, self.quotes.feed, self.symbols, day, self.venue.account.avg_price,
+                                self.desk.fills_by_week, proposals)
         reference = classify_batch(proposals, ctx, self.spec.limits)
         level = np.array([LEVEL_NAMES.index(v.level.value) for v in reference], dtype=np.int64)
         mask = np.array([sum(BIT[c] for c in v.codes) for v in reference], dtype=np.int64)

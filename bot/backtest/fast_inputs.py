@@ -4,28 +4,32 @@ Policy: the same facts ``bot.backtest.engine`` gives ``classify_batch`` (``Marke
 and ``_risk_context``): volatility is ``vol60`` unless missing or zero, then ``vol20``; ADV is
 rounded to 6 decimals; the CVaR window is the last 252 rows of base-currency returns and the
 correlation window their last 60; trades today count 0 and the week's count is the execution
-day's. ``risk_inputs`` gives them as ``risk.batch`` arrays; ``reference_context`` as the
-``RiskContext`` and proposals ``classify_batch`` takes, for the days ``classify_day`` declines.
+day's. ``risk_inputs`` gives them as ``risk.batch`` arrays; for the days ``classify_day`` declines,
+``reference_context`` builds the ``RiskContext`` with ``bot.backtest.engine``'s own code.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-from agent.indicator_panels import IndicatorPanels
-from agent.indicators import CORRELATION_ROWS, RETURNS_ROWS, _correlations
+from agent.indicator_panels import IndicatorPanels, indicators_at
+from agent.indicators import CORRELATION_ROWS, RETURNS_ROWS
 from agent.universe import Universe
+from bot.backtest.engine import Replay, ReplayState, replay_risk_context, replay_snapshot
 from bot.backtest.fast_sizing import Sized
-from broker.models import Side
+from bot.backtest.feed import ReplayFeed
+from bot.market import CLOSE_TIME, decimal_6
+from broker.models import Account, Position, Side
 from risk.batch import Book, Orders
-from risk.models import Holding, MarketFacts, RiskContext, TradeProposal, TradingState
+from risk.models import RiskContext, TradeProposal, TradingState
 
 ZERO = Decimal(0)
 
@@ -61,8 +65,7 @@ class _Adv(Sequence[Decimal | None]):
         return len(self.row)
 
     def __getitem__(self, i: int) -> Decimal | None:  # type: ignore[override]
-        value = float(self.row[i])
-        return Decimal(str(round(value, 6))) if math.isfinite(value) else None
+        return decimal_6(self.row[i])
 
 
 class Panels:
@@ -131,48 +134,37 @@ def risk_inputs(panels: Panels, day: Day, sized: Sized, priced: np.ndarray) -> t
     return book, orders
 
 
-def reference_context(panels: Panels, universe: Universe, day: Day, sized: Sized,
-                      prices: list[Decimal | None], fx: list[Decimal | None],
-                      target: float) -> tuple[list[TradeProposal], RiskContext]:
-    """The proposals and context ``bot.backtest.engine`` would classify on this day."""
+def plan_proposals(panels: Panels, day: Day, sized: Sized, target: float) -> list[TradeProposal]:
+    """The proposals ``size_decision`` makes of a baseline's plan (ids ``b<row>-<n>``)."""
     symbols = panels.symbols
-    proposals = [
+    return [
         TradeProposal(id=f"b{day.row}-{n}", symbol=symbols[s], side=Side.BUY if buy else Side.SELL, quantity=q,
                       price=p, fx_rate=f, target_weight=target, confidence=1.0)
         for n, (s, buy, q, p, f) in enumerate(zip(sized.symbol, sized.buy, sized.quantity, sized.price, sized.fx,
                                                   strict=True))
     ]
-    involved = set(sized.symbol) | set(day.values)
-    facts = _facts(panels, day, involved, prices, fx)
-    window = panels.returns(day.row)
-    dates = panels.panels.index[day.row + 1 - len(window):day.row + 1]
-    returns = pd.DataFrame(window, index=dates, columns=panels.panels.symbols)
-    holdings = {
-        symbols[i]: Holding.model_construct(symbol=symbols[i], quantity=day.quantities[i],
-                                            market_value_base=day.values[i], cost_base=day.costs[i],
-                                            opened_on=day.opened.get(i))
+
+
+def reference_context(spec: Replay, feed: ReplayFeed, symbols: list[str], day: Day, avg_price: dict[int, Decimal],
+                      fills_by_week: Counter[tuple[int, int]], proposals: list[TradeProposal]) -> RiskContext:
+    """The context ``bot.backtest.engine`` classifies the day's proposals against, built by its own code.
+
+    The account and positions are the ones ``SimulatedBroker`` would report for the replayed
+    ledger; ``feed`` is moved to the day.
+    """
+    feed.move_to(day.row)
+    positions = [
+        Position(symbol=symbols[i], quantity=day.quantities[i], avg_price=avg_price[i],
+                 currency=feed.currency[symbols[i]], cost_base=day.costs[i],
+                 market_price=quote.price if (quote := feed.quote(symbols[i])) is not None else avg_price[i],
+                 market_value_base=day.values[i], opened_at=datetime.combine(day.opened[i], CLOSE_TIME))
         for i in day.by_name if i in day.values
-    }
-    ctx = RiskContext(
-        as_of=day.today, equity=day.equity, cash=day.cash, instruments=universe.by_symbol, market=facts,
-        holdings=holdings, returns=returns, correlations=_correlations(returns.iloc[-CORRELATION_ROWS:]),
-        trading_state=day.state, peak_equity=day.peak, day_return=day.day_return, trades_today=0,
-        trades_this_week=day.trades_this_week, last_exit={symbols[i]: d for i, d in day.last_exit.items()},
-        tradable=frozenset(i.symbol for i in universe.instruments if i.tradable),
-    )
-    return proposals, ctx
-
-
-def _facts(panels: Panels, day: Day, involved: set[int], prices: list[Decimal | None],
-           fx: list[Decimal | None]) -> dict[str, MarketFacts]:
-    vol, adv = panels.volatility(day.row), _Adv(panels.panels.values["adv_base"][day.row])
-    seen = panels.panels.price_row[day.row]
-    out = {}
-    for i in sorted(involved):
-        price, rate = prices[i], fx[i]
-        if price is None or rate is None:
-            continue
-        out[panels.symbols[i]] = MarketFacts(
-            symbol=panels.symbols[i], price=price, fx_rate=rate, price_date=panels.panels.days[int(seen[i])],
-            volatility=None if math.isnan(vol[i]) else float(vol[i]), adv_base=adv[i])
-    return out
+    ]
+    account = Account(base_currency=feed.base_currency, cash=day.cash, positions_value=sum(day.values.values(), ZERO),
+                      equity=day.equity, at=feed.now())
+    state = ReplayState(peak=day.peak, fills_by_week=fills_by_week,
+                        last_exit={symbols[i]: d for i, d in day.last_exit.items()})
+    indicators = indicators_at(spec.panels, day.row)
+    ctx = replay_risk_context(spec, day.row, indicators, account, positions, state)
+    snapshot = replay_snapshot(spec, feed, indicators, [p.symbol for p in proposals], positions)
+    return replace(ctx, market=snapshot.facts())

@@ -21,7 +21,7 @@ class Quotes:
     """Quotes and FX rates of a history by row, as ``ReplayFeed`` gives them, converted on demand."""
 
     def __init__(self, history: PriceHistory) -> None:
-        feed = ReplayFeed(history)
+        self.feed = feed = ReplayFeed(history)
         self.close, self.open, self.fx, self.base = feed.close, feed.open, feed.fx, feed.base_currency
         self.currency = [feed.currency[s] for s in feed.symbols]
         index = history.close.index
