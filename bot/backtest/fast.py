@@ -25,7 +25,8 @@ from bot.backtest.fast_book import Order, Venue
 from bot.backtest.fast_inputs import Day, Panels, plan_proposals, reference_context, risk_inputs
 from bot.backtest.fast_quotes import Quotes
 from bot.backtest.fast_records import LEVEL_NAMES, DayDecisions, DayFills
-from bot.backtest.fast_sizing import Sized, exact_weight, size_plan
+from bot.backtest.fast_sizing import Sized, size_plan
+from bot.desk.sizing import weight_of
 from risk import classify_batch
 from risk.batch import BIT, NOTES, DayVerdicts, classify_day, codes_of
 from risk.models import Level, TradingState
@@ -129,7 +130,7 @@ class _Replayer:
         target = equal_weight(int(priced.sum()), spec.limits.max_position_weight, spec.limits.min_cash_weight)
         near_band = np.flatnonzero(held & (np.abs(np.abs(weights - target) - HOLD_BAND) < 1e-13))
         for i in near_band.tolist():
-            weights[i] = exact_weight(values[i], equity)
+            weights[i] = weight_of(values[i], equity)
         plan = spec.policy.array_plan(priced, held, weights, target)  # type: ignore[attr-defined]
         prices = self.quotes.close_row(t)
         rates = self.quotes.fx_row(t)

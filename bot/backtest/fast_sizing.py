@@ -12,11 +12,11 @@ a quote or FX rate becomes an order of nothing without a price, as ``size_decisi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import numpy as np
 
-from bot.desk.sizing import FRACTION, WHOLE
+from bot.desk.sizing import shares, target_delta, weight_of
 
 ZERO = Decimal(0)
 MARGIN = 1e-6
@@ -31,11 +31,6 @@ class Sized:
     quantity: list[Decimal]
     price: list[Decimal | None]
     fx: list[Decimal | None]
-
-
-def exact_weight(value: Decimal, equity: Decimal) -> float:
-    """The weight ``size_decision`` and the policy context measure (0 without equity)."""
-    return float(value / equity) if equity > 0 else 0.0
 
 
 def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: dict[int, Decimal],
@@ -56,7 +51,6 @@ def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: dict[
     whole = np.floor(raw)
     margin = MARGIN * np.maximum(1.0, raw) + raw * (1e-6 / close + 1e-8 / rate)
     certain = np.minimum(raw - whole, whole + 1 - raw) > margin  # NaN (no price) compares False
-    target_d = Decimal(str(target))
     for n, (symbol, steps, sure) in enumerate(zip(ideas.tolist(), whole.tolist(), certain.tolist(), strict=True)):
         side = -1 if n < len(sells) else 1
         price, rate = prices[symbol], fx[symbol]
@@ -66,7 +60,7 @@ def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: dict[
         if sure:
             quantity = Decimal(int(steps)).scaleb(-4) if fractional[symbol] else Decimal(int(steps))
         else:
-            quantity = _exact(symbol, side, target_d, equity, values, price * rate, bool(fractional[symbol]))
+            quantity = _exact(symbol, side, target, equity, values, price * rate, bool(fractional[symbol]))
         if side < 0:
             held = quantities.get(symbol, ZERO)
             quantity = held if target == 0 else min(quantity, held)
@@ -83,11 +77,11 @@ def _add(out: Sized, symbol: int, side: int, quantity: Decimal, price: Decimal |
     out.fx.append(fx)
 
 
-def _exact(symbol: int, side: int, target: Decimal, equity: Decimal, values: dict[int, Decimal],
+def _exact(symbol: int, side: int, target: float, equity: Decimal, values: dict[int, Decimal],
            price_base: Decimal, fractional: bool) -> Decimal:
     """``size_decision``'s own Decimal formula, for a size the floats could not decide."""
-    weight = exact_weight(values[symbol], equity) if symbol in values else 0.0
-    delta = (target - Decimal(str(weight))) * equity
+    weight = weight_of(values[symbol], equity) if symbol in values else 0.0
+    delta = target_delta(target, weight, equity)
     if (delta > 0) != (side > 0) or delta == 0:
         return ZERO
-    return (abs(delta) / price_base).quantize(FRACTION if fractional else WHOLE, rounding=ROUND_DOWN)
+    return shares(abs(delta), price_base, fractional)

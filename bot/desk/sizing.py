@@ -80,18 +80,18 @@ def size_decision(decision: PolicyDecision, account: Account, positions: list[Po
 def _size_one(idea: ProposalIdea, account: Account, position: Position | None, snapshot: MarketSnapshot,
               instrument: Instrument | None, new_id: Callable[[], str]) -> SizedProposal | SkippedIdea:
     equity = account.equity
-    weight_before = float(position.market_value_base / equity) if position and equity > 0 else 0.0
+    weight_before = weight_of(position.market_value_base, equity) if position else 0.0
     quote = snapshot.quotes.get(idea.symbol)
     fx = snapshot.fx.get(quote.currency) if quote else None
     side = Side.BUY if idea.action is Action.BUY else Side.SELL
     if instrument is None or quote is None or fx is None:
         return _unpriced(idea, side, weight_before, instrument, new_id())
-    delta = (Decimal(str(idea.target_weight)) - Decimal(str(weight_before))) * equity
+    delta = target_delta(idea.target_weight, weight_before, equity)
     if (delta > 0) != (side is Side.BUY) or delta == 0:
         return SkippedIdea(symbol=idea.symbol, reason=(
             f"ACTION_CONTRADICTS_TARGET: {idea.action} with target {idea.target_weight:.1%} "
             f"and current weight {weight_before:.1%}"))
-    quantity = _quantity(abs(delta) / (quote.price * fx), instrument)
+    quantity = shares(abs(delta), quote.price * fx, instrument.fractional)
     if side is Side.SELL:
         held = position.quantity if position else Decimal(0)
         quantity = held if idea.target_weight == 0 else min(quantity, held)
@@ -113,6 +113,16 @@ def _unpriced(idea: ProposalIdea, side: Side, weight_before: float, instrument: 
     return SizedProposal(proposal=proposal, idea=idea, weight_before=weight_before, currency=currency)
 
 
-def _quantity(raw: Decimal, instrument: Instrument) -> Decimal:
-    step = FRACTION if instrument.fractional else WHOLE
-    return raw.quantize(step, rounding=ROUND_DOWN)
+def weight_of(value: Decimal, equity: Decimal) -> float:
+    """A holding's weight as sizing and the policy context measure it (0 without equity)."""
+    return float(value / equity) if equity > 0 else 0.0
+
+
+def target_delta(target: float, weight_before: float, equity: Decimal) -> Decimal:
+    """``(target − weight) × equity``: what moving to the target costs (negative: what it frees)."""
+    return (Decimal(str(target)) - Decimal(str(weight_before))) * equity
+
+
+def shares(amount: Decimal, price_base: Decimal, fractional: bool) -> Decimal:
+    """``amount`` in shares at ``price_base``, floored to whole shares (4 decimals if fractional)."""
+    return (amount / price_base).quantize(FRACTION if fractional else WHOLE, rounding=ROUND_DOWN)
