@@ -35,6 +35,16 @@ def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def average_price(held: Decimal, held_price: Decimal, quantity: Decimal, price: Decimal) -> Decimal:
+    """The average price of a holding after buying ``quantity`` more at ``price``."""
+    return (held * held_price + quantity * price) / (held + quantity)
+
+
+def cost_part_of(cost: Decimal, quantity: Decimal, held: Decimal) -> Decimal:
+    """The share of a holding's cost that selling ``quantity`` of ``held`` takes, in cents."""
+    return to_cents(cost * quantity / held)
+
+
 def _money(amount: Decimal) -> str:
     """Render an amount for a human message (the stored value stays exact)."""
     return f"{amount:.2f}"
@@ -102,7 +112,7 @@ class SimLedger(Frozen):
             position = held.model_copy(
                 update={
                     "quantity": new_quantity,
-                    "avg_price": (held.quantity * held.avg_price + quantity * price) / new_quantity,
+                    "avg_price": average_price(held.quantity, held.avg_price, quantity, price),
                     "cost_base": held.cost_base + total,
                 }
             )
@@ -130,7 +140,7 @@ class SimLedger(Frozen):
             cost_part = held.cost_base
             del positions[symbol]
         else:
-            cost_part = to_cents(held.cost_base * quantity / held.quantity)
+            cost_part = cost_part_of(held.cost_base, quantity, held.quantity)
             positions[symbol] = held.model_copy(
                 update={"quantity": held.quantity - quantity, "cost_base": held.cost_base - cost_part}
             )

@@ -60,6 +60,17 @@ class MarketFeed(Protocol):
         ...
 
 
+def fill_terms(
+    config: SimConfig, quantity: Decimal, price: Decimal, fx_rate: Decimal, *, buy: bool
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Fill price (quote ± slippage), notional in base and commission, both rounded to cents."""
+    slippage = config.slippage_bps / BPS
+    fill_price = price * (ONE + slippage if buy else ONE - slippage)
+    notional_base = to_cents(quantity * fill_price * fx_rate)
+    commission = max(config.min_commission, to_cents(notional_base * config.commission_bps / BPS))
+    return fill_price, notional_base, commission
+
+
 class SimConfig(Frozen):
     """Account size, base currency and trading costs of the simulated venue."""
 
@@ -241,11 +252,8 @@ class SimulatedBroker:
                 f"NO_FX_RATE: currency={instrument.currency}, base={self._config.base_currency}",
                 code="NO_FX_RATE",
             )
-        slippage = self._config.slippage_bps / BPS
-        fill_price = price * (ONE + slippage if request.side is Side.BUY else ONE - slippage)
-        notional_base = to_cents(request.quantity * fill_price * fx_rate)
-        commission = max(
-            self._config.min_commission, to_cents(notional_base * self._config.commission_bps / BPS)
+        fill_price, notional_base, commission = fill_terms(
+            self._config, request.quantity, price, fx_rate, buy=request.side is Side.BUY
         )
         return _Execution(
             order_id=ledger.next_order_id(),

@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
 
 from bot.backtest.fast_quotes import Quotes
-from broker.ledger import CENT, to_cents
+from broker.ledger import average_price, cost_part_of
 from broker.models import Instrument
-from broker.simulated import BPS, ONE, SimConfig
+from broker.simulated import SimConfig, fill_terms
 
 ZERO = Decimal(0)
 
@@ -61,8 +61,6 @@ class Venue:
 
     def __init__(self, instruments: list[Instrument], quotes: Quotes, config: SimConfig) -> None:
         self.instruments, self.quotes, self.config = instruments, quotes, config
-        self.slippage = config.slippage_bps / BPS
-        self.markup = {True: ONE + self.slippage, False: ONE - self.slippage}
         self.tradable = [i.tradable for i in instruments]
         self.fractional = [i.fractional for i in instruments]
         self.account = Account(cash=config.initial_cash)
@@ -71,11 +69,12 @@ class Venue:
     def execute(self, orders: list[Order], row: int, today: date, refused: Counter[str]) -> list[Outcome]:
         """Submit the orders in turn at the row's opens; the recorded ones, in order.
 
-        ``SimulatedBroker.submit`` and ``SimLedger.bought``/``sold`` written out as one loop (this
-        runs for every order of a replay), with their checks, Decimal operations and rounding.
+        ``SimulatedBroker.submit`` and ``SimLedger.bought``/``sold`` as one loop (this runs for every
+        order of a replay): their checks in their order, and their arithmetic through the same
+        functions (``fill_terms``, ``average_price``, ``cost_part_of``).
         """
         account, quotes, config = self.account, self.quotes, self.config
-        rates, minimum, bps = quotes.fx_row(row), config.min_commission, config.commission_bps
+        rates = quotes.fx_row(row)
         out = []
         for order in orders:
             symbol, quantity, buy = order.symbol, order.quantity, order.buy
@@ -84,10 +83,7 @@ class Venue:
             if refusal is not None or price is None or fx is None:
                 refused[refusal or "NO_QUOTE"] += 1
                 continue
-            fill = price * self.markup[buy]
-            value = quantity * fill * fx
-            notional = value.quantize(CENT, rounding=ROUND_HALF_UP)
-            commission = max(minimum, (notional * bps / BPS).quantize(CENT, rounding=ROUND_HALF_UP))
+            fill, notional, commission = fill_terms(config, quantity, price, fx, buy=buy)
             held = account.quantity.get(symbol)
             if buy and notional + commission <= account.cash:
                 self._bought(symbol, quantity, fill, notional + commission, held, today)
@@ -97,7 +93,7 @@ class Venue:
                 refused["INSUFFICIENT_CASH" if buy else "INSUFFICIENT_POSITION"] += 1
                 out.append(Outcome(order, None, None))
                 continue
-            out.append(Outcome(order, fill, value))
+            out.append(Outcome(order, fill, quantity * fill * fx))
         return out
 
     def _refusal(self, order: Order, price: Decimal | None, fx: Decimal | None) -> str | None:
@@ -121,7 +117,7 @@ class Venue:
             account.opened[symbol] = today
         else:
             new_quantity = held + quantity
-            account.avg_price[symbol] = (held * account.avg_price[symbol] + quantity * fill) / new_quantity
+            account.avg_price[symbol] = average_price(held, account.avg_price[symbol], quantity, fill)
             account.quantity[symbol] = new_quantity
             account.cost[symbol] = account.cost[symbol] + total
         account.cash = account.cash - total
@@ -132,7 +128,7 @@ class Venue:
             for table in (account.quantity, account.avg_price, account.cost, account.opened):
                 del table[symbol]
         else:
-            account.cost[symbol] = account.cost[symbol] - to_cents(account.cost[symbol] * quantity / held)
+            account.cost[symbol] = account.cost[symbol] - cost_part_of(account.cost[symbol], quantity, held)
             account.quantity[symbol] = held - quantity
         account.cash = account.cash + proceeds - commission
 
