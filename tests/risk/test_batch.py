@@ -28,9 +28,9 @@ from risk import (
     rules_state,
 )
 from risk.batch import BIT, CODES, COVERED_RULES, DayVerdicts, codes_of
-from risk.batch_context import classify_context
 from risk.limits import RiskLimits
 from risk.models import Level, RiskVerdict, TradeProposal
+from tests.risk.batch_inputs import classify_context
 from tests.risk.factories import context, proposal, sell
 from tests.risk.test_properties import Scenario, scenarios
 

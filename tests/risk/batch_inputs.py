@@ -1,7 +1,7 @@
 """``risk.batch`` inputs from the engine's own values: a ``RiskContext`` and its proposals.
 
-Used to check ``classify_day`` against ``classify_batch`` on any context, and by callers that hold
-a context rather than arrays. Returns None for what ``classify_day`` would not decide anyway
+For the tests that check ``classify_day`` against ``classify_batch`` on any context (the array
+replay builds its arrays directly). Returns None for what ``classify_day`` would not decide anyway
 (unknown symbols, holdings outside the instruments, missing returns or correlations).
 """
 
