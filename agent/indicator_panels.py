@@ -19,6 +19,7 @@ Failure contract: ``ValueError`` for a history without rows or columns; never ra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -44,16 +45,35 @@ from agent.market.base import PriceHistory
 NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
 
 
+class Columns(Mapping[str, np.ndarray]):
+    """The (rows × symbols) panel of each column, computed when first read and kept."""
+
+    def __init__(self, frames: Mapping[str, Callable[[], pd.DataFrame]]) -> None:
+        self._frames = frames
+        self._done: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        panel = self._done.get(column)
+        if panel is None:
+            panel = self._done[column] = self._frames[column]().to_numpy(dtype=float)
+        return panel
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
 @dataclass(frozen=True)
 class IndicatorPanels:
-    """Per-row indicator values: ``values[column]`` is a (rows × symbols) view of ``stacked``."""
+    """Per-row indicator values: ``values[column]`` is a (rows × symbols) array, computed when first read."""
 
     index: pd.DatetimeIndex
     symbols: pd.Index
-    values: dict[str, np.ndarray]
+    values: Columns
     price_row: np.ndarray
     returns: np.ndarray
-    stacked: np.ndarray
 
     def __len__(self) -> int:
         return len(self.index)
@@ -63,36 +83,42 @@ class IndicatorPanels:
         """The index as dates (``indicators_at`` reads one per symbol per row)."""
         return [d.date() for d in self.index]
 
+    @cached_property
+    def stacked(self) -> np.ndarray:
+        """Every column in one (rows × symbols × columns) array, so a day's table is one 2-D slice."""
+        return np.stack([self.values[c] for c in NUMERIC_COLUMNS], axis=2)
+
 
 def indicator_panels(history: PriceHistory) -> IndicatorPanels:
-    """Every indicator of ``history`` on every row, each computed from rows up to that one."""
+    """Every indicator of ``history`` on every row, each computed from rows up to that one (when first read)."""
     observed, close, fx = prepared(history)
     daily = close.pct_change(fill_method=None)
-    mid = close.rolling(20, min_periods=20).mean()
-    band = 2 * close.rolling(20, min_periods=20).std(ddof=0)
-    upper, lower = mid + band, mid - band
     volume = history.volume.reindex_like(observed)
-    frames = {
-        "close": close, "sma20": mid, "sma50": close.rolling(50, min_periods=50).mean(),
-        "sma200": close.rolling(200, min_periods=200).mean(), "rsi14": rsi_panel(close, 14),
-        "bb_upper": upper, "bb_mid": mid, "bb_lower": lower,
-        "bb_pct": (close - lower) / (upper - lower).where(lambda w: w > 0),
-        "vol20": daily.rolling(20, min_periods=20).std() * math.sqrt(TRADING_DAYS),
-        "vol60": daily.rolling(60, min_periods=60).std() * math.sqrt(TRADING_DAYS),
-        "drawdown_252": close / close.rolling(TRADING_DAYS, min_periods=1).max() - 1,
-        "return_20d": close / close.shift(20) - 1,
-        "adv_base": (observed * volume.where(volume > 0) * fx).rolling(20, min_periods=1).mean(),
+
+    def band(sign: int) -> pd.DataFrame:
+        return close.rolling(20, min_periods=20).mean() + sign * 2 * close.rolling(20, min_periods=20).std(ddof=0)
+
+    def bb_pct() -> pd.DataFrame:
+        upper, lower = band(1), band(-1)
+        return (close - lower) / (upper - lower).where(lambda w: w > 0)
+
+    frames: dict[str, Callable[[], pd.DataFrame]] = {
+        "close": lambda: close, "sma20": lambda: close.rolling(20, min_periods=20).mean(),
+        "sma50": lambda: close.rolling(50, min_periods=50).mean(),
+        "sma200": lambda: close.rolling(200, min_periods=200).mean(), "rsi14": lambda: rsi_panel(close, 14),
+        "bb_upper": lambda: band(1), "bb_mid": lambda: close.rolling(20, min_periods=20).mean(),
+        "bb_lower": lambda: band(-1), "bb_pct": bb_pct,
+        "vol20": lambda: daily.rolling(20, min_periods=20).std() * math.sqrt(TRADING_DAYS),
+        "vol60": lambda: daily.rolling(60, min_periods=60).std() * math.sqrt(TRADING_DAYS),
+        "drawdown_252": lambda: close / close.rolling(TRADING_DAYS, min_periods=1).max() - 1,
+        "return_20d": lambda: close / close.shift(20) - 1,
+        "adv_base": lambda: (observed * volume.where(volume > 0) * fx).rolling(20, min_periods=1).mean(),
     }
     rows = np.arange(len(observed))[:, None]
     price_row = np.maximum.accumulate(np.where(observed.notna().to_numpy(), rows, -1), axis=0)
     returns = (close * fx).pct_change(fill_method=None).fillna(0.0).to_numpy(dtype=float)
-    # One (rows x symbols x columns) array, so a day's table is one 2-D slice; ``values`` are views of it.
-    stacked = np.empty((len(observed), len(observed.columns), len(NUMERIC_COLUMNS)), dtype=float)
-    for k, column in enumerate(NUMERIC_COLUMNS):
-        stacked[:, :, k] = frames[column].to_numpy(dtype=float)
-    return IndicatorPanels(index=pd.DatetimeIndex(observed.index), symbols=observed.columns,
-                           values={c: stacked[:, :, k] for k, c in enumerate(NUMERIC_COLUMNS)},
-                           price_row=price_row, returns=returns, stacked=stacked)
+    return IndicatorPanels(index=pd.DatetimeIndex(observed.index), symbols=observed.columns, values=Columns(frames),
+                           price_row=price_row, returns=returns)
 
 
 def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
