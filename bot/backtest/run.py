@@ -78,27 +78,33 @@ class FoldResult:
 
 def restrict_universe(request: BacktestRequest) -> Universe:
     """The universe limited to ``symbols`` (if given) and to instruments with data in the period."""
+    return _restricted(request)[0]
+
+
+def _restricted(request: BacktestRequest) -> tuple[Universe, PriceHistory | None]:
+    """``restrict_universe``, with the history of its instruments when the check loaded exactly those."""
     by_symbol = request.universe.by_symbol
     unknown = [s for s in request.symbols if s not in by_symbol]
     if unknown:
         raise BacktestError(f"unknown symbol(s) {', '.join(unknown)}: not in universe {request.universe.name}")
     wanted = [by_symbol[s] for s in request.symbols] if request.symbols else list(request.universe.instruments)
-    kept = _with_data(request, wanted)
+    kept, history = _with_data(request, wanted)
     if not kept:
         raise BacktestError(f"no price data between {request.start} and {request.end} for any instrument of "
                             f"{request.universe.name}; choose another period or data source")
-    return replace(request.universe, instruments=tuple(kept))
+    return replace(request.universe, instruments=tuple(kept)), history if len(kept) == len(wanted) else None
 
 
-def _with_data(request: BacktestRequest, wanted: list[Instrument]) -> list[Instrument]:
-    """The instruments with a price in the period: one load of all of them, else one load each."""
+def _with_data(request: BacktestRequest, wanted: list[Instrument]) -> tuple[list[Instrument], PriceHistory | None]:
+    """The instruments with a price in the period (one load of all of them, else one load each), and that load."""
     try:
         history = request.provider.history(wanted, request.end, ALL_ROWS)
     except MarketDataError:
         # Some instrument has no data at all: find which, one by one (a provider's series of one
         # symbol never depends on the other symbols requested with it).
-        return [i for i in wanted if _has_data(request, i)]
-    return [i for i in wanted if _in_period(request, history, i)]
+        return [i for i in wanted if _has_data(request, i)], None
+    priced = _priced_in_period(request, history)
+    return [i for i in wanted if priced.get(i.symbol, False)], history
 
 
 def _has_data(request: BacktestRequest, instrument: Instrument) -> bool:
@@ -106,12 +112,14 @@ def _has_data(request: BacktestRequest, instrument: Instrument) -> bool:
         history = request.provider.history([instrument], request.end, ALL_ROWS)
     except MarketDataError:
         return False
-    return _in_period(request, history, instrument)
+    return bool(_priced_in_period(request, history).get(instrument.symbol, False))
 
 
-def _in_period(request: BacktestRequest, history: PriceHistory, instrument: Instrument) -> bool:
-    prices = history.close[instrument.symbol].dropna()
-    return bool(((prices.index >= pd.Timestamp(request.start)) & (prices.index <= pd.Timestamp(request.end))).any())
+def _priced_in_period(request: BacktestRequest, history: PriceHistory) -> pd.Series:
+    """For each symbol of the history, whether it has a price between ``start`` and ``end``."""
+    index = history.close.index
+    inside = (index >= pd.Timestamp(request.start)) & (index <= pd.Timestamp(request.end))
+    return history.close.loc[inside].notna().any(axis=0)
 
 
 def period_rows(history: PriceHistory, start: date, end: date) -> list[int]:
@@ -135,8 +143,8 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
     """Replay the period (or each walk-forward fold) and measure it against the benchmarks."""
     if request.start >= request.end:
         raise BacktestError(f"empty range: start {request.start} is not before end {request.end}")
-    universe = restrict_universe(request)
-    history = request.provider.history(universe.instruments, request.end, ALL_ROWS)
+    universe, loaded = _restricted(request)
+    history = loaded if loaded is not None else request.provider.history(universe.instruments, request.end, ALL_ROWS)
     rows = period_rows(history, request.start, request.end)
     if len(rows) < 2 * request.walk_forward:
         raise BacktestError(f"{len(rows)} day(s) of data between {request.start} and {request.end}: too few for "
