@@ -89,9 +89,9 @@ class Book:
     as_of: int
     equity: Decimal
     cash: Decimal
-    quantity: list[Decimal]
-    value: list[Decimal]
-    cost: list[Decimal]
+    quantity: Sequence[Decimal]
+    value: Sequence[Decimal]
+    cost: Sequence[Decimal]
     value_f: FloatArray
     opened: list[int | None]
     holdings: list[int]

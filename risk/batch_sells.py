@@ -10,6 +10,7 @@ state the buys start from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,14 +23,29 @@ from risk.models import TradingState
 ZERO = Decimal(0)
 
 
+class Overlay:
+    """A book's per-symbol Decimals as the day's orders change them; the book's own stay as they were."""
+
+    def __init__(self, base: Sequence[Decimal]) -> None:
+        self.base = base
+        self.changed: dict[int, Decimal] = {}
+
+    def __getitem__(self, symbol: int) -> Decimal:
+        changed = self.changed.get(symbol)
+        return self.base[symbol] if changed is None else changed
+
+    def __setitem__(self, symbol: int, value: Decimal) -> None:
+        self.changed[symbol] = value
+
+
 @dataclass
 class Running:
     """The book as the next order sees it: after every SAFE order before it."""
 
     equity: Decimal
     cash: Decimal
-    quantity: list[Decimal]
-    value: list[Decimal]
+    quantity: Overlay
+    value: Overlay
     value_f: FloatArray
     holdings: list[int]
     trades_today: int
@@ -60,7 +76,7 @@ def classify_sells(book: Book, orders: Orders, limits: RiskLimits, level: IntArr
 
 def apply_safe_sells(book: Book, orders: Orders, level: IntArray) -> Running:
     """The book after the SAFE sells, each applied as ``risk.engine.project`` would."""
-    state = Running(equity=book.equity, cash=book.cash, quantity=list(book.quantity), value=list(book.value),
+    state = Running(equity=book.equity, cash=book.cash, quantity=Overlay(book.quantity), value=Overlay(book.value),
                     value_f=book.value_f.copy(), holdings=list(book.holdings), trades_today=book.trades_today,
                     trades_this_week=book.trades_this_week)
     sold_out = []

@@ -167,7 +167,7 @@ class ReplayState:
 
 async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pending: list[TradeProposal], today: date,
                    out: ReplayResult, state: ReplayState) -> Decimal:
-    """Submit yesterday's orders at today's price; the traded notional in base currency."""
+    """Submit yesterday's orders at today's price; the traded notional in base currency (each order's to cents)."""
     for p in pending:
         try:
             await broker.submit(OrderRequest(client_order_id=p.id, symbol=p.symbol, side=p.side, quantity=p.quantity))
@@ -178,7 +178,7 @@ async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pendin
     records: list[FillRecord] = []
     for order in ledger.archive():
         filled = order.fills
-        notional = sum((f.quantity * f.price * f.fx_rate for f in filled), Decimal(0))
+        notional = round(sum((f.quantity * f.price * f.fx_rate for f in filled), Decimal(0)), 2)
         traded += notional
         if filled:
             out.counts["filled"] += 1
@@ -187,7 +187,7 @@ async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pendin
                 state.last_exit[order.symbol] = today
         records.append(FillRecord(day=today, client_order_id=order.client_order_id, symbol=order.symbol,
                                     side=str(order.side), quantity=str(order.quantity),
-                                    price=str(order.filled_avg_price or ""), notional_base=str(round(notional, 2)),
+                                    price=str(order.filled_avg_price or ""), notional_base=str(notional),
                                     status=str(order.status)))
     if records:
         out.fill_chunks.append(records)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,11 +43,11 @@ class Day:
     today: date
     equity: Decimal
     cash: Decimal
-    values: dict[int, Decimal]
+    values: Mapping[int, Decimal]
     values_f: np.ndarray
-    quantities: dict[int, Decimal]
-    costs: dict[int, Decimal]
-    opened: dict[int, date]
+    quantities: Mapping[int, Decimal]
+    costs: Mapping[int, Decimal]
+    opened: Mapping[int, date]
     by_name: list[int]
     last_exit: dict[int, date]
     peak: Decimal | None
@@ -68,6 +69,23 @@ class _Adv(Sequence[Decimal | None]):
         return decimal_6(self.row[i])
 
 
+class _ByPosition(Sequence[Decimal]):
+    """A holding's Decimal by symbol position (ZERO when not held), built when first read."""
+
+    def __init__(self, n: int, held: Mapping[int, Decimal]) -> None:
+        self.n, self.held = n, held
+        self.seen: dict[int, Decimal] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Decimal:  # type: ignore[override]
+        value = self.seen.get(i)
+        if value is None:
+            value = self.seen[i] = self.held[i] if i in self.held else ZERO
+        return value
+
+
 class Panels:
     """The panels of a replay as arrays the day's inputs are sliced from."""
 
@@ -82,13 +100,23 @@ class Panels:
         self.fractional = np.array([i.fractional for i in instruments], dtype=bool)
         self.tradable = np.array([i.tradable for i in instruments], dtype=bool)
 
-    def volatility(self, row: int) -> np.ndarray:
-        vol60, vol20 = self.panels.values["vol60"][row], self.panels.values["vol20"][row]
+    @cached_property
+    def volatility_panel(self) -> np.ndarray:
+        """Volatility by row and symbol: ``vol60`` unless missing or zero, then ``vol20``, else NaN."""
+        vol60, vol20 = self.panels.values["vol60"], self.panels.values["vol20"]
         return np.where(np.isfinite(vol60) & (vol60 != 0), vol60, np.where(np.isfinite(vol20), vol20, math.nan))
 
+    @cached_property
+    def price_age_panel(self) -> np.ndarray:
+        """Days since each symbol's last price, by row (0 before its first)."""
+        seen = self.panels.price_row
+        return np.where(seen >= 0, self.ordinals[:, None] - self.ordinals[np.maximum(seen, 0)], 0).astype(np.int64)
+
+    def volatility(self, row: int) -> np.ndarray:
+        return np.asarray(self.volatility_panel[row])
+
     def price_age(self, row: int) -> np.ndarray:
-        seen = self.panels.price_row[row]
-        return np.where(seen >= 0, self.ordinals[row] - self.ordinals[np.maximum(seen, 0)], 0)
+        return np.asarray(self.price_age_panel[row])
 
     def returns(self, row: int) -> np.ndarray:
         return self.panels.returns[max(0, row + 1 - RETURNS_ROWS):row + 1]
@@ -109,13 +137,12 @@ def risk_inputs(panels: Panels, day: Day, sized: Sized, priced: np.ndarray) -> t
         return cache[key]
 
     adv_row = panels.panels.values["adv_base"][day.row]
-    quantity, value, cost = [ZERO] * n, [ZERO] * n, [ZERO] * n
     opened: list[int | None] = [None] * n
-    for i, held in day.values.items():
-        quantity[i], value[i], cost[i] = day.quantities[i], held, day.costs[i]
-        opened[i] = day.opened[i].toordinal()
+    for i, d in day.opened.items():
+        opened[i] = d.toordinal()
     book = Book(
-        as_of=day.today.toordinal(), equity=day.equity, cash=day.cash, quantity=quantity, value=value, cost=cost,
+        as_of=day.today.toordinal(), equity=day.equity, cash=day.cash, quantity=_ByPosition(n, day.quantities),
+        value=_ByPosition(n, day.values), cost=_ByPosition(n, day.costs),
         value_f=day.values_f, opened=opened,
         holdings=[i for i in day.by_name if i in day.values],
         last_exit={i: d.toordinal() for i, d in day.last_exit.items()},
@@ -145,7 +172,7 @@ def plan_proposals(panels: Panels, day: Day, sized: Sized, target: float) -> lis
     ]
 
 
-def reference_context(spec: Replay, feed: ReplayFeed, symbols: list[str], day: Day, avg_price: dict[int, Decimal],
+def reference_context(spec: Replay, feed: ReplayFeed, symbols: list[str], day: Day, avg_price: Mapping[int, Decimal],
                       fills_by_week: Counter[tuple[int, int]], proposals: list[TradeProposal]) -> RiskContext:
     """The context ``bot.backtest.engine`` classifies the day's proposals against, built by its own code.
 

@@ -12,8 +12,10 @@ from datetime import date
 from decimal import Decimal
 
 from bot.backtest.engine import DecisionRecord, FillRecord
-from bot.backtest.fast_book import Outcome
+from bot.backtest.fast_book import Executed
+from bot.backtest.fast_quotes import Quotes
 from bot.backtest.fast_sizing import Sized
+from broker.simulated import BPS, ONE, SimConfig
 from risk.batch import DayVerdicts, codes_of
 
 LEVEL_NAMES = ("SAFE", "BORDERLINE", "UNSAFE")
@@ -42,13 +44,22 @@ class DayDecisions:
 @dataclass(frozen=True)
 class DayFills:
     day: date
-    outcomes: list[Outcome]
+    done: Executed
+    quotes: Quotes
     symbols: list[str]
+    config: SimConfig
 
     def __call__(self) -> list[FillRecord]:
-        return [FillRecord(day=self.day, client_order_id=f"b{o.order.row}-{o.order.number}",
-                           symbol=self.symbols[o.order.symbol], side="buy" if o.order.buy else "sell",
-                           quantity=str(o.order.quantity), price="" if o.price is None else str(o.price),
-                           notional_base=str(round(o.notional if o.notional is not None else Decimal(0), 2)),
-                           status="rejected" if o.price is None else "filled")
-                for o in self.outcomes]
+        done, batch = self.done, self.done.batch
+        slippage = self.config.slippage_bps / BPS
+        records = []
+        for k, filled, cents in zip(done.recorded.tolist(), done.filled.tolist(), done.cents.tolist(), strict=True):
+            symbol, buy = int(batch.symbol[k]), bool(batch.buy[k])
+            quote = self.quotes.open_price(done.row, symbol)
+            price = "" if not filled or quote is None else str(quote * (ONE + slippage if buy else ONE - slippage))
+            records.append(FillRecord(day=self.day, client_order_id=f"b{batch.row}-{int(batch.number[k])}",
+                                      symbol=self.symbols[symbol], side="buy" if buy else "sell",
+                                      quantity=str(batch.quantity[k]), price=price,
+                                      notional_base=str(Decimal(cents if filled else 0).scaleb(-2)),
+                                      status="filled" if filled else "rejected"))
+        return records

@@ -11,6 +11,7 @@ a quote or FX rate becomes an order of nothing without a price, as ``size_decisi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,8 +34,8 @@ class Sized:
     fx: list[Decimal | None]
 
 
-def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: dict[int, Decimal],
-              quantities: dict[int, Decimal], weights: np.ndarray, prices: list[Decimal | None],
+def size_plan(*, plan: np.ndarray, target: float, equity: Decimal, values: Mapping[int, Decimal],
+              quantities: Mapping[int, Decimal], weights: np.ndarray, prices: list[Decimal | None],
               fx: list[Decimal | None], close_f: np.ndarray, fx_f: np.ndarray, fractional: np.ndarray) -> Sized:
     """The orders of a plan (``plan[i]``: 1 buy, -1 sell, 0 nothing) against the account.
 
@@ -77,7 +78,7 @@ def _add(out: Sized, symbol: int, side: int, quantity: Decimal, price: Decimal |
     out.fx.append(fx)
 
 
-def _exact(symbol: int, side: int, target: float, equity: Decimal, values: dict[int, Decimal],
+def _exact(symbol: int, side: int, target: float, equity: Decimal, values: Mapping[int, Decimal],
            price_base: Decimal, fractional: bool) -> Decimal:
     """``size_decision``'s own Decimal formula, for a size the floats could not decide."""
     weight = weight_of(values[symbol], equity) if symbol in values else 0.0

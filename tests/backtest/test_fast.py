@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from agent.market.base import PriceHistory
 from agent.market.synthetic import SyntheticMarketData
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.policies.rules import RulesPolicy
-from agent.universe import Universe, load_universe
+from agent.universe import Universe, load_universe, synthetic_universe
 from bot.backtest import fast
 from bot.backtest.engine import Replay, ReplayResult, replay
 from bot.backtest.fast import replay_arrays
@@ -56,9 +57,24 @@ def _spec(history: PriceHistory, universe: Universe, policy: object, limits: Ris
                   sim=kw.pop("sim", SimConfig(base_currency=universe.base_currency)), **kw)  # type: ignore[arg-type]
 
 
-def assert_same_replay(spec: Replay) -> ReplayResult:
+def assert_same_replay(spec: Replay, *, kernel_days: int = 1) -> ReplayResult:
+    """Both array replays (with the compiled kernel, and Python alone) equal the object replay.
+
+    With the kernel, at least ``kernel_days`` days must have been its (the others are Python's).
+    """
     expected = asyncio.run(replay(spec))
-    got = replay_arrays(spec)
+    assert expected.fills and expected.decisions, "nothing happened: the comparison would prove nothing"
+    with patch.object(fast, "KERNEL", False):
+        _assert_equal(replay_arrays(spec), expected)
+    step = fast._Replayer._day_step
+    with patch.object(fast._Replayer, "_day_step", autospec=True, side_effect=step) as python_days:
+        got = replay_arrays(spec)
+    _assert_equal(got, expected)
+    assert got is not None and len(got.dates) - python_days.call_count >= kernel_days
+    return got
+
+
+def _assert_equal(got: ReplayResult | None, expected: ReplayResult) -> None:
     assert got is not None
     assert got.dates == expected.dates
     assert got.equity == expected.equity
@@ -67,9 +83,7 @@ def assert_same_replay(spec: Replay) -> ReplayResult:
     assert got.decisions == expected.decisions
     assert dict(got.counts) == dict(expected.counts)
     assert dict(got.codes) == dict(expected.codes)
-    assert expected.fills and expected.decisions, "nothing happened: the comparison would prove nothing"
     assert len(repr(got)) < 300  # asyncio.run formats its result: a replay's repr must not list its records
-    return got
 
 
 @pytest.mark.parametrize("policy", [EqualWeightPolicy(), BuyAndHoldPolicy()], ids=["equal_weight", "buy_and_hold"])
@@ -124,8 +138,18 @@ def test_days_the_batch_classifier_declines_are_classified_by_classify_batch(mon
         declined.append(1)
 
     monkeypatch.setattr(fast, "classify_day", decline)
-    assert_same_replay(_spec(history, universe, EqualWeightPolicy(), RiskLimits()))
+    monkeypatch.setattr(fast, "KERNEL", False)  # the compiled days never ask classify_day
+    assert_same_replay(_spec(history, universe, EqualWeightPolicy(), RiskLimits()), kernel_days=0)
     assert declined
+
+
+def test_a_wide_synthetic_universe_with_loose_limits() -> None:
+    universe = synthetic_universe(90)  # more buys a day than the vector screen's threshold
+    history = SyntheticMarketData(seed=2, base_currency=universe.base_currency).history(
+        universe.instruments, date(2024, 3, 29), 320)
+    sim = SimConfig(base_currency=universe.base_currency, initial_cash=Decimal(2_000_000))
+    result = assert_same_replay(_spec(history, universe, EqualWeightPolicy(), LOOSE, sim=sim), kernel_days=40)
+    assert result.counts["filled"] > 2_000
 
 
 def test_a_policy_without_a_plan_is_left_to_the_object_replay() -> None:
