@@ -2,10 +2,10 @@
 
 Policy: ``Kernel.run`` hands the replayer's integer state (``fast_book.Venue``'s holdings, cash,
 the desk's fills per week and exits) to ``bot.backtest.kernel.run_days`` and turns what it wrote
-into the replay's results: the exact Decimal equity of each close (``exact_equity`` of the
-holdings it recorded), the traded cents, the counts and codes, and records built when first
-read. It stops at the first day the kernel leaves to Python and returns that day with the
-orders pending for it.
+into the replay's results: the exact Decimal equity of each close (cash plus the 128-bit sum
+of its positions), the traded cents, the counts and codes, and records built when first read.
+It stops at the first day the kernel leaves to Python and returns that day with the orders
+pending for it.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import numpy as np
 
 from bot.backtest.engine import DecisionRecord, FillRecord
 from bot.backtest.fast_book import OrderBatch
-from bot.backtest.fast_records import LEVEL_NAMES
+from bot.backtest.fast_records import LEVEL_NAMES, decision_record, fill_record
 from bot.backtest.kernel import UNDECIDED, run_days
 from bot.backtest.kernel_cvar import reach_blocks
 from bot.backtest.kernel_day import BUY_AND_HOLD, EQUAL_WEIGHT
 from bot.backtest.kernel_exact import joined
-from broker.simulated import BPS, ONE
+from broker.simulated import BPS
 from risk.batch import NOTES, codes_of
 
 if TYPE_CHECKING:
@@ -161,17 +161,11 @@ class Kernel:
         slippage = r.spec.sim.slippage_bps / BPS
 
         def records() -> list[FillRecord]:
-            made = []
-            for row, number, s, buy, q, done, c in zip(rows.tolist(), numbers.tolist(), symbols.tolist(),
-                                                       buys.tolist(), units.tolist(), filled.tolist(), cents.tolist(),
-                                                       strict=True):
-                quote = r.quotes.open_price(row, s)
-                price = str(quote * (ONE + slippage if buy else ONE - slippage)) if done and quote is not None else ""
-                made.append(FillRecord(day=r.dates[row], client_order_id=f"b{row - 1}-{number}", symbol=r.symbols[s],
-                                       side="buy" if buy else "sell", quantity=str(r.venue.decimal(s, q)), price=price,
-                                       notional_base=str(Decimal(c if done else 0).scaleb(-2)),
-                                       status="filled" if done else "rejected"))
-            return made
+            return [fill_record(r.dates[row], row - 1, number, r.symbols[s], buy, r.venue.decimal(s, q),
+                                r.quotes.open_price(row, s), slippage, c if done else None)
+                    for row, number, s, buy, q, done, c in zip(rows.tolist(), numbers.tolist(), symbols.tolist(),
+                                                               buys.tolist(), units.tolist(), filled.tolist(),
+                                                               cents.tolist(), strict=True)]
 
         return records
 
@@ -181,9 +175,8 @@ class Kernel:
         r = self.r
 
         def records() -> list[DecisionRecord]:
-            return [DecisionRecord(day=r.dates[row], id=f"b{row}-{number}", symbol=r.symbols[s],
-                                   side="buy" if buy else "sell", quantity=str(r.venue.decimal(s, q)),
-                                   level=LEVEL_NAMES[lv], codes=codes_of(mask), executed=take)
+            return [decision_record(r.dates[row], row, number, r.symbols[s], buy, r.venue.decimal(s, q), lv, mask,
+                                    take)
                     for row, number, s, buy, q, lv, mask, take in zip(
                         rows.tolist(), numbers.tolist(), symbols.tolist(), buys.tolist(), units.tolist(),
                         levels.tolist(), masks.tolist(), executed.tolist(), strict=True)]

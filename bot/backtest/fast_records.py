@@ -21,6 +21,26 @@ from risk.batch import DayVerdicts, codes_of
 LEVEL_NAMES = ("SAFE", "BORDERLINE", "UNSAFE")
 
 
+def decision_record(day: date, row: int, number: int, symbol: str, buy: bool, quantity: Decimal, level: int,
+                    mask: int, executed: bool) -> DecisionRecord:
+    """The record ``bot.backtest.engine`` keeps of proposal ``b<row>-<number>``."""
+    return DecisionRecord(day=day, id=f"b{row}-{number}", symbol=symbol, side="buy" if buy else "sell",
+                          quantity=str(quantity), level=LEVEL_NAMES[level], codes=codes_of(mask), executed=executed)
+
+
+def fill_record(day: date, row: int, number: int, symbol: str, buy: bool, quantity: Decimal, quote: Decimal | None,
+                slippage: Decimal, cents: int | None) -> FillRecord:
+    """The record of order ``b<row>-<number>`` executed on ``day`` at ``quote`` (``cents``: its notional, None
+    when the ledger refused it)."""
+    if cents is None or quote is None:
+        price, notional, status = "", Decimal(0).scaleb(-2), "rejected"
+    else:
+        price = str(quote * (ONE + slippage if buy else ONE - slippage))
+        notional, status = Decimal(cents).scaleb(-2), "filled"
+    return FillRecord(day=day, client_order_id=f"b{row}-{number}", symbol=symbol, side="buy" if buy else "sell",
+                      quantity=str(quantity), price=price, notional_base=str(notional), status=status)
+
+
 @dataclass(frozen=True)
 class DayDecisions:
     day: date
@@ -34,9 +54,7 @@ class DayDecisions:
     def __call__(self) -> list[DecisionRecord]:
         masks = self.verdicts.mask.tolist()
         levels = self.verdicts.level.tolist()
-        return [DecisionRecord(day=self.day, id=f"b{self.row}-{n}", symbol=self.symbols[s],
-                               side="buy" if buy else "sell", quantity=str(q), level=LEVEL_NAMES[lv],
-                               codes=codes_of(mask), executed=take)
+        return [decision_record(self.day, self.row, n, self.symbols[s], buy, q, lv, mask, take)
                 for n, (s, buy, q, lv, mask, take) in enumerate(zip(self.sized.symbol, self.sized.buy, self.quantities,
                                                                     levels, masks, self.executed, strict=True))]
 
@@ -52,14 +70,7 @@ class DayFills:
     def __call__(self) -> list[FillRecord]:
         done, batch = self.done, self.done.batch
         slippage = self.config.slippage_bps / BPS
-        records = []
-        for k, filled, cents in zip(done.recorded.tolist(), done.filled.tolist(), done.cents.tolist(), strict=True):
-            symbol, buy = int(batch.symbol[k]), bool(batch.buy[k])
-            quote = self.quotes.open_price(done.row, symbol)
-            price = "" if not filled or quote is None else str(quote * (ONE + slippage if buy else ONE - slippage))
-            records.append(FillRecord(day=self.day, client_order_id=f"b{batch.row}-{int(batch.number[k])}",
-                                      symbol=self.symbols[symbol], side="buy" if buy else "sell",
-                                      quantity=str(batch.quantity[k]), price=price,
-                                      notional_base=str(Decimal(cents if filled else 0).scaleb(-2)),
-                                      status="filled" if filled else "rejected"))
-        return records
+        return [fill_record(self.day, batch.row, int(batch.number[k]), self.symbols[s], bool(batch.buy[k]),
+                            batch.quantity[k], self.quotes.open_price(done.row, s), slippage, cents if filled else None)
+                for k, s, filled, cents in zip(done.recorded.tolist(), batch.symbol[done.recorded].tolist(),
+                                               done.filled.tolist(), done.cents.tolist(), strict=True)]

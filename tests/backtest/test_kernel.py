@@ -29,6 +29,7 @@ from bot.backtest.kernel_cvar import cvar, moved_cvar
 from bot.backtest.kernel_exact import add_product, joined
 from bot.backtest.kernel_jit import SOURCES, cache_directory
 from bot.backtest.kernel_rules import UNSURE, correlation
+from broker.errors import BrokerError
 from broker.ledger import cost_part_of
 from broker.models import OrderRequest, Side
 from broker.simulated import SimConfig, SimulatedBroker, fill_terms
@@ -155,7 +156,7 @@ def test_the_integer_venue_is_the_simulated_broker(compiled: bool) -> None:
                                    side=Side.BUY if buy else Side.SELL, quantity=quantity)
             try:
                 asyncio.run(broker.submit(request))
-            except Exception:  # noqa: BLE001,S112 - refusals are compared through the ledger below
+            except BrokerError:  # refusals are compared through the ledger below
                 continue
         ledger = asyncio.run(broker.ledger())
         assert Decimal(venue.cash).scaleb(-2) == ledger.cash
@@ -187,10 +188,11 @@ def _execute(venue: Venue, batch: OrderBatch, row: int, compiled: bool) -> None:
     n, market = len(batch.symbol), _market(venue)
     pending = (np.array([n]), batch.symbol.copy(), batch.buy.copy(), batch.units.copy(), batch.number.copy())
     size = 16
-    out = (np.zeros((row + 1, 2), dtype=np.uint64), np.zeros(row + 1, dtype=np.int64), np.zeros(row + 1, dtype=np.int64),
-           np.zeros(6, dtype=np.int64), np.zeros(1, dtype=np.int64), *(np.zeros(size, dtype=np.int32) for _ in range(3)),
-           np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool),
-           np.zeros(size, dtype=np.int64))
+    days = row + 1
+    out = (np.zeros((days, 2), dtype=np.uint64), np.zeros(days, dtype=np.int64), np.zeros(days, dtype=np.int64),
+           np.zeros(6, dtype=np.int64), np.zeros(1, dtype=np.int64),
+           *(np.zeros(size, dtype=np.int32) for _ in range(3)), np.zeros(size, dtype=bool),
+           np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int64))
     state = (venue.units, venue.cost, venue.opened, np.full(len(venue.units), -1), np.zeros(1, dtype=np.int64),
              venue.money)
     before = [a.copy() for a in (venue.units, venue.cost, venue.opened, venue.money)]
