@@ -7,7 +7,7 @@ checks only the decorated function's own file before it reuses a cached compilat
 kernel's callees live in other modules (and read ``risk.batch``'s codes), so a change there must
 compile afresh; directories of earlier sources are removed then. Where that directory cannot be
 written, numba caches in its own places or not at all; the kernel then compiles on each
-process's first call (about 15 s on a 2-core machine).
+process's first call (about 17 s on a 2-core machine).
 """
 
 from __future__ import annotations
