@@ -9,9 +9,11 @@ are rounded in floats where the float lies farther from the rounding boundary th
 can reach, and by ``fill_terms`` and ``cost_part_of`` themselves elsewhere. The checks keep their
 order: NOT_TRADABLE, FRACTIONAL_NOT_ALLOWED, NO_QUOTE, NO_FX_RATE refuse before pricing (only
 counted); INSUFFICIENT_POSITION and INSUFFICIENT_CASH (in order, as cash runs out) are recorded.
-Valuation is exact while every product and the equity fit Decimal's 28 digits (below 1e10); a
-replay outside that, or a held symbol without a close, is left to the object replay
+Valuation is exact while every product and the equity fit Decimal's 28 digits (an equity below
+5e9); a replay outside that, or a held symbol without a close, is left to the object replay
 (``Unsupported``). Average prices (unrounded Decimals) are folded from the fills when asked for.
+This is the venue of the days the compiled kernel leaves to Python (``bot.backtest.kernel``
+does the same arithmetic on the same arrays).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Compiled: one decision day of a baseline on arrays: plan, sizing, the risk batch and the selection.
+"""Compiled: one decision day of a baseline on arrays: the plan, its sizing and the risk batch.
 
 Policy: ``bot.backtest.fast._Replayer._decide`` and ``risk.batch.classify_day`` in compiled form
 for the days where floats decide: the plan of ``EqualWeightPolicy`` / ``BuyAndHoldPolicy``
