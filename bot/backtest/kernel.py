@@ -6,8 +6,8 @@ the account at the closes, and decides the next orders (``bot.backtest.kernel_da
 kernel cannot settle exactly — a notional or cost part too near a half cent, a held symbol
 without a close or an FX rate, values beyond Decimal's 28 digits, or a decision the floats
 cannot tell (``STOP``) — is rolled back and returned, and the exact Python replay takes it.
-Records, cash at each close and the
-counters are written to the arrays of ``out``, with each close's exact positions value in 128 bits.
+Records, cash at each close and the counters are written to the arrays of ``out``, with each
+close's exact positions value in 128 bits.
 """
 
 from __future__ import annotations
