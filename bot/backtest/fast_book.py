@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 
 from bot.backtest.fast_quotes import Quotes, Unsupported
+from bot.backtest.kernel_exact import DIGITS_28, FILL_ERROR, PART_ERROR
 from broker.ledger import average_price, cost_part_of
 from broker.models import Instrument
 from broker.simulated import SimConfig, fill_terms
@@ -38,9 +39,6 @@ T = TypeVar("T")
 ZERO = Decimal(0)
 UNIT = 10_000  # quantities are held in ten-thousandths of a share
 REFUSALS = ("NOT_TRADABLE", "FRACTIONAL_NOT_ALLOWED", "NO_QUOTE", "NO_FX_RATE")
-# Relative error bounds of the float roundings (a few roundings of 2**-53 each), with room.
-FILL_ERROR, PART_ERROR = 4e-15, 2e-15
-DIGITS_28 = 5e27
 
 
 def _cents(amount: Decimal, what: str) -> int:

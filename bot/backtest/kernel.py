@@ -18,13 +18,12 @@ import numpy as np
 
 from bot.backtest.kernel_cvar import STOP
 from bot.backtest.kernel_day import classify_orders, plan_orders
-from bot.backtest.kernel_exact import add_product
+from bot.backtest.kernel_exact import DIGITS_28, FILL_ERROR, PART_ERROR, add_product
 from bot.backtest.kernel_jit import cached, jit
 from risk.batch import BORDERLINE, SAFE
 
 DONE, UNDECIDED = 0, 1
 NOT_TRADABLE, FRACTIONAL, NO_QUOTE, NO_FX, NO_CASH, NO_POSITION = range(6)
-FILL_ERROR, PART_ERROR = 4e-15, 2e-15
 Arrays = tuple[np.ndarray, ...]
 # A fill's notional is its integer factors' product in 1e-20 cents; half a cent of that, modulo 2**64.
 HALF_CENT_UNIT = np.uint64(10**20 // 2 % 2**64)
@@ -173,7 +172,7 @@ def value(t: int, market: Arrays, state: Arrays, value_f: np.ndarray, exact: np.
             if price == 0 or rate == 0:
                 return math.nan
             product = float(units[s]) * price * rate
-            if product >= 5e27:
+            if product >= DIGITS_28:
                 return math.nan
             value_f[s] = product * 1e-18
             add_product(exact, units[s], price, rate)
@@ -181,7 +180,7 @@ def value(t: int, market: Arrays, state: Arrays, value_f: np.ndarray, exact: np.
             carried += (equity - total) + value_f[s] if abs(equity) >= value_f[s] else (value_f[s] - total) + equity
             equity = total
     equity += carried
-    return equity if equity < 5e9 else math.nan
+    return equity if equity < DIGITS_28 * 1e-18 else math.nan
 
 
 @jit

@@ -13,6 +13,13 @@ import numpy as np
 
 from bot.backtest.kernel_jit import cached, jit
 
+# Relative error bounds of the float notional (a product of four integers, scaled) and cost part
+# (a product over a quotient), a few roundings of 2**-53 each, with room: a float farther than that
+# from a half rounds as the exact value does.
+FILL_ERROR, PART_ERROR = 4e-15, 2e-15
+# A position's value in 1e-18 of base below this, and the equity below this × 1e-18, keep every
+# Decimal product and sum of the valuation within 28 digits, so it is exact.
+DIGITS_28 = 5e27
 MASK = np.uint64(0xFFFFFFFF)
 SHIFT = np.uint64(32)
 
