@@ -24,6 +24,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.calendars import Calendars
+from bot.desk.lines import line_from_row
 from bot.desk.reconcile import ReconcileReport, reconcile
 from bot.notify import FanOut, LogNotifier, Outbox
 from bot.runner import DeskRunner
@@ -90,6 +91,10 @@ class Daemon:
             return None
         if not report.clean:
             await self.notifiers.alert(report.summary())
+        for proposal_id in report.awaiting:  # an interrupted cycle never announced these
+            row = self.app.desk.store.get_proposal(proposal_id)
+            if row is not None:
+                await self.notifiers.approval_request(line_from_row(self.app.desk.store, row))
         return report
 
     async def start(self) -> None:

@@ -9,7 +9,9 @@ outcome is recorded (SUBMITTING -> SUBMITTED -> FILLED | ...). A SUBMITTING prop
 crash is resolved by asking the broker for that client_order_id: found, it moves on like any
 order; not found, it never reached the broker and becomes CANCELED ("not submitted before
 crash"), so a human decides whether to trade it again. SAFE/APPROVED -> BROKER_REJECTED remains
-for refusals before any broker call.
+for refusals before any broker call. SAFE/APPROVED -> CANCELED is the same recovery one step
+earlier: a process that died between classifying (or approving) and SUBMITTING sent nothing, and
+reconciliation cancels what it left behind rather than trade it on a stale book.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ S = ProposalStatus
 
 TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.PROPOSED: frozenset({S.SAFE, S.BORDERLINE, S.UNSAFE}),
-    S.SAFE: frozenset({S.SUBMITTING, S.BROKER_REJECTED}),
+    S.SAFE: frozenset({S.SUBMITTING, S.BROKER_REJECTED, S.CANCELED}),
     S.BORDERLINE: frozenset({S.AWAITING_APPROVAL}),
     S.UNSAFE: frozenset({S.REJECTED_BY_RISK}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED_BY_HUMAN, S.EXPIRED, S.REJECTED_AT_APPROVAL}),
-    S.APPROVED: frozenset({S.SUBMITTING, S.BROKER_REJECTED}),
+    S.APPROVED: frozenset({S.SUBMITTING, S.BROKER_REJECTED, S.CANCELED}),
     S.SUBMITTING: frozenset({S.SUBMITTED, S.FILLED, S.PARTIALLY_FILLED, S.BROKER_REJECTED, S.CANCELED}),
     S.SUBMITTED: frozenset({S.FILLED, S.PARTIALLY_FILLED, S.BROKER_REJECTED, S.CANCELED}),
     S.PARTIALLY_FILLED: frozenset({S.FILLED, S.CANCELED}),

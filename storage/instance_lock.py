@@ -7,9 +7,13 @@ on ``<database>.<name>.lock`` next to the file, which records the holder's pid. 
 database is private to its process, so its locks are process-local. A ``kill -9`` frees every
 kind: the kernel drops the flock, the server ends the session when its socket closes.
 
-Two locks exist: ``run`` (one ``paperdesk run`` per database, held for the daemon's life) and
-``submit`` (held from the SUBMITTING commit to the recorded outcome of one order, and by the
-reconciler, so reconciliation never mistakes an order in flight for one lost in a crash).
+Three locks exist: ``run`` (one ``paperdesk run`` per database, held for the daemon's life);
+``book`` (held by whoever changes the book — a cycle from reading the portfolio it sizes against to
+its last recorded order, an approval from its re-check to its recorded order, the stop-loss watch,
+the reconciler — so every classification sees the book its order will be executed against, in any
+process); and ``submit`` (held from the SUBMITTING commit to the recorded outcome of one order, and
+by the reconciler, so reconciliation never mistakes an order in flight for one lost in a crash).
+When both are needed, ``book`` is taken first.
 
 Failure contract: ``try_acquire`` returns False when another holder has the lock and never
 blocks; ``acquire`` polls until a deadline without blocking the event loop; database and OS
@@ -158,6 +162,11 @@ class DatabaseLock:
 def instance_lock(engine: Engine) -> DatabaseLock:
     """The lock a ``paperdesk run`` holds for its whole life."""
     return DatabaseLock(engine, "run")
+
+
+def book_lock(engine: Engine) -> DatabaseLock:
+    """The lock held around read-the-book -> classify -> execute, so nothing changes the book in between."""
+    return DatabaseLock(engine, "book")
 
 
 def submission_lock(engine: Engine) -> DatabaseLock:

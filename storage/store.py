@@ -92,6 +92,11 @@ class Store(PortfolioStoreMixin):
             stmt = select(CycleRow).order_by(col(CycleRow.started_at).desc()).limit(limit)
             return list(s.exec(stmt))
 
+    def cycles_in(self, status: str) -> list[CycleRow]:
+        """Cycles with this status, oldest first (``running`` ones found under the book lock were interrupted)."""
+        with self.session() as s:
+            return list(s.exec(select(CycleRow).where(CycleRow.status == status).order_by(col(CycleRow.started_at))))
+
     # proposals --------------------------------------------------------------------------------
 
     def record_cycle(self, cycle: CycleRow, items: Sequence[NewProposal]) -> tuple[list[ProposalRow], list[str]]:

@@ -1,10 +1,14 @@
 """Human decisions on BORDERLINE proposals: approve (re-check, then execute) or reject (with a reason).
 
-An approval re-reads the proposal, checks its expiry, re-prices it (refusing beyond
-``approval_max_drift``), re-runs the risk engine on the live portfolio (refusing an UNSAFE
-verdict), then compare-and-sets AWAITING_APPROVAL -> APPROVED. Only the writer that wins that
-update submits, and the broker's client_order_id is the proposal id, so two taps, two users or
-two processes produce one decision and at most one order. Every refusal is a ``DeskError`` whose
+An approval holds the book lock (``Desk.book``: one per database, shared with cycles and the
+stop-loss watch, in every process) from its re-read to its recorded order, so it is classified
+against the book it executes on: two approvals at once are decided one after the other, and a
+cycle never sizes against a book an approval is about to change. Under the lock it re-reads the
+proposal (the loser of a race finds it decided and writes nothing), checks its expiry, re-prices
+it (refusing beyond ``approval_max_drift``), re-runs the risk engine on the live portfolio
+(refusing an UNSAFE verdict), then compare-and-sets AWAITING_APPROVAL -> APPROVED. The broker's
+client_order_id is the proposal id, so two taps, two users or two processes produce one decision
+and at most one order. Every refusal is a ``DeskError`` whose
 message says why; refusals that end the proposal (expired, drifted, now UNSAFE) are stored.
 """
 
@@ -47,8 +51,10 @@ def _why_not_pending(desk: Desk, row: ProposalRow) -> str:
 
 
 def _refuse(desk: Desk, row: ProposalRow, actor: str, reason: str) -> DeskError:
-    desk.store.transition(row.id, S.AWAITING_APPROVAL, S.REJECTED_AT_APPROVAL, "risk", note=reason,
-                          decided_by=actor, decision_reason=reason)
+    if not desk.store.transition(row.id, S.AWAITING_APPROVAL, S.REJECTED_AT_APPROVAL, "risk", note=reason,
+                                 decided_by=actor, decision_reason=reason):
+        fresh = desk.store.get_proposal(row.id)
+        return DeskError(_why_not_pending(desk, fresh) if fresh else f"proposal {row.id} vanished")
     desk.store.add_alert("approval_refused", "warning", f"approval of {row.id} ({row.symbol}) refused: {reason}")
     log.warning("approval_refused", proposal_id=row.id, actor=actor, reason=reason)
     remember_decision(desk, row.id)
@@ -57,7 +63,13 @@ def _refuse(desk: Desk, row: ProposalRow, actor: str, reason: str) -> DeskError:
 
 async def approve(desk: Desk, proposal_id: str, actor: str) -> DecisionResult:
     """Approve a pending proposal: re-check it and, if still acceptable, execute it once."""
-    row = _pending_row(desk, proposal_id)
+    _pending_row(desk, proposal_id)  # a plain refusal needs no lock
+    async with desk.book(f"approval of {proposal_id}"):
+        return await _approve_locked(desk, proposal_id, actor)
+
+
+async def _approve_locked(desk: Desk, proposal_id: str, actor: str) -> DecisionResult:
+    row = _pending_row(desk, proposal_id)  # again: it may have been decided while we waited for the book
     now = desk.clock()
     if row.expires_at is not None and now >= row.expires_at:
         desk.store.transition(row.id, S.AWAITING_APPROVAL, S.EXPIRED, "system", note="expired before approval")
@@ -97,6 +109,9 @@ async def _recheck(desk: Desk, row: ProposalRow, actor: str) -> TradeProposal:
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
     verdict = classify(proposal, ctx, desk.limits)
+    fresh = desk.store.get_proposal(row.id)
+    if fresh is None or fresh.status != S.AWAITING_APPROVAL:  # decided elsewhere meanwhile: record nothing
+        raise DeskError(_why_not_pending(desk, fresh) if fresh else f"proposal {row.id} vanished")
     desk.store.add_verdict(row.id, "approval", verdict)
     if verdict.level is Level.UNSAFE:
         raise _refuse(desk, row, actor, "the risk engine now says UNSAFE: " + ", ".join(verdict.codes))

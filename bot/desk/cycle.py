@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -39,6 +39,7 @@ from storage.tables import CycleRow
 
 log = structlog.get_logger("paperdesk.cycle")
 S = ProposalStatus
+STRICTNESS = [TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED]
 
 
 async def run_cycle(desk: Desk) -> CycleReport:
@@ -58,8 +59,7 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
     snapshot = desk.snapshot()
     await reconcile(desk)  # orders left open by a crash are settled before anything is sized against them
     account, positions = await desk.broker.account(), await desk.positions()
-    ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
-                       universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+    ctx = _context(desk, snapshot, account, positions)
     alerts: list[str] = []
     ctx = _circuit_breaker(desk, ctx, alerts)
     expired = expire_due(desk)
@@ -71,6 +71,20 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
             limits=desk.limits, drawdown=ctx.drawdown, store=desk.store, cycle_id=cycle_id))
     except PolicyAbstained as exc:
         return abstain(desk, cycle_id, snapshot, account, ctx, alerts, exc.reason, started)
+    async with desk.book(f"cycle {cycle_id}"):
+        # The policy may have taken minutes (an LLM); an approval may have filled meanwhile. Orders
+        # are sized and classified against the book as it is now, and nothing changes it until they are executed.
+        account, positions = await desk.broker.account(), await desk.positions()
+        fresh = _context(desk, snapshot, account, positions)  # a /halt during the wait holds too
+        ctx = replace(fresh, trading_state=max(fresh.trading_state, ctx.trading_state, key=STRICTNESS.index))
+        return await _decide_and_execute(desk, cycle_id, snapshot, decision, account, positions, ctx, alerts,
+                                         start_time, started)
+
+
+async def _decide_and_execute(desk: Desk, cycle_id: str, snapshot: MarketSnapshot, decision: PolicyDecision,
+                              account: Account, positions: list[Position], ctx: RiskContext, alerts: list[str],
+                              start_time: datetime, started: float) -> CycleReport:
+    """Size, classify, store, execute the SAFE orders and complete the cycle (under the book lock)."""
     sizing = size_decision(decision, account, positions, snapshot, desk.universe.by_symbol)
     if isinstance(decision, ScreenedDecision) and decision.dropped:
         sizing = replace(sizing, skipped=[SkippedIdea(symbol=d.symbol, reason=f"{d.code}: {d.detail}")
@@ -94,6 +108,11 @@ async def _run(desk: Desk, cycle_id: str, started: float) -> CycleReport:
                             report=report.model_dump(mode="json"))
     log.info("cycle_completed", filled=len(orders), equity=str(account_after.equity))
     return report
+
+
+def _context(desk: Desk, snapshot: MarketSnapshot, account: Account, positions: list[Position]) -> RiskContext:
+    return risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
+                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
 
 
 def _refuse_time_travel(desk: Desk) -> None:
@@ -137,7 +156,8 @@ async def _execute_safe(desk: Desk, sizing: SizingResult, verdicts: list[RiskVer
             try:
                 order = await desk.execute(sized.proposal, S.SAFE)
             except BrokerUnavailableError as exc:
-                # The desk stored the one alert; the SAFE proposals not reached stay stored as SAFE.
+                # The desk stored the one alert; the SAFE proposals not reached stay SAFE until the next
+                # reconcile cancels them (bot/desk/recovery.py): they are never sent on a stale book.
                 log.error("broker_unavailable", proposal_id=sized.proposal.id, error=str(exc))
                 break
             if order is not None:

@@ -15,6 +15,8 @@ stops the cycle after an alert and leaves the proposal SUBMITTING for reconcilia
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,7 +35,7 @@ from broker.protocol import Broker
 from risk.lifecycle import ProposalStatus
 from risk.limits import RiskLimits
 from risk.models import TradeProposal, TradingState
-from storage.instance_lock import submission_lock
+from storage.instance_lock import book_lock, submission_lock
 from storage.store import Store
 
 log = structlog.get_logger("paperdesk.desk")
@@ -69,14 +71,41 @@ class Desk:
         """The state in force."""
         return TradingState(self.store.trading_state().state)
 
+    @contextlib.asynccontextmanager
+    async def book(self, what: str) -> AsyncIterator[None]:
+        """Hold the book lock (any process) while reading the book, classifying and executing against it."""
+        lock = book_lock(self.store.engine)
+        if not await lock.acquire(within=self.lock_wait):
+            holder = lock.holder() or "another process"
+            raise DeskError(f"{what}: the book is busy ({holder} is trading) for {self.lock_wait:g} s; try again")
+        try:
+            yield
+        finally:
+            lock.release()
+
     async def positions(self) -> list[Position]:
-        """The broker's positions; one without an open date (Alpaca's) gets the first fill of its current holding."""
+        """The desk's own holdings at the broker: what its recorded fills account for, no more.
+
+        Shares the broker holds beyond the recorded fills (bought outside the desk) are not the
+        desk's to sell or size against; reconcile reports them. A position without an open date
+        (Alpaca's) gets the first fill of its current holding.
+        """
         held = await self.broker.positions()
-        if all(p.opened_at is not None for p in held):
-            return held
-        starts = self.store.holding_starts()
-        return [p.model_copy(update={"opened_at": starts[p.symbol]}) if p.opened_at is None and p.symbol in starts
-                else p for p in held]
+        recorded = self.store.fill_positions()
+        starts = self.store.holding_starts() if any(p.opened_at is None for p in held) else {}
+        own = []
+        for p in held:
+            mine = min(p.quantity, recorded.get(p.symbol, Decimal(0)))
+            if mine <= 0:
+                continue
+            if mine < p.quantity:
+                share = mine / p.quantity
+                p = p.model_copy(update={"quantity": mine, "market_value_base": p.market_value_base * share,
+                                         "cost_base": p.cost_base * share})
+            if p.opened_at is None and p.symbol in starts:
+                p = p.model_copy(update={"opened_at": starts[p.symbol]})
+            own.append(p)
+        return own
 
     async def execute(self, proposal: TradeProposal, expected: ProposalStatus) -> Order | None:
         """Submit one order crash-safely (client_order_id = proposal id) and record the outcome; None if rejected."""

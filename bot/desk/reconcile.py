@@ -1,6 +1,8 @@
 """Reconciliation: every order the desk may have open is settled with the broker by client_order_id.
 
-Policy: under the submission lock (so an order in flight in another process is never mistaken for
+Policy: first, under the book lock, what a dead process left mid-cycle is closed
+(``bot/desk/recovery.py``: interrupted cycles, SAFE/APPROVED proposals never sent, approvals never
+announced). Then, under the submission lock (so an order in flight in another process is never mistaken for
 one lost in a crash), each SUBMITTING, SUBMITTED or PARTIALLY_FILLED proposal, oldest first, is
 looked up at the broker by its client_order_id (the proposal id):
 - found: the order and its fills are recorded and the status follows the order's (SUBMITTED,
@@ -27,6 +29,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from bot.desk.desk import Desk
+from bot.desk.recovery import NOT_SENT, recover_interrupted
+from bot.desk.results import DeskError
 from risk.lifecycle import ProposalStatus
 from storage.instance_lock import submission_lock
 from storage.tables import ProposalRow
@@ -58,15 +62,19 @@ class ReconcileReport(BaseModel):
     resolved: list[Resolution] = []
     differences: list[str] = []
     skipped: str | None = None
+    interrupted: list[str] = []
+    awaiting: list[str] = []
 
     @property
     def clean(self) -> bool:
         """Nothing was resolved, nothing differs and nothing was skipped."""
-        return not (self.resolved or self.differences or self.skipped)
+        return not (self.resolved or self.differences or self.skipped or self.interrupted)
 
     def lines(self) -> list[str]:
         """The report as lines a human reads (empty when clean)."""
-        out = [f"{r.id} ({r.symbol}): {r.before} -> {r.after}: {r.note}" for r in self.resolved]
+        out = [f"cycle {c} was interrupted (the process stopped); it is marked interrupted" for c in self.interrupted]
+        out += [f"{r.id} ({r.symbol}): {r.before} -> {r.after}: {r.note}" for r in self.resolved]
+        out += [f"{p} awaits approval (its cycle was interrupted before announcing it)" for p in self.awaiting]
         out += [f"difference: {d}" for d in self.differences]
         return out + ([f"skipped: {self.skipped}"] if self.skipped else [])
 
@@ -78,15 +86,33 @@ class ReconcileReport(BaseModel):
 
 
 async def reconcile(desk: Desk, *, positions: bool = True) -> ReconcileReport:
-    """Settle every open order with the broker, compare positions, and alert on anything found."""
+    """Close what a dead process left, settle every open order with the broker, compare positions, alert."""
+    try:
+        async with desk.book("reconcile"):
+            report = await _reconcile_locked(desk, positions)
+    except DeskError as exc:
+        log.warning("reconcile_skipped", reason=str(exc))
+        return ReconcileReport(skipped=str(exc))
+    if not report.clean:
+        desk.store.add_alert("reconcile", "warning", report.summary(),
+                             detail={"resolved": [r.id for r in report.resolved], "differences": report.differences,
+                                     "interrupted": report.interrupted, "awaiting": report.awaiting})
+    log.info("reconciled", checked=report.checked, resolved=len(report.resolved),
+             differences=len(report.differences), interrupted=len(report.interrupted))
+    return report
+
+
+async def _reconcile_locked(desk: Desk, positions: bool) -> ReconcileReport:
+    interrupted, canceled, awaiting = recover_interrupted(desk)
+    resolved = [Resolution(id=r.id, symbol=r.symbol, before=r.status, after=S.CANCELED, note=NOT_SENT)
+                for r in canceled]
     lock = submission_lock(desk.store.engine)
     if not await lock.acquire(within=desk.lock_wait):
         reason = f"the submission lock stayed busy ({lock.holder() or 'unknown holder'}) for {desk.lock_wait:g} s"
-        log.warning("reconcile_skipped", reason=reason)
-        return ReconcileReport(skipped=reason)
+        return ReconcileReport(skipped=reason, resolved=resolved, interrupted=interrupted,
+                               awaiting=[r.id for r in awaiting])
     try:
         rows = list(reversed(desk.store.proposals(list(OPEN), limit=100_000)))
-        resolved: list[Resolution] = []
         differences: list[str] = []
         for row in rows:
             found = await _settle(desk, row)
@@ -98,12 +124,8 @@ async def reconcile(desk: Desk, *, positions: bool = True) -> ReconcileReport:
             differences += await _position_differences(desk)
     finally:
         lock.release()
-    report = ReconcileReport(checked=len(rows), resolved=resolved, differences=differences)
-    if not report.clean:
-        desk.store.add_alert("reconcile", "warning", report.summary(),
-                             detail={"resolved": [r.id for r in resolved], "differences": differences})
-    log.info("reconciled", checked=report.checked, resolved=len(resolved), differences=len(differences))
-    return report
+    return ReconcileReport(checked=len(rows), resolved=resolved, differences=differences,
+                           interrupted=interrupted, awaiting=[r.id for r in awaiting])
 
 
 async def _settle(desk: Desk, row: ProposalRow) -> Resolution | str | None:
@@ -137,6 +159,8 @@ async def _position_differences(desk: Desk) -> list[str]:
     for symbol in sorted(set(expected) | set(held)):
         want, have = expected.get(symbol, Decimal(0)), held.get(symbol, Decimal(0))
         if want != have:
+            foreign = (f" ({(have - want).normalize():f} not bought by the desk: left alone)"
+                       if have > want >= 0 else "")
             differences.append(f"{symbol}: the broker holds {have.normalize():f}, "
-                               f"the recorded fills add up to {want.normalize():f}")
+                               f"the recorded fills add up to {want.normalize():f}{foreign}")
     return differences

@@ -66,16 +66,17 @@ class WatchReport(BaseModel):
 async def watch(desk: Desk, *, move_alert: float) -> WatchReport:
     """Reload prices, alert on big moves, trip the breaker, enforce stop-losses."""
     snapshot = desk.market.refresh(desk.today)
-    account, positions = await desk.broker.account(), await desk.positions()
-    ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
-                       universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
-    moves = price_moves(snapshot, positions, move_alert)
-    alerts = [text for move in moves if (text := _move_alert(desk, snapshot, move))]
-    breaker = trip_circuit_breaker(desk, ctx)
-    if breaker is not None:  # the cycle trips it the same way (bot/desk/cycle.py)
-        alerts.append(breaker)
-        ctx = replace(ctx, trading_state=TradingState.REDUCING)
-    stops = await enforce_stops(desk, snapshot, positions, ctx)
+    async with desk.book("stop-loss watch"):  # the stops are classified against the book they sell from
+        account, positions = await desk.broker.account(), await desk.positions()
+        ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
+                           universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+        moves = price_moves(snapshot, positions, move_alert)
+        alerts = [text for move in moves if (text := _move_alert(desk, snapshot, move))]
+        breaker = trip_circuit_breaker(desk, ctx)
+        if breaker is not None:  # the cycle trips it the same way (bot/desk/cycle.py)
+            alerts.append(breaker)
+            ctx = replace(ctx, trading_state=TradingState.REDUCING)
+        stops = await enforce_stops(desk, snapshot, positions, ctx)
     alerts += [f"STOP-LOSS {line.symbol}: SELL {line.quantity.normalize():f} {line.status}"
                + (f" at {line.fill_price:.4f}" if line.fill_price is not None else "") for line in stops]
     log.info("watch_done", moves=len(moves), stops=len(stops), day_return=round(ctx.day_return, 4),

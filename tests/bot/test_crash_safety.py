@@ -32,6 +32,7 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.desk.reconcile import NOT_SUBMITTED
+from bot.desk.recovery import NOT_SENT
 from bot.wiring import build_app
 from broker.ledger import to_cents
 from broker.simulated import SimulatedBroker
@@ -125,6 +126,8 @@ async def _check(url: str, home: Path, clean: dict[str, Decimal], tally: Tally) 
         ledger = await broker.ledger()
         proposals = {row.id: row for row in store.proposals(limit=10_000)}
         assert not [p for p in proposals.values() if p.status == S.SUBMITTING], "a SUBMITTING proposal survived"
+        assert not [p for p in proposals.values() if p.status in {S.SAFE, S.APPROVED}], "a proposal never sent survived"
+        assert not [c for c in store.cycles(limit=100) if c.status == "running"], "a dead cycle is still running"
         with store.session() as s:
             recorded = Counter(row.client_order_id for row in s.exec(select(OrderRow)))
         assert max(recorded.values(), default=1) == 1, f"an order recorded twice: {recorded}"
@@ -133,7 +136,10 @@ async def _check(url: str, home: Path, clean: dict[str, Decimal], tally: Tally) 
             assert cid in proposals and proposals[cid].status == FINAL[str(order.status)]
             tally.outcomes[proposals[cid].status] += 1
         for row in proposals.values():
-            if row.status == S.CANCELED:
+            if row.status == S.CANCELED and row.decision_reason == NOT_SENT:
+                assert row.id not in ledger.orders
+                tally.outcomes["CANCELED: never sent (SAFE when the process died)"] += 1
+            elif row.status == S.CANCELED:
                 assert row.decision_reason == NOT_SUBMITTED and row.id not in ledger.orders
                 tally.outcomes["CANCELED: not submitted before crash"] += 1
         tally.outcomes["recorded by reconcile"] += sum("SUBMITTING -> FILLED" in a.message

@@ -124,4 +124,4 @@ async def test_paperdesk_reconcile_prints_what_it_did(make_app: AppFactory, db_u
     assert f"{pid} (" in first.stdout and "SUBMITTING -> CANCELED: not submitted before crash" in first.stdout
     again = await asyncio.to_thread(CliRunner().invoke, cli_app, ["reconcile", "--json"], env=env)
     assert again.exit_code == 0 and json.loads(again.stdout) == {"checked": 0, "resolved": [], "differences": [],
-                                                                 "skipped": None}
+                                                                 "skipped": None, "interrupted": [], "awaiting": []}

@@ -18,7 +18,8 @@ def test_every_status_has_a_row_and_targets_are_statuses() -> None:
 def test_a_decided_proposal_reaches_the_broker_only_through_submitting(decided: ProposalStatus) -> None:
     check_transition(decided, S.SUBMITTING)
     check_transition(decided, S.BROKER_REJECTED)  # refused before any broker call
-    for skipped in (S.SUBMITTED, S.FILLED, S.PARTIALLY_FILLED, S.CANCELED):
+    check_transition(decided, S.CANCELED)  # never sent: its process died before SUBMITTING (recovery)
+    for skipped in (S.SUBMITTED, S.FILLED, S.PARTIALLY_FILLED):
         with pytest.raises(IllegalTransition, match=f"{decided} -> {skipped}"):
             check_transition(decided, skipped)
 
