@@ -2,22 +2,32 @@
 
 Policy: ``monitor`` runs the desk's watch (``bot.desk.watch``) and sends its alerts (moves,
 circuit breaker, stop-losses), a fill per stop-loss that filled and an approval request per
-stop-loss that awaits a human. ``weekly_report`` builds ``paperdesk report --week`` in a worker
-thread (matplotlib and the benchmark loads must not stall the event loop) and sends its text
-and charts. Failure contract: both raise to the scheduler's guard after an alert naming the job;
-notification failures never raise (the notifiers swallow them).
+stop-loss that awaits a human. ``weekly_report`` first writes the week's retrospective memory
+(``bot.learning.weekly_retrospective``: due outcomes, then one RETROSPECTIVE), then builds
+``paperdesk report --week`` in a worker thread (matplotlib and the benchmark loads must not stall
+the event loop) and sends its text and charts. Memory calls stay on the event loop's thread, as
+every other use of the desk's memory does (the embedded store's files are opened there); only the
+price load before them goes to a worker thread.
+
+Failure contract: ``monitor`` and the report raise to the scheduler's guard after an alert naming
+the job; the retrospective never raises (memory is advisory: its failure is logged and alerted,
+and the report goes out regardless); notification failures never raise (the notifiers swallow them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import structlog
 
+from agent.market.base import MarketDataError
+from agent.memory import MemoryRecord
 from bot.desk.desk import Desk
 from bot.desk.watch import WatchReport, watch
 from bot.evaluation.report import Report, build_report
+from bot.learning import weekly_retrospective
 from bot.notify import Notifier
 
 log = structlog.get_logger("paperdesk.monitor")
@@ -41,8 +51,23 @@ async def monitor(desk: Desk, notifier: Notifier, *, move_alert: float) -> Watch
     return report
 
 
+async def retrospective(desk: Desk, notifier: Notifier) -> MemoryRecord | None:
+    """Write the week's retrospective memory (None when memory is off); a failure is logged and alerted, not raised."""
+    if not desk.memory.enabled:
+        return None
+    try:
+        with contextlib.suppress(MarketDataError):  # the retrospective judges outcomes without prices then
+            await asyncio.to_thread(desk.snapshot)  # cached for the call below, which stays on this thread
+        return weekly_retrospective(desk)
+    except Exception as exc:  # memory is advisory: nothing here may stop the weekly report
+        log.error("retrospective_failed", error=repr(exc))
+        await notifier.alert(f"weekly retrospective failed: {exc}")
+        return None
+
+
 async def weekly_report(desk: Desk, notifier: Notifier, home: Path) -> Report:
-    """Build the week's report and send its text and charts."""
+    """Write the week's retrospective memory, then build the week's report and send its text and charts."""
+    await retrospective(desk, notifier)
     try:
         report = await asyncio.to_thread(build_report, desk, home, week=True)
     except Exception as exc:

@@ -76,7 +76,7 @@ class DeskRunner:
             return report
 
     async def weekly_report(self) -> Report:
-        """Build and send the week's report."""
+        """The weekly job: write the week's retrospective memory, then build and send the week's report."""
         if self.home is None:
             raise ValueError("the weekly report needs PAPERDESK_HOME")
         async with self.lock:

@@ -7,8 +7,9 @@ days only (``bot.calendars``; early closes and holidays follow the exchange), or
 scheduled time passed while the daemon was down (a fire time of the same trigger lies between the
 last stored cycle and now, so only trading days count) runs once, now, however many were missed.
 The intraday monitor every ``PAPERDESK_MONITOR_INTERVAL_MINUTES`` while NYSE or Euronext Paris is
-open (0 turns it off); the weekly report ``PAPERDESK_REPORT_DELAY_MINUTES`` after the close of the
-week's last NYSE session; approval expiry every 5 minutes; the outbox flush at its configured
+open (0 turns it off); the weekly job (the retrospective memory, then the report:
+``DeskRunner.weekly_report``) ``PAPERDESK_REPORT_DELAY_MINUTES`` after the close of the week's
+last NYSE session; approval expiry every 5 minutes; the outbox flush at its configured
 interval. A job that fails is logged and the scheduler carries on. A cron expression that does
 not parse is a ``SettingsError`` naming the variable.
 """

@@ -92,7 +92,7 @@ def portfolio_cvar(returns: pd.DataFrame, weights: Mapping[str, float], alpha: f
     return historical_cvar(portfolio_returns(returns, weights), alpha)
 
 
-def _drawdowns(series: npt.ArrayLike) -> FloatArray:
+def drawdowns(series: npt.ArrayLike) -> FloatArray:
     """Drawdown from the running peak at every point (0 where the peak is not positive)."""
     values = _as_array(series)
     if values.size == 0:
@@ -105,11 +105,11 @@ def _drawdowns(series: npt.ArrayLike) -> FloatArray:
 
 def drawdown(equity_series: npt.ArrayLike) -> float:
     """Current drawdown of the last value from the running peak (0.0 for an empty series)."""
-    values = _drawdowns(equity_series)
+    values = drawdowns(equity_series)
     return float(values[-1]) if values.size else 0.0
 
 
 def max_drawdown(series: npt.ArrayLike) -> float:
     """Largest drawdown from a running peak over the series (0.0 for an empty series)."""
-    values = _drawdowns(series)
+    values = drawdowns(series)
     return float(values.max()) if values.size else 0.0

@@ -6,7 +6,8 @@ strategy decides at that close and fills the next day) and is invested from the 
 price on — its open when the history has opens, as the backtest fills at the next open — so a
 buy-and-hold backtest without costs reproduces its benchmark exactly. Prices are
 forward-filled closes × FX (base units per instrument currency), so a USD ETF measured in EUR
-carries the currency move. The equal-weight universe is rebalanced daily: its return is the mean
+carries the currency move; a date without a row of data (a report's business day on which the
+market was shut) takes the price before it. The equal-weight universe is rebalanced daily: its return is the mean
 of the day's returns of the instruments priced that day and the day before. No trading costs.
 
 Failure contract: a benchmark whose instrument has no price on the investment day is left out
@@ -16,6 +17,7 @@ Failure contract: a benchmark whose instrument has no price on the investment da
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from agent.market.base import PriceHistory
 SPY, CAC = "SPY", "CAC.PA"
 NAMES = {SPY: "SPY buy-and-hold", CAC: "CAC 40 buy-and-hold"}
 EQUAL_WEIGHT = "equal-weight universe"
+Prices = TypeVar("Prices", pd.Series, pd.DataFrame)
 
 
 def base_prices(history: PriceHistory) -> pd.DataFrame:
@@ -39,10 +42,16 @@ def base_opens(history: PriceHistory) -> pd.DataFrame | None:
     return history.open.astype(float) * history.fx_by_symbol().ffill()
 
 
+def on_dates(prices: Prices, dates: list[date]) -> Prices:
+    """Prices on each date: the last price on or before it (a day the market was shut carries the day before's)."""
+    index = pd.DatetimeIndex(dates)
+    return prices.reindex(prices.index.union(index)).ffill().reindex(index)
+
+
 def buy_and_hold(prices: pd.Series, dates: list[date], initial: float,
                  opens: pd.Series | None = None) -> pd.Series | None:
     """``initial`` in cash on the first date, invested at the second date's open (else close), then held."""
-    series = prices.reindex(pd.DatetimeIndex(dates)).astype(float)
+    series = on_dates(prices, dates).astype(float)
     if len(series) < 2 or not np.isfinite(series.iloc[1]) or series.iloc[1] <= 0:
         return None
     entry = float(series.iloc[1])
@@ -57,7 +66,7 @@ def buy_and_hold(prices: pd.Series, dates: list[date], initial: float,
 def equal_weight(prices: pd.DataFrame, dates: list[date], initial: float,
                  opens: pd.DataFrame | None = None) -> pd.Series | None:
     """Daily-rebalanced equal weight of the priced instruments, invested from the second date's open (else close)."""
-    frame = prices.reindex(pd.DatetimeIndex(dates)).astype(float)
+    frame = on_dates(prices, dates).astype(float)
     if len(frame) < 2:
         return None
     first = 0.0

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from bot.evaluation.metrics import drawdown_curve
 
 
 def _pyplot() -> Any:
@@ -43,11 +44,9 @@ def equity_chart(path: Path, equity: pd.Series, benchmarks: dict[str, pd.Series]
 def drawdown_chart(path: Path, equity: pd.Series, title: str) -> Path:
     """Drawdown from the running peak, in percent."""
     plt = _pyplot()
-    values = equity.to_numpy(dtype=float)
-    peaks = np.maximum.accumulate(values) if len(values) else values
-    drawdown = np.where(peaks > 0, values / np.where(peaks > 0, peaks, 1) - 1, 0.0) * 100
+    drawdown = -drawdown_curve(equity) * 100
     fig, ax = plt.subplots(figsize=(10, 3))
-    ax.fill_between(equity.index, drawdown, 0, color="tab:red", alpha=0.4)
+    ax.fill_between(drawdown.index, drawdown.to_numpy(), 0, color="tab:red", alpha=0.4)
     ax.set_title(title)
     ax.set_ylabel("drawdown %")
     ax.grid(alpha=0.3)

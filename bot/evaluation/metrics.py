@@ -4,7 +4,11 @@ Conventions (the same as empyrical's, which the tests compare against on the sam
 
 - input is an equity curve (one value per trading day) or its simple daily returns
   ``equity.pct_change()`` with the first (undefined) day dropped; 252 periods per year; the
-  risk-free rate is 0.
+  risk-free rate is 0. Points recorded at any rhythm (several a day, gaps) become such a curve
+  through ``daily_equity``: the last point of each business day, carried forward over business
+  days without one (a flat day), so a live report and a backtest of the same days agree.
+- ``summarize`` is the one function that turns a daily curve (and its traded notional) into the
+  figures: ``paperdesk report``, every backtest fold and every benchmark go through it.
 - ``cagr``: (Π(1 + r))^(252 / n) − 1 over n returns. ``annual_volatility``: sample std (ddof 1)
   × √252. ``sharpe``: mean / sample std × √252. ``sortino``: mean × 252 / (√mean(min(r, 0)²) ×
   √252). ``calmar``: CAGR / max drawdown.
@@ -31,9 +35,26 @@ import pandas as pd
 
 from risk import historical_cvar
 from risk import max_drawdown as _max_drawdown
+from risk.measures import drawdowns
 
 PERIODS_PER_YEAR = 252
 NAN = float("nan")
+
+
+def business_days_of(index: pd.Index) -> pd.DatetimeIndex:
+    """The business day each time stamp counts for: its own, or the Friday before a weekend."""
+    days = pd.DatetimeIndex(index).normalize()
+    # A weekend point values the portfolio at Friday's closes.
+    return days - pd.to_timedelta(np.maximum(days.day_of_week - 4, 0), unit="D")
+
+
+def daily_equity(points: pd.Series) -> pd.Series:
+    """One value per business day: each day's last point, carried forward over days without one."""
+    if points.empty:
+        return pd.Series([], index=pd.DatetimeIndex([]), dtype=float)
+    days = business_days_of(points.index)
+    last = pd.Series(points.to_numpy(dtype=float), index=days).groupby(level=0, sort=True).last()
+    return last.reindex(pd.bdate_range(last.index[0], last.index[-1])).ffill()
 
 
 def returns_of(equity: pd.Series) -> pd.Series:
@@ -84,10 +105,15 @@ def max_drawdown(returns: pd.Series) -> float:
     return _max_drawdown(wealth(returns)) if len(returns) else NAN
 
 
+def drawdown_curve(equity: pd.Series) -> pd.Series:
+    """Drawdown from the running peak on every day of an equity curve, as a positive fraction."""
+    values = equity.dropna().astype(float)
+    return pd.Series(drawdowns(values.to_numpy()), index=values.index, dtype=float)
+
+
 def drawdown_days(returns: pd.Series) -> int:
     """Longest number of days spent below a previous peak."""
-    curve = wealth(returns)
-    under = curve < np.maximum.accumulate(curve) * (1 - 1e-12)
+    under = drawdowns(wealth(returns)) > 1e-12
     longest = run = 0
     for flag in under:
         run = run + 1 if flag else 0

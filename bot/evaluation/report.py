@@ -5,12 +5,20 @@ the benchmark prices over the same dates, and writes into PAPERDESK_HOME/reports
 (``summary.txt``, ``equity.png``, ``drawdown.png``, ``calibration.png``). It returns a ``Report``
 (text + chart paths) that the CLI prints and a Telegram job can send as a message and photos.
 
-Policy: performance since the first snapshot (or the last 7 days with ``week``) against SPY, the
-CAC 40 and the equal-weight universe over the same dates, in the base currency; then decision
-quality (``bot.evaluation.decisions``). A fresh home (no snapshot yet) gives a one-paragraph
-report saying nothing has been traded, and no charts. A benchmark whose data cannot be loaded is
-left out and named in the text. Failure contract: database errors propagate; market-data errors
-for benchmarks are reported in the text, not raised.
+Policy: the figures are per trading day, as a backtest's are: the snapshots (one per cycle, so
+several on some days and none on others) become one equity per business day by
+``bot.evaluation.metrics.daily_equity`` (each day's last snapshot by its as-of date, carried
+forward over days without one), then ``summarize``, the function every backtest uses. The
+portfolio's date is its last snapshot's as-of date (not the wall clock: a desk replayed on CSV
+data lives in the past): it names the report and its folder and ends the period, which is
+since the first snapshot or, with ``week``, the 7 days before. Performance is measured against
+SPY, the CAC 40 and the equal-weight universe over the same dates, in the base currency; then
+decision quality (``bot.evaluation.decisions``). A fresh home (no snapshot yet) gives a
+one-paragraph report saying nothing has been traded, and no charts. A benchmark whose data
+cannot be loaded is left out and named in the text.
+
+Failure contract: database errors propagate; market-data errors for benchmarks are reported in
+the text, not raised.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from agent.market.base import MarketDataError, PriceHistory
 from bot.desk.desk import Desk
 from bot.evaluation import benchmarks as bench
 from bot.evaluation import charts, decisions
-from bot.evaluation.metrics import as_json, summarize
+from bot.evaluation.metrics import as_json, business_days_of, daily_equity, summarize
 from storage.evaluation_store import EvaluationStore
 
 HISTORY_ROWS = 5000
@@ -45,21 +53,23 @@ class Report:
 
 
 def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
-    """The report of the live portfolio (since the start, or the last 7 days)."""
-    today = desk.today
-    title = f"paperdesk {'weekly ' if week else ''}report, {today}"
-    equity = _equity(desk, today - timedelta(days=7) if week else None)
+    """The report of the live portfolio (since the start, or its last 7 days)."""
+    recorded = _snapshots(desk)
+    history = daily_equity(recorded)
+    as_of = history.index[-1].date() if len(history) else desk.today
+    title = f"paperdesk {'weekly ' if week else ''}report, {as_of}"
+    equity = history[history.index >= pd.Timestamp(as_of - timedelta(days=7))] if week else history
     if len(equity) < 2:
-        text = (f"{title}\nNothing to measure yet: {len(equity)} equity snapshot(s) in this period. "
-                "Run `paperdesk cycle` on a few days first.\n")
+        text = (f"{title}\nNothing to measure yet: {len(equity)} trading day(s) with an equity snapshot in this "
+                "period. Run `paperdesk cycle` on a few days first.\n")
         return Report(title=title, text=text)
     dates = [d.date() for d in equity.index]
     series, missing = _benchmarks(desk, dates, float(equity.iloc[0]))
     quality = _decision_quality(desk, dates)
     data = {"period": [str(dates[0]), str(dates[-1])], "metrics": as_json(summarize(equity)),
             "benchmarks": {name: as_json(summarize(s)) for name, s in series.items()}, "missing_benchmarks": missing,
-            "decision_quality": quality, "sparse": _sparse(dates)}
-    directory = home / "reports" / today.isoformat()
+            "decision_quality": quality, "sparse": _sparse(recorded, pd.DatetimeIndex(equity.index))}
+    directory = home / "reports" / as_of.isoformat()
     directory.mkdir(parents=True, exist_ok=True)
     paths = [charts.equity_chart(directory / "equity.png", equity, series, title),
              charts.drawdown_chart(directory / "drawdown.png", equity, "drawdown"),
@@ -69,21 +79,20 @@ def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
     return Report(title=title, text=text, charts=paths, directory=directory, data=data)
 
 
-def _sparse(dates: list[date]) -> str | None:
-    """A caveat when snapshots are missing on many business days (annualised figures assume daily data)."""
-    business = len(pd.bdate_range(dates[0], dates[-1]))
-    if len(dates) >= 0.8 * business:
+def _sparse(recorded: pd.Series, days: pd.DatetimeIndex) -> str | None:
+    """A caveat when many trading days of the period have no snapshot of their own (they were carried)."""
+    own = len(days.intersection(business_days_of(recorded.index).unique()))
+    if own >= 0.8 * len(days):
         return None
-    return (f"{len(dates)} equity snapshots over {business} business days: annualised figures assume one "
-            "snapshot per trading day (run a cycle every day for exact figures)")
+    return (f"{own} of {len(days)} trading days have an equity snapshot; the others carry the day before's "
+            "equity (a flat day), which understates volatility (run a cycle every trading day for exact figures)")
 
 
-def _equity(desk: Desk, since: date | None) -> pd.Series:
-    """Last equity snapshot of each as-of day (from ``since`` on)."""
+def _snapshots(desk: Desk) -> pd.Series:
+    """Every stored equity snapshot by its as-of date, in the order they were taken."""
     rows = desk.store.equity_history()
-    by_day = {row.as_of: float(row.equity) for row in rows if since is None or row.as_of >= since}
-    days = sorted(by_day)
-    return pd.Series([by_day[d] for d in days], index=pd.DatetimeIndex(days), dtype=float)
+    return pd.Series([float(row.equity) for row in rows], index=pd.DatetimeIndex([row.as_of for row in rows]),
+                     dtype=float)
 
 
 def _load(desk: Desk, symbols: list[str], end: date) -> PriceHistory:

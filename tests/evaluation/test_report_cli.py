@@ -32,4 +32,5 @@ def test_a_report_after_a_few_cycles_has_benchmarks_and_charts(isolated_env: Pat
     for name in ("summary.txt", "equity.png", "drawdown.png", "calibration.png"):
         assert (folder / name).stat().st_size > 0
     week = runner.invoke(app, ["report", "--week"])
-    assert week.exit_code == 0 and "weekly report" in week.stdout
+    assert week.exit_code == 0 and "weekly report, 2024-06-06" in week.stdout  # the portfolio's week, not the clock's
+    assert "period 2024-06-03 → 2024-06-06" in week.stdout
