@@ -8,6 +8,11 @@ differs from the traded symbol and ``price_scale`` multiplies that series into t
 price. The packaged ``seed`` universe (EUR base) models ``CAC.PA``, the Amundi CAC 40 UCITS ETF on
 Euronext Paris, as the CAC 40 index (``^FCHI``) divided by 100. ``us`` holds its US ETFs (USD base).
 
+Symbols and data symbols name files (``csv:DIR`` reads ``<data_symbol or symbol>.csv``) and go into
+URLs, so both must match ``SYMBOL_PATTERN``: 1 to 20 of letters, digits and ``. - ^ = _``, starting
+with a letter, a digit or ``^``, without ``..`` (``SPY``, ``MC.PA``, ``BRK-B``, ``^FCHI``,
+``EURUSD=X``). A path separator, ``..`` or an absolute path is refused.
+
 Failure contract: every problem raises ``UniverseError`` naming the file and the 1-based line.
 """
 
@@ -30,12 +35,18 @@ REQUIRED_COLUMNS = ("symbol", "asset_class", "sector", "currency", "exchange")
 OPTIONAL_COLUMNS = ("name", "fractional", "data_symbol", "price_scale", "tradable")
 _BASE_LINE = re.compile(r"^#\s*base_currency\s*:\s*(\S*)\s*$", re.IGNORECASE)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.^=_-]{0,19}$")
 _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n", ""}
 
 
 class UniverseError(ValueError):
     """A universe could not be loaded; the message names the file and the line."""
+
+
+def is_symbol(value: str) -> bool:
+    """True for a symbol or data symbol that is safe as a file name and in a URL (``SYMBOL_PATTERN``)."""
+    return bool(SYMBOL_PATTERN.match(value)) and ".." not in value
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,10 @@ def _instrument(header: list[str], fields: list[str], where: str) -> Instrument:
     for column in REQUIRED_COLUMNS:
         if not row[column]:
             raise UniverseError(f"{where}: empty {column}")
+    for column in ("symbol", "data_symbol"):
+        if row.get(column) and not is_symbol(row[column]):
+            raise UniverseError(f"{where}: bad {column} {row[column]!r} (1 to 20 letters, digits or . - ^ = _, "
+                                "no path: e.g. SPY, MC.PA, BRK-B, ^FCHI, EURUSD=X)")
     try:
         asset_class = AssetClass(row["asset_class"].lower())
     except ValueError:

@@ -34,6 +34,7 @@ from bot.clock import system_clock
 from bot.evaluation import charts
 from bot.evaluation.report import alpha_line
 from bot.logging import configure_logging
+from bot.render import make_console
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import make_provider
 from broker.simulated import SimConfig
@@ -45,7 +46,7 @@ from storage.tables_backtest import BacktestRunRow
 
 POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight")
 EXPECTED = (BacktestError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate)
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+out = make_console()  # reads no markup: paths, symbols and report text print as written
 
 
 def _fail(message: str) -> typer.Exit:

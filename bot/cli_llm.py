@@ -1,5 +1,8 @@
 """``paperdesk llm …``: the LLM audit trail from the command line (parse, read, render).
 
+Rows are shown redacted (the configured secrets and key-shaped text, even in rows stored before
+redaction existed) and never read as terminal markup.
+
 Failure contract: bad input or an unusable database prints one line and exits 1.
 """
 
@@ -10,12 +13,13 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from bot.clock import system_clock
+from bot.logging import Redactor, settings_secrets
+from bot.render import make_console, plain
 from bot.settings import SettingsError, load_settings
+from broker.redaction import host_of
 from storage.engine import DatabaseError, DatabaseUrlError, make_engine
 from storage.llm_store import LlmStore
 from storage.migrate import SchemaOutOfDate, ensure_schema
@@ -23,14 +27,14 @@ from storage.store import Store
 from storage.tables_llm import LlmCallRow
 
 llm_app = typer.Typer(help="The LLM policy's audit trail.", no_args_is_help=True)
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+out = make_console()
 
 
 def call_view(row: LlmCallRow) -> dict[str, Any]:
     """One call as a JSON-ready summary."""
     errors = row.validation_errors if isinstance(row.validation_errors, list) else []
     return {"id": row.id, "at": row.at.isoformat(), "cycle_id": row.cycle_id, "model": row.model,
-            "endpoint_host": row.endpoint_host, "outcome": row.outcome, "finish_reason": row.finish_reason,
+            "endpoint_host": host_of(row.endpoint_host), "outcome": row.outcome, "finish_reason": row.finish_reason,
             "from_cache": row.from_cache, "prompt_tokens": row.prompt_tokens,
             "completion_tokens": row.completion_tokens, "latency_ms": row.latency_ms, "cost_usd": str(row.cost_usd),
             "validation_errors": errors, "error": row.error, "cache_key": row.cache_key}
@@ -50,7 +54,8 @@ def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="H
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
         raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
-    views = [call_view(row) for row in rows]
+    redactor = Redactor(settings_secrets(settings))
+    views = [redactor.value(call_view(row)) for row in rows]
     if as_json:
         print(json.dumps(views, indent=2))  # noqa: T201
         return
@@ -66,9 +71,10 @@ def _table(views: list[dict[str, Any]]) -> None:
         table.add_column(column)
     for v in views:
         why = v["error"] or "; ".join(v["validation_errors"][:2]) or ""
-        table.add_row(str(v["id"]), v["at"][:19], v["cycle_id"] or "—", v["model"], v["outcome"],
-                      f"{v['prompt_tokens']}/{v['completion_tokens']}", v["cost_usd"], f"{v['latency_ms']:.0f}",
-                      "replay" if v["from_cache"] else "", Text(why[:80]))
+        cells = (str(v["id"]), v["at"][:19], v["cycle_id"] or "—", v["model"], v["outcome"],
+                 f"{v['prompt_tokens']}/{v['completion_tokens']}", v["cost_usd"], f"{v['latency_ms']:.0f}",
+                 "replay" if v["from_cache"] else "", why[:80])
+        table.add_row(*(plain(cell) for cell in cells))
     out.print(table)
 
 

@@ -1,5 +1,8 @@
 """The LLM policy's ``CallLog`` on the database: agent-side records in, ``llm_call`` rows out.
 
+Untrusted text (the error, the validation messages, the endpoint host) is stored through
+``broker.redaction.Redactor``: a key echoed by the endpoint never reaches ``llm_call``.
+
 Failure contract: database errors propagate; a call is recorded in one transaction.
 """
 
@@ -9,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from agent.llm.audit import LlmCall, StoredAnswer
+from broker.redaction import Redactor, host_of
 from storage.llm_store import LlmStore, month_bounds
 from storage.tables_llm import LlmCallRow
 
@@ -16,8 +20,9 @@ from storage.tables_llm import LlmCallRow
 class SqlCallLog:
     """Implements ``agent.llm.audit.CallLog`` with ``storage.llm_store.LlmStore``."""
 
-    def __init__(self, store: LlmStore) -> None:
+    def __init__(self, store: LlmStore, redactor: Redactor | None = None) -> None:
         self.store = store
+        self.redactor = redactor or Redactor()
 
     def find(self, cache_key: str) -> StoredAnswer | None:
         """The latest recorded answer to an identical request."""
@@ -29,12 +34,15 @@ class SqlCallLog:
                             prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
 
     def record(self, call: LlmCall) -> None:
-        """Store one audit record."""
+        """Store one audit record, its untrusted text redacted."""
+        clean = self.redactor.text
         self.store.add(LlmCallRow(
-            at=call.at, cycle_id=call.cycle_id, model=call.model[:120], endpoint_host=call.endpoint_host[:200],
+            at=call.at, cycle_id=call.cycle_id, model=call.model[:120],
+            endpoint_host=clean(host_of(call.endpoint_host))[:200],
             cache_key=call.cache_key, messages=call.messages, raw_answer=_text(call.raw_answer), parsed=call.parsed,
-            validation_errors=call.validation_errors, outcome=call.outcome[:24],
-            finish_reason=(call.finish_reason or None) and call.finish_reason[:24], error=_text(call.error),
+            validation_errors=[clean(e) for e in call.validation_errors], outcome=call.outcome[:24],
+            finish_reason=(call.finish_reason or None) and call.finish_reason[:24],
+            error=_text(None if call.error is None else clean(call.error)),
             prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens, latency_ms=call.latency_ms,
             cost_usd=call.cost_usd, from_cache=call.from_cache))
 

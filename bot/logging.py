@@ -3,68 +3,37 @@
 Logs go to stderr so that command output on stdout stays clean (and ``--json`` stays parseable).
 Under systemd (``JOURNAL_STREAM`` or ``INVOCATION_ID`` set) the ``auto`` format is JSON, one
 event per journal line. Secrets never reach a log line: every event (and every record of a
-library using the standard ``logging`` module) passes through ``Redactor``, which replaces the
-configured secret values, Telegram bot tokens (``bot<id>:<token>``), URL passwords
-(``user:password@``), key-like query parameters, bearer tokens and ``sk-`` API keys.
+library using the standard ``logging`` module) passes through ``Redactor``, the structlog face of
+``broker.redaction.Redactor`` (the one redaction function: configured secrets and key-shaped text).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import structlog
+
+from broker import redaction
+from broker.redaction import HIDDEN, url_password
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+__all__ = ["HIDDEN", "Redactor", "configure_logging", "settings_secrets", "use_json"]
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-HIDDEN = "***"
-_PATTERNS = (
-    (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), "bot" + HIDDEN),
-    (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b"), HIDDEN),
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@", re.IGNORECASE), r"\1:" + HIDDEN + "@"),
-    (re.compile(r"([?&](?:api[_-]?key|apikey|key|token|secret|password|access_token)=)[^&\s#]+", re.IGNORECASE),
-     r"\1" + HIDDEN),
-    (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1" + HIDDEN),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), "sk-" + HIDDEN),
-)
 SYSTEMD_VARIABLES = ("JOURNAL_STREAM", "INVOCATION_ID")
 
 
-class Redactor:
-    """Removes secrets from text, and from every value of a structlog event."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        """The text with every secret replaced."""
-        for secret in self.secrets:
-            value = value.replace(secret, HIDDEN)
-        for pattern, replacement in _PATTERNS:
-            value = pattern.sub(replacement, value)
-        return value
-
-    def value(self, value: Any) -> Any:
-        """Strings redacted; lists, tuples and dicts walked; other values rendered then redacted if they leak."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(v) for v in value]
-        if isinstance(value, BaseException):
-            return self.text(repr(value))
-        return value
+class Redactor(redaction.Redactor):
+    """``broker.redaction.Redactor`` that is also a structlog processor."""
 
     def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        """The structlog processor."""
+        """The structlog processor: every value of the event redacted."""
         return {key: self.value(item) for key, item in event.items()}
 
 
@@ -94,15 +63,12 @@ class _CurrentStderr:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """The secret values among the settings (tokens, keys, the database password)."""
+    """The secret values among the settings: tokens, keys and the passwords inside configured URLs."""
+    urls = (settings.database_url, settings.openai_base_url, settings.alpaca_url, settings.alpaca_data_url,
+            settings.telegram_api_url)
     values = [settings.telegram_bot_token, settings.openai_api_key, settings.alpaca_api_key,
-              settings.alpaca_secret_key]
-    if settings.database_url:
-        try:
-            values.append(urlsplit(settings.database_url).password)
-        except ValueError:  # an unparsable URL fails later, with its own message
-            pass
-    return [form for v in values if v for form in {v, unquote(v)}]
+              settings.alpaca_secret_key, *(url_password(url) for url in urls)]
+    return [v for v in values if v]
 
 
 def use_json(fmt: str) -> bool:

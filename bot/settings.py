@@ -2,18 +2,28 @@
 
 Everything is validated once, at start-up, by the composition root; an invalid value is a
 ``SettingsError`` whose message names the variable, so the CLI can print one line and exit.
+Every number is finite and within a range the arithmetic of a cycle can carry (``inf``, ``nan``
+and ``1e308`` are refused here, not by an OverflowError later); the database URL is parsed (scheme,
+numeric port) and so are OPENAI_BASE_URL and PAPERDESK_TELEGRAM_API_URL (http(s), a host, a numeric
+port). A value echoed in a message is redacted (``broker.redaction``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from broker.redaction import Redactor
 from risk.limits import RiskLimits
+from storage.engine import DatabaseUrlError, check_url
+
+_VALUE_ERROR = re.compile(r"^Value error, ")
 
 
 class SettingsError(ValueError):
@@ -23,12 +33,12 @@ class SettingsError(ValueError):
 class SimSettings(BaseModel):
     """The simulated broker (``[sim]`` table, ``PAPERDESK_SIM__<KEY>``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    initial_cash: float = Field(100_000, gt=0)
+    initial_cash: float = Field(100_000, gt=0, le=1e12)
     slippage_bps: float = Field(5, ge=0, le=1000)
     commission_bps: float = Field(2, ge=0, le=1000)
-    min_commission: float = Field(1.0, ge=0)
+    min_commission: float = Field(1.0, ge=0, le=1e6)
 
 
 NotifyLevel = Literal["on", "silent", "off"]
@@ -37,7 +47,7 @@ NotifyLevel = Literal["on", "silent", "off"]
 class NotifySettings(BaseModel):
     """Notifications per kind (``[notify]`` table, ``PAPERDESK_NOTIFY__<KIND>``): on, silent (no sound) or off."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     cycle: NotifyLevel = "on"
     approval: NotifyLevel = "on"
@@ -57,7 +67,7 @@ class Settings(BaseSettings):
     """Every knob of paperdesk; see the README's configuration table."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERDESK_", env_nested_delimiter="__", extra="ignore",
-                                      frozen=True)
+                                      frozen=True, allow_inf_nan=False)
 
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
@@ -65,7 +75,7 @@ class Settings(BaseSettings):
     data: str = "synthetic"
     universe: str = "seed"
     policy: Literal["llm", "rules"] | None = None
-    synthetic_seed: int = 42
+    synthetic_seed: int = Field(42, ge=0, le=2**63 - 1)
     lookback_days: int = Field(300, ge=60, le=5000)
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     log_format: Literal["auto", "console", "json"] = "auto"
@@ -74,12 +84,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     llm_model: str = "gpt-4o-mini"
     llm_cache: Literal["off", "record", "replay"] = "record"
-    llm_budget_usd: float | None = Field(default=None, ge=0)
+    llm_budget_usd: float | None = Field(default=None, ge=0, le=1e9)
     llm_timeout_seconds: float = Field(60, gt=0, le=3600)
     llm_max_retries: int = Field(3, ge=0, le=10)
     llm_max_tokens: int = Field(4000, ge=256, le=200_000)
-    llm_price_input_per_mtok: float = Field(0.15, ge=0)
-    llm_price_output_per_mtok: float = Field(0.60, ge=0)
+    llm_price_input_per_mtok: float = Field(0.15, ge=0, le=1e6)
+    llm_price_output_per_mtok: float = Field(0.60, ge=0, le=1e6)
 
     alpaca_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_API_KEY"))
     alpaca_secret_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_SECRET_KEY"))
@@ -110,6 +120,23 @@ class Settings(BaseSettings):
         if value in {"synthetic", "yfinance", "alpaca"} or (value.startswith("csv:") and len(value) > 4):
             return value
         raise ValueError("must be synthetic, yfinance, alpaca or csv:DIR")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_url(value)
+            except DatabaseUrlError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("openai_base_url", "telegram_api_url")  # Alpaca's URLs: checked by the wiring when used
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_endpoint(value)
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -148,6 +175,17 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"cannot read {config}: {exc}") from None
 
 
+def check_endpoint(url: str) -> None:
+    """An http(s) URL with a host and, if given, a numeric port; else ``ValueError``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError("not a valid URL (is the port a number?)") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+
+
 def _describe(exc: ValidationError) -> str:
     error = exc.errors()[0]
     loc = [str(part) for part in error["loc"]]
@@ -155,7 +193,9 @@ def _describe(exc: ValidationError) -> str:
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     value = error.get("input")
     shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
-    return f"invalid setting {name}: {error['msg']}{shown}{more}"
+    message = _VALUE_ERROR.sub("", error["msg"])
+    return Redactor().text(f"invalid setting {name}: {message}{shown}{more}")
+
 
 
 def _env_name(loc: list[str]) -> str:

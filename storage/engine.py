@@ -1,6 +1,8 @@
 """Engine factory: a SQLite file by default, PostgreSQL through psycopg 3.
 
-``postgres://`` and ``postgresql://`` URLs are rewritten to ``postgresql+psycopg://``. SQLite runs
+``postgres://`` and ``postgresql://`` URLs are rewritten to ``postgresql+psycopg://``. ``check_url``
+parses a URL the way ``make_engine`` will (scheme, numeric port in range), so settings refuse a bad
+one at start-up with one line instead of a traceback at the first connection. SQLite runs
 in WAL mode with ``synchronous=NORMAL`` (durable on commit across process crashes, fast enough
 for a cycle of hundreds of proposals) and a busy timeout so a CLI call and the daemon can share
 the file.
@@ -13,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-__all__ = ["DatabaseError", "DatabaseUrlError", "Engine", "make_engine", "normalize_url", "redact"]
+__all__ = ["DatabaseError", "DatabaseUrlError", "Engine", "check_url", "make_engine", "normalize_url", "redact"]
 
 DatabaseError = SQLAlchemyError
 """Any failure of the database layer (re-exported so callers need not import SQLAlchemy)."""
@@ -35,6 +37,19 @@ def normalize_url(url: str) -> str:
     raise DatabaseUrlError(
         f"unsupported database URL {redact(url)!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
     )
+
+
+def check_url(url: str) -> None:
+    """Raise ``DatabaseUrlError`` unless ``url`` is a supported URL that parses, with a port in 1..65535."""
+    normalized = normalize_url(url)
+    try:
+        port = make_url(normalized).port
+    except ValueError:  # SQLAlchemy parses the port with int()
+        raise DatabaseUrlError(f"invalid database URL {redact(url)!r}: the port must be a number") from None
+    except ArgumentError:
+        raise DatabaseUrlError(f"invalid database URL {redact(url)!r}: cannot be parsed") from None
+    if port is not None and not 0 < port < 65536:
+        raise DatabaseUrlError(f"invalid database URL {redact(url)!r}: port {port} is out of range")
 
 
 def redact(url: str) -> str:

@@ -7,6 +7,12 @@ other HTTP error is final. Requests go through ``chat.completions.parse`` with t
 schema of ``agent.schema.PolicyDecision``. The SDK's own parse verdict is noted, but the raw answer
 text is always kept, because ``agent.llm.gate`` is the authority on what the answer means.
 
+Redaction: the endpoint's error text (proxies answer ``Invalid API key provided: sk-…``) and any
+refusal are untrusted; they leave this module through ``broker.redaction.Redactor``, which knows the
+client's own API key, the password of its base URL and the configured secrets passed in, so nothing
+downstream (audit rows, alerts, cycle reports, output) receives a secret. ``endpoint_host`` never
+carries a user or password.
+
 Failure contract: ``complete`` never raises for a transport or answer problem; it returns a
 ``CallResult`` listing every failed attempt (with its reason and latency) and the answer, if any.
 """
@@ -17,17 +23,18 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlparse
 
 import openai
 from openai import AsyncOpenAI
 from openai.lib._parsing._completions import type_to_response_format_param
 
 from agent.schema import PolicyDecision
+from broker.redaction import Redactor, host_of, url_credentials
 
 MAX_RETRY_AFTER = 30.0
+MAX_REASON = 240
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -74,8 +81,9 @@ class LlmClient:
     """Chat completions with our retry loop."""
 
     def __init__(self, sdk: AsyncOpenAI, model: str, *, max_retries: int = 3, max_tokens: int = 4000,
-                 backoff_seconds: float = 1.0, sleep: Sleep = asyncio.sleep) -> None:
+                 backoff_seconds: float = 1.0, sleep: Sleep = asyncio.sleep, secrets: Sequence[str] = ()) -> None:
         self._sdk = sdk
+        self.redactor = Redactor([sdk.api_key, *url_credentials(str(sdk.base_url)), *secrets])
         self.model = model
         self.max_retries = max_retries
         self.max_tokens = max_tokens
@@ -84,9 +92,8 @@ class LlmClient:
 
     @property
     def endpoint_host(self) -> str:
-        """The host (and port) the requests go to."""
-        url = urlparse(str(self._sdk.base_url))
-        return url.netloc or str(self._sdk.base_url)
+        """The host (and port) the requests go to, without any user or password."""
+        return self.redactor.text(host_of(str(self._sdk.base_url)))
 
     async def complete(self, messages: Sequence[dict[str, str]]) -> CallResult:
         """Ask once, retrying transient failures; never raises for transport or answer problems."""
@@ -96,7 +103,8 @@ class LlmClient:
             try:
                 answer = await self._attempt(messages, started)
             except (openai.APIError, BadResponse) as exc:
-                failures.append(FailedAttempt(_reason(exc), _ms(started)))
+                reason = self.redactor.text(_reason(exc))[:MAX_REASON]  # cut after redaction: no partial key
+                failures.append(FailedAttempt(reason, _ms(started)))
                 if not _retryable(exc) or attempt == self.max_retries:
                     break
                 await self._sleep(self._delay(exc, attempt))
@@ -116,7 +124,8 @@ class LlmClient:
             note = type(exc).__name__
         except Exception as exc:  # the SDK's verdict is a note; the gate decides
             note = f"sdk parse: {type(exc).__name__}"
-        return _answer(body, _ms(started), note)
+        answer = _answer(body, _ms(started), note)
+        return answer if answer.refusal is None else replace(answer, refusal=self.redactor.text(answer.refusal))
 
     def _delay(self, exc: openai.APIError | BadResponse, attempt: int) -> float:
         backoff = self.backoff_seconds * 2 ** attempt
@@ -176,8 +185,8 @@ def _reason(exc: openai.APIError | BadResponse) -> str:
     if isinstance(exc, openai.APIConnectionError):
         return f"connection error: {exc}"
     if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return f"HTTP {exc.status_code}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _ms(started: float) -> float:

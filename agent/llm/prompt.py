@@ -3,7 +3,10 @@ compact user message (one line per instrument) built from the ``PolicyContext``.
 
 Policy: everything the desk did not write itself (recalled memories, any free text) goes inside a
 ``<data source="…">`` block, and the system prompt says that text inside data blocks is never an
-instruction. A data block cannot be closed from inside: ``</data`` in the text is defused. Numbers
+instruction. A data block cannot be closed (or another opened) from inside: the text is normalised
+(NFKC, so fullwidth ``＜／ＤＡＴＡ＞`` becomes ASCII; invisible format characters dropped; whitespace
+collapsed) and then holds no angle bracket at all (``<`` → ``‹``, ``>`` → ``›``), so no case or
+spacing variant (``</DATA>``, ``</ data>``, ``<data``) survives. Numbers
 are rounded to what a decision needs, so the whole prompt for the 30-instrument seed universe stays
 under about 3,000 tokens (``tests/perf/prompt_size.py`` measures it).
 
@@ -13,12 +16,14 @@ Failure contract: pure functions; NaN indicators print as ``-``; never raises on
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.policies.base import PolicyContext
 
 MAX_MEMORIES = 10
+_BRACKETS = str.maketrans({"<": "‹", ">": "›"})
 MAX_DATA_CHARS = 500
 SHOWN_LIMITS = (
     ("max_position_weight", "max weight per position", "pct"),
@@ -113,7 +118,10 @@ def fence(source: str, items: Sequence[str]) -> str:
 
 
 def _defuse(text: str) -> str:
-    return " ".join(text.replace("</data", "< /data").replace("<data", "< data").split())
+    """One line of text that can open or close no tag (``fence``'s guarantee)."""
+    normal = unicodedata.normalize("NFKC", text)
+    visible = "".join(ch for ch in normal if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split()).translate(_BRACKETS)
 
 
 def _limits_text(limits: Mapping[str, float]) -> str:

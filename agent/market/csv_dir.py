@@ -16,10 +16,11 @@ holidays). When an instrument's currency differs from the base, FX comes from ``
 dates; its last real date is in ``history.fx[cur].attrs["last_observed"]``. Parsed files are
 cached per (path, size, mtime), so repeated calls (backtests) do not re-read them.
 
-Failure contract: ``MarketDataError`` naming the symbol and the file: a missing file; a corrupt
-file (missing ``close`` column, unparseable date or number, non-positive price, negative volume,
-dates not ascending or duplicated) with the 1-based line of the first bad row; a
-symbol with no price on or before ``end``.
+Failure contract: ``MarketDataError`` naming the symbol and the file: a series name that is not a
+plain symbol (a path separator, ``..``, an absolute path: the file must be inside DIR); a missing
+file; a corrupt file (missing ``close`` column, unparseable date or number, a non-finite number such
+as ``inf`` or ``1e400``, non-positive price, negative volume, dates not ascending or duplicated)
+with the 1-based line of the first bad row; a symbol with no price on or before ``end``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from agent.market.assemble import (
@@ -40,6 +42,7 @@ from agent.market.assemble import (
     resolve_base,
 )
 from agent.market.base import MarketDataError, PriceHistory
+from agent.universe import is_symbol
 from broker.models import Instrument
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
@@ -80,6 +83,9 @@ class CsvMarketData:
         )
 
     def _read(self, series: str, label: str) -> pd.DataFrame:
+        if not is_symbol(series):
+            raise MarketDataError(f"no data for {label}: {series!r} is not a symbol; files are read only from "
+                                  f"{self.directory}")
         path = self.directory / f"{series}.csv"
         try:
             stat = path.stat()
@@ -144,6 +150,8 @@ def _parse(raw: pd.DataFrame, path: Path, label: str) -> dict[str, pd.Series]:
             continue
         values = pd.to_numeric(text[column].where(text[column] != ""), errors="coerce")
         checks.append(_Check(values.isna() & (text[column] != ""), f"unparseable number {{value}} in {column}", column))
+        checks.append(_Check(pd.Series(np.isinf(values.to_numpy(dtype=float)), index=values.index),
+                             f"non-finite {column} {{value}}", column))
         if column == "volume":
             checks.append(_Check(values < 0, "negative volume {value}", column))
         else:

@@ -2,7 +2,8 @@
 alert ``no decision today: <reason>`` and a report without proposals.
 
 Policy: nothing is sized, classified or submitted; pending approvals from earlier cycles stay
-pending; the alert is shown in the cycle summary and kept with the cycle.
+pending; the alert is shown in the cycle summary and kept with the cycle. The reason may quote an
+endpoint's error text, so it is redacted (``broker.redaction``) before it is stored or shown.
 
 Failure contract: database errors propagate (the CLI prints one line).
 """
@@ -17,6 +18,7 @@ from bot.desk.desk import Desk, money
 from bot.desk.results import CycleReport
 from bot.market import MarketSnapshot
 from broker.models import Account
+from broker.redaction import Redactor
 from risk.models import RiskContext
 from storage.abstention import record_abstention
 from storage.tables import AlertRow, CycleRow
@@ -27,7 +29,7 @@ log = structlog.get_logger("paperdesk.cycle")
 def abstain(desk: Desk, cycle_id: str, snapshot: MarketSnapshot, account: Account, ctx: RiskContext,
             alerts: list[str], reason: str, started: float) -> CycleReport:
     """Record the abstention and return its report."""
-    reason = reason.replace("\x00", "")
+    reason = Redactor().text(reason.replace("\x00", ""))
     message = f"no decision today: {reason}"
     now = desk.clock()
     cycle = CycleRow(id=cycle_id, started_at=now, finished_at=now, as_of=snapshot.as_of, policy=desk.policy.name,

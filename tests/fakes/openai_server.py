@@ -2,7 +2,8 @@
 
 ``POST /v1/chat/completions`` pops the next behaviour from the queue (or repeats ``default`` when
 the queue is empty) and records every request body, so tests can assert on prompts and count
-calls. Responses have the shape of OpenAI's ``chat.completion`` objects.
+calls. Responses have the shape of OpenAI's ``chat.completion`` objects. An error reply's message
+may quote the request's API key (``key_echo``), as some proxies do ("Invalid API key provided: …").
 
 ``POST /v1/embeddings`` answers with deterministic vectors (``embed``: hashed word counts, unit
 length, ``dimensions`` long or 1536), so texts that share words are near each other; its requests
@@ -35,6 +36,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 1200
     completion_tokens: int = 300
+    error: str | None = None  # the error message; "{key}" becomes the request's bearer token
 
 
 def answer(document: Any) -> Reply:
@@ -60,6 +62,12 @@ def truncated() -> Reply:
 def http_error(status: int = 500, retry_after: str | None = None) -> Reply:
     """An HTTP error with OpenAI's error body."""
     return Reply(status=status, headers={"Retry-After": retry_after} if retry_after is not None else {})
+
+
+def key_echo(status: int = 401) -> Reply:
+    """An authentication error that echoes the API key the request carried, as some proxies answer."""
+    return Reply(status=status, error="Invalid API key provided: {key}. You can find your API key at "
+                                      "https://platform.openai.com/account/api-keys.")
 
 
 def slow(seconds: float, document: Any) -> Reply:
@@ -156,8 +164,10 @@ class FakeOpenAI:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
-                    self._send(reply.status, {"error": {"message": f"scripted HTTP {reply.status}",
-                                                        "type": "server_error", "code": None}}, reply.headers)
+                    key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    message = (reply.error or "scripted HTTP {status}").format(key=key, status=reply.status)
+                    self._send(reply.status, {"error": {"message": message, "type": "server_error", "code": None}},
+                               reply.headers)
                     return
                 self._send(200, _completion(reply, fake.requests[-1].get("model", "fake-model")))
 
