@@ -14,18 +14,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter
-from rich.console import Console
 
 from agent.market.base import MarketDataError
 from agent.universe import UniverseError
 from bot import render
 from bot.cli_backtest import backtest, report
+from bot.cli_explain import explain
 from bot.cli_llm import llm_app
 from bot.desk import approvals, views
 from bot.desk.cycle import run_cycle
 from bot.desk.reconcile import reconcile as reconcile_desk
 from bot.desk.results import DeskError
-from bot.logging import configure_logging, settings_secrets
+from bot.logging import Redactor, configure_logging, settings_secrets
 from bot.settings import SettingsError, load_settings
 from bot.wiring import App, build_app
 from broker.errors import BrokerError
@@ -43,9 +43,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(llm_app, name="llm")
 app.command()(backtest)
 app.command()(report)
+app.command()(explain)
 
-# Tables stay readable when piped (rich would otherwise assume 80 columns).
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+# Reads no markup from data; tables stay readable when piped (rich would otherwise assume 80 columns).
+out = render.make_console()
 EXPECTED_ERRORS = (DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError,
                    BrokerError)
 
@@ -95,11 +96,13 @@ def _actor() -> str:
     return f"cli:{user}"
 
 
-def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None]) -> None:
+def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None], secrets: list[str] | None = None,
+          ) -> None:
+    """JSON (redacted: the configured secrets and key-shaped text) or the rendered tables."""
     if as_json:
         data = value.model_dump(mode="json") if isinstance(value, BaseModel) else TypeAdapter(Any).dump_python(
             value, mode="json")
-        print(json.dumps(data, indent=2, default=str))  # noqa: T201
+        print(json.dumps(Redactor(secrets or ()).value(data), indent=2, default=str))  # noqa: T201
     else:
         draw()
 
@@ -112,7 +115,7 @@ def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default
         raise _fail(f"unknown policy {policy!r}: choose rules or llm")
     with _app(as_of, policy) as built:
         report = _run(run_cycle(built.desk))
-        _emit(as_json, report, lambda: render.cycle(out, report))
+        _emit(as_json, report, lambda: render.cycle(out, report), settings_secrets(built.settings))
 
 
 @app.command()
@@ -120,7 +123,7 @@ def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Equity, P&L, drawdown, trading state and pending approvals."""
     with _app(as_of) as built:
         view = _run(views.status(built.desk))
-        _emit(as_json, view, lambda: render.status(out, view))
+        _emit(as_json, view, lambda: render.status(out, view), settings_secrets(built.settings))
 
 
 @app.command()
@@ -144,7 +147,7 @@ def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Proposals awaiting a human decision."""
     with _app(as_of) as built:
         lines = views.pending(built.desk)
-        _emit(as_json, lines, lambda: render.pending(out, lines))
+        _emit(as_json, lines, lambda: render.pending(out, lines), settings_secrets(built.settings))
 
 
 @app.command()
@@ -153,7 +156,7 @@ def approve(proposal_id: Annotated[str, typer.Argument(help="The proposal id sho
     """Approve a pending proposal: re-price, re-check risk, execute once."""
     with _app(as_of) as built:
         result = _run(approvals.approve(built.desk, proposal_id, _actor()))
-        _emit(as_json, result, lambda: render.decision(out, result))
+        _emit(as_json, result, lambda: render.decision(out, result), settings_secrets(built.settings))
 
 
 @app.command()
@@ -163,7 +166,7 @@ def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id show
     """Reject a pending proposal, with a reason."""
     with _app(as_of) as built:
         result = approvals.reject(built.desk, proposal_id, _actor(), reason)
-        _emit(as_json, result, lambda: render.decision(out, result))
+        _emit(as_json, result, lambda: render.decision(out, result), settings_secrets(built.settings))
 
 
 @app.command()
@@ -204,7 +207,7 @@ def run() -> None:
         try:
             desk_daemon = daemon.Daemon(built)
             for notice in desk_daemon.notices:
-                out.print(notice)
+                out.print(render.line(notice))
             _run(daemon.serve(desk_daemon))
         finally:
             lock.release()
@@ -215,12 +218,13 @@ def reconcile(as_json: JsonFlag = False) -> None:
     """Settle orders a crash left open with the broker, compare positions, print what was done."""
     with _app() as built:
         result = _run(reconcile_desk(built.desk))
-        _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]))
+        _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]),
+              settings_secrets(built.settings))
 
 
 def _print_lines(lines: list[str]) -> None:
     for line in lines:
-        out.print(line)
+        out.print(render.line(line))
 
 
 @db_app.command("upgrade")
