@@ -14,6 +14,9 @@ and queued until the test calls ``open_market()``.
 Tests script failures: ``fail(status, times)`` answers the next requests with 429/500/503,
 ``outage()`` fails every trading request until ``restore()``, ``slow(seconds)`` processes the next
 matching request and then holds its response past the client's timeout.
+``ROUTES`` is the table the router dispatches on, with Alpaca's path templates; ``exchanges`` records
+every request as received (path parameters, query, body) with the status and body answered, so that
+tests/broker/test_alpaca_spec.py can check both against Alpaca's OpenAPI documents.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -29,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 KEY, SECRET = "PKTEST", "SECRETTEST"
 ERRORS: dict[int, Any] = {
@@ -38,6 +42,15 @@ ERRORS: dict[int, Any] = {
     500: {"code": 50010000, "message": "internal server error occurred"},
     503: "upstream connect error or disconnect/reset before headers",  # the proxy's text, not JSON
 }
+# (method, path template of Alpaca's OpenAPI documents) -> handler; the router serves these and nothing else
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/v2/account"): "_account", ("GET", "/v2/positions"): "_positions", ("GET", "/v2/clock"): "_clock",
+    ("GET", "/v2/orders"): "_list_orders", ("POST", "/v2/orders"): "_submit",
+    ("GET", "/v2/orders:by_client_order_id"): "_by_client_id",
+    ("GET", "/v2/orders/{order_id}"): "_get_order", ("DELETE", "/v2/orders/{order_id}"): "_cancel_order",
+    ("GET", "/v2/assets/{symbol_or_asset_id}"): "_asset", ("GET", "/v2/stocks/bars"): "_bars",
+}
+Params = dict[str, str]
 
 
 @dataclass
@@ -46,6 +59,21 @@ class Held:
 
     qty: Decimal
     cost: Decimal
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request as the fake received it and its answer (``route`` None: the fake serves no such route)."""
+
+    method: str
+    path: str
+    route: tuple[str, str] | None
+    params: Params
+    query: dict[str, list[str]]
+    headers: Params  # lower-case names
+    body: bytes
+    status: int
+    answer: Any
 
 
 @dataclass
@@ -74,6 +102,7 @@ class FakeAlpaca:
         self.now = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
         self.page_size = 10_000
         self.requests: list[tuple[str, str]] = []
+        self.exchanges: list[Exchange] = []
         self.script = Script()
         self._lock = threading.RLock()
         self._order_ids = itertools.count(1)
@@ -147,16 +176,26 @@ class FakeAlpaca:
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, float]:
         """Route one request; returns (status, JSON-able body or text, seconds to hold the response)."""
         parts = urlsplit(target)
-        path, query = parts.path, dict(parse_qsl(parts.query))
+        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        route, params = _match(method, path)
         with self._lock:
             self.requests.append((method, path))
-            if headers.get("apca-api-key-id") != KEY or headers.get("apca-api-secret-key") != SECRET:
-                return 401, ERRORS[401], 0.0
-            failure = self._scripted_failure(method, path)
-            if failure is not None:
-                return failure, ERRORS.get(failure, ERRORS[500]), 0.0
-            status, payload = self._route(method, path, query, body)
-            return status, payload, self._delay(path)
+            status, payload, delay = self._answer(method, path, route, (params, query, body), headers)
+            self.exchanges.append(Exchange(method, path, route, params, query, headers, body, status, payload))
+            return status, payload, delay
+
+    def _answer(self, method: str, path: str, route: tuple[str, str] | None,
+                request: tuple[Params, dict[str, list[str]], bytes], headers: dict[str, str]) -> tuple[int, Any, float]:
+        if headers.get("apca-api-key-id") != KEY or headers.get("apca-api-secret-key") != SECRET:
+            return 401, ERRORS[401], 0.0
+        failure = self._scripted_failure(method, path)
+        if failure is not None:
+            return failure, ERRORS.get(failure, ERRORS[500]), 0.0
+        if route is None:
+            return 404, {"code": 40410000, "message": "endpoint not found"}, 0.0
+        params, query, body = request
+        status, payload = getattr(self, ROUTES[route])(params, {k: v[-1] for k, v in query.items()}, body)
+        return status, payload, self._delay(path)
 
     def _scripted_failure(self, method: str, path: str) -> int | None:
         if path.startswith("/v2/stocks"):
@@ -175,22 +214,7 @@ class FakeAlpaca:
                 return seconds
         return 0.0
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, Any]:
-        routes = {("GET", "/v2/account"): self._account, ("GET", "/v2/positions"): self._positions,
-                  ("GET", "/v2/clock"): self._clock, ("GET", "/v2/orders"): self._list_orders,
-                  ("GET", "/v2/orders:by_client_order_id"): self._by_client_id,
-                  ("GET", "/v2/stocks/bars"): self._bars}
-        if (method, path) in routes:
-            return routes[(method, path)](query)
-        if (method, path) == ("POST", "/v2/orders"):
-            return self._submit(json.loads(body or b"{}"))
-        if path.startswith("/v2/assets/") and method == "GET":
-            return self._asset(path.removeprefix("/v2/assets/"))
-        if path.startswith("/v2/orders/") and method in {"GET", "DELETE"}:
-            return self._order_by_id(method, path.removeprefix("/v2/orders/"))
-        return 404, {"code": 40410000, "message": "endpoint not found"}
-
-    def _account(self, _: dict[str, str]) -> tuple[int, Any]:
+    def _account(self, *_: object) -> tuple[int, Any]:
         value = sum((h.qty * self.prices.get(s, Decimal(0)) for s, h in self.positions.items()), Decimal(0))
         return 200, {"id": "a1b2c3d4-0000-4000-8000-000000000001", "account_number": "PA3TEST", "status": "ACTIVE",
                      "currency": "USD", "cash": str(self.cash), "buying_power": str(self._buying_power()),
@@ -198,36 +222,47 @@ class FakeAlpaca:
                      "long_market_value": str(value), "trading_blocked": False, "account_blocked": False,
                      "pattern_day_trader": False, "created_at": "2026-01-02T15:00:00Z"}
 
-    def _positions(self, _: dict[str, str]) -> tuple[int, Any]:
+    def _positions(self, *_: object) -> tuple[int, Any]:
         rows = []
         for symbol, held in sorted(self.positions.items()):
             price = self.prices.get(symbol, held.cost / held.qty)
+            gain = held.qty * price - held.cost  # the fake has no yesterday: lastday_price is today's
             rows.append({"asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "symbol": symbol,
-                         "exchange": "ARCA", "asset_class": "us_equity", "qty": str(held.qty), "side": "long",
+                         "exchange": "ARCA", "asset_class": "us_equity", "asset_marginable": True,
+                         "qty": str(held.qty), "qty_available": str(held.qty), "side": "long",
                          "avg_entry_price": str(held.cost / held.qty), "cost_basis": str(held.cost),
                          "market_value": str(held.qty * price), "current_price": str(price),
-                         "unrealized_pl": str(held.qty * price - held.cost), "qty_available": str(held.qty)})
+                         "lastday_price": str(price), "change_today": "0", "unrealized_pl": str(gain),
+                         "unrealized_plpc": f"{gain / held.cost:f}", "unrealized_intraday_pl": "0",
+                         "unrealized_intraday_plpc": "0"})
         return 200, rows
 
-    def _clock(self, _: dict[str, str]) -> tuple[int, Any]:
+    def _clock(self, *_: object) -> tuple[int, Any]:
         next_open = self.now + timedelta(hours=17, minutes=30)
         return 200, {"timestamp": self.now.isoformat(), "is_open": self.is_open,
                      "next_open": next_open.isoformat(), "next_close": (next_open + timedelta(hours=6.5)).isoformat()}
 
-    def _asset(self, symbol: str) -> tuple[int, Any]:
+    def _asset(self, params: Params, *_: object) -> tuple[int, Any]:
+        symbol = params["symbol_or_asset_id"]
         if symbol not in self.prices:
             return 404, {"code": 40410000, "message": f"asset not found for {symbol}"}
         return 200, {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "class": "us_equity", "exchange": "ARCA",
-                     "symbol": symbol, "status": "active", "tradable": symbol not in self.not_tradable,
-                     "marginable": True, "shortable": True, "easy_to_borrow": True, "fractionable": True}
+                     "symbol": symbol, "name": f"{symbol} (fake)", "status": "active",
+                     "tradable": symbol not in self.not_tradable, "marginable": True, "shortable": True,
+                     "easy_to_borrow": True, "fractionable": True}
 
-    def _list_orders(self, query: dict[str, str]) -> tuple[int, Any]:
-        wanted = query.get("status", "open")
+    def _list_orders(self, _: Params, query: Params, *__: object) -> tuple[int, Any]:
+        """As documented: open orders by default, newest first, 50 unless ``limit`` says (at most 500)."""
+        wanted, symbols = query.get("status", "open"), {s for s in query.get("symbols", "").split(",") if s}
         open_states = {"accepted", "new", "partially_filled"}
-        return 200, [_public(o) for o in self.orders
-                     if wanted == "all" or (o["status"] in open_states) == (wanted == "open")]
+        found = [_public(o) for o in self.orders
+                 if (wanted == "all" or (o["status"] in open_states) == (wanted == "open"))
+                 and (not symbols or o["symbol"] in symbols) and query.get("side", o["side"]) == o["side"]]
+        if query.get("direction", "desc") == "desc":
+            found.reverse()  # the fake keeps its orders in submission order
+        return 200, found[:min(int(query.get("limit") or 50), 500)]
 
-    def _by_client_id(self, query: dict[str, str]) -> tuple[int, Any]:
+    def _by_client_id(self, _: Params, query: Params, *__: object) -> tuple[int, Any]:
         found = self.orders_for(query.get("client_order_id", ""))
         if not found:
             return 404, {"code": 40410000, "message": "order not found"}
@@ -237,18 +272,23 @@ class FakeAlpaca:
             self._fill(order)
         return 200, _public(order)
 
-    def _order_by_id(self, method: str, order_id: str) -> tuple[int, Any]:
-        order = next((o for o in self.orders if o["id"] == order_id), None)
+    def _get_order(self, params: Params, *_: object) -> tuple[int, Any]:
+        order = next((o for o in self.orders if o["id"] == params["order_id"]), None)
         if order is None:
             return 404, {"code": 40410000, "message": "order not found"}
-        if method == "GET":
-            return 200, _public(order)
+        return 200, _public(order)
+
+    def _cancel_order(self, params: Params, *_: object) -> tuple[int, Any]:
+        order = next((o for o in self.orders if o["id"] == params["order_id"]), None)
+        if order is None:
+            return 404, {"code": 40410000, "message": "order not found"}
         if order["status"] not in {"accepted", "new"}:
             return 422, {"code": 42210000, "message": f"order is already in \"{order['status']}\" state"}
         order.update(status="canceled", canceled_at=self.now.isoformat())
         return 204, None
 
-    def _submit(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def _submit(self, _: Params, __: Params, raw: bytes) -> tuple[int, Any]:
+        body: dict[str, Any] = json.loads(raw or b"{}")
         coid, symbol = body.get("client_order_id") or uuid.uuid4().hex, str(body.get("symbol", ""))
         if self.orders_for(coid):
             return 422, {"code": 40010001, "message": "client_order_id must be unique"}
@@ -277,10 +317,12 @@ class FakeAlpaca:
         return {"id": f"0000{next(self._order_ids):04d}-0000-4000-8000-000000000000", "client_order_id": coid,
                 "created_at": at, "updated_at": at, "submitted_at": at, "filled_at": None,
                 "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "symbol": symbol, "asset_class": "us_equity",
-                "qty": str(qty), "filled_qty": "0", "filled_avg_price": None, "order_class": "",
+                "qty": str(qty), "notional": None, "filled_qty": "0", "filled_avg_price": None, "order_class": "",
                 "order_type": body.get("type", "market"), "type": body.get("type", "market"),
                 "side": body.get("side"), "time_in_force": body.get("time_in_force", "day"), "status": "accepted",
-                "extended_hours": False}
+                "extended_hours": False, "legs": None, "limit_price": None, "stop_price": None, "hwm": None,
+                "trail_percent": None, "trail_price": None, "canceled_at": None, "expired_at": None,
+                "failed_at": None, "replaced_at": None, "replaced_by": None, "replaces": None}
 
     def _fill(self, order: dict[str, Any]) -> None:
         symbol, qty = order["symbol"], Decimal(order["qty"])
@@ -298,12 +340,12 @@ class FakeAlpaca:
         order.update(status="filled", filled_qty=str(qty), filled_avg_price=str(price),
                      filled_at=self.now.isoformat(), updated_at=self.now.isoformat())
 
-    def _bars(self, query: dict[str, str]) -> tuple[int, Any]:
+    def _bars(self, _: Params, query: Params, *__: object) -> tuple[int, Any]:
         symbols = [s for s in query.get("symbols", "").split(",") if s]
         start, end = query.get("start", "")[:10], query.get("end", "9999")[:10]
         rows = [(s, bar) for s in sorted(symbols) for bar in self.bars.get(s, []) if start <= bar["t"][:10] <= end]
         offset = int(base64.b64decode(query["page_token"])) if query.get("page_token") else 0
-        size = min(int(query.get("limit") or self.page_size), self.page_size)
+        size = min(int(query.get("limit") or 1000), self.page_size)  # 1000: the documented default
         page = rows[offset:offset + size]
         grouped: dict[str, list[dict[str, Any]]] = {}
         for symbol, bar in page:
@@ -311,6 +353,17 @@ class FakeAlpaca:
         more = offset + size < len(rows)
         return 200, {"bars": grouped, "next_page_token": base64.b64encode(str(offset + size).encode()).decode()
                      if more else None}
+
+
+def _match(method: str, path: str) -> tuple[tuple[str, str] | None, Params]:
+    """The route serving ``path`` and its decoded path parameters."""
+    for route in ROUTES:
+        pattern = "".join(f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{\w+\})", route[1]))
+        found = re.fullmatch(pattern, path)
+        if route[0] == method and found is not None:
+            return route, {name: unquote(value) for name, value in found.groupdict().items()}
+    return None, {}
 
 
 def _public(order: dict[str, Any]) -> dict[str, Any]:
