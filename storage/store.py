@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from broker.models import Order
+from broker.redaction import Redactor
 from risk.lifecycle import TRANSITIONS, IllegalTransition, ProposalStatus, check_actor, check_transition
 from risk.models import RiskVerdict, TradeProposal
 from storage.portfolio import PortfolioStoreMixin
@@ -255,9 +256,10 @@ class Store(PortfolioStoreMixin):
 
     def add_alert(self, kind: str, severity: str, message: str, cycle_id: str | None = None,
                   detail: dict[str, Any] | None = None) -> AlertRow:
-        """Record something a human should know."""
-        row = AlertRow(at=self._clock(), kind=kind, severity=severity, message=message, cycle_id=cycle_id,
-                       detail=detail)
+        """Record something a human should know (key-shaped text redacted: alerts quote broker and endpoint errors)."""
+        redact = Redactor()
+        row = AlertRow(at=self._clock(), kind=kind, severity=severity, message=redact.text(message), cycle_id=cycle_id,
+                       detail=redact.value(detail) if detail is not None else None)
         with self.session() as s:
             s.add(row)
         return row

@@ -267,3 +267,12 @@ def test_ledger_with_orders_round_trips_through_a_fresh_store(store: Store) -> N
     writer.save(ledger)
     writer.save(writer.load().model_copy(update={"cash": Decimal("99847.89")}))  # cached order JSON reused
     assert SqlLedgerStore(store.session, clock).load() == ledger.model_copy(update={"cash": Decimal("99847.89")})
+
+
+def test_an_alert_quoting_an_echoed_key_is_stored_redacted(store: Store) -> None:
+    key = "sk-proj-" + "a1B2c3D4" * 5
+    store.add_alert("broker_rejected", "warning", f"order refused: Invalid API key provided: {key}",
+                    detail={"error": f"Bearer {key}"})
+    [row] = store.alerts(limit=1)
+    assert key not in row.message and key not in str(row.detail)
+    assert row.message.startswith("order refused: Invalid API key provided: ")
