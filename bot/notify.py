@@ -5,8 +5,11 @@ calls each in turn and a failure in one never blocks the others or reaches the d
 ``Outbox`` stores a notification before the first attempt, then delivers undelivered rows strictly
 in order through a ``Transport``: a failure is retried with exponential backoff, ``RetryLater``
 waits as long as the server asked, and after the last attempt the row stays in the database for
-the next ``flush`` (the daemon runs one periodically). A ``PermanentError`` (the server refuses the
-message itself) is recorded and skipped so it cannot block the queue. Nothing here raises.
+the next ``flush`` (the daemon runs one periodically). A notification the transport sends in
+several parts is delivered part by part, each recorded as it goes, so a retry (or a restart)
+resumes at the first part not yet delivered and no part is sent twice. A ``PermanentError`` (the
+server refuses the message itself) is recorded and skipped so it cannot block the queue. Nothing
+here raises.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 
@@ -138,11 +141,22 @@ class PermanentError(Exception):
     """The transport refuses this message for good; retrying cannot help."""
 
 
-class Transport(Protocol):
-    """Sends one stored notification; returns (chat id, message id) of the message it became."""
+class SentPart(NamedTuple):
+    """The message one part of a notification became."""
 
-    async def deliver(self, note: NotificationRow) -> tuple[str, int]:
-        """Send it, or raise (RetryLater, PermanentError, anything else = transient)."""
+    chat_id: str
+    message_id: int
+    shows_proposal: bool  # the part that carries the proposal's buttons: the message edited once it is decided
+
+
+class Transport(Protocol):
+    """Sends a stored notification as one or more messages (parts), one part per call."""
+
+    def parts(self, note: NotificationRow) -> int:
+        """How many messages this notification becomes (the same answer every time for the same row)."""
+
+    async def send(self, note: NotificationRow, index: int) -> SentPart:
+        """Send part ``index``, or raise (RetryLater, PermanentError, anything else = transient)."""
 
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -192,7 +206,7 @@ class Outbox:
         assert note.id is not None  # noqa: S101  (stored rows have ids)
         for attempt in range(self.attempts):
             try:
-                chat_id, message_id = await self.transport.deliver(note)
+                await self._send_rest(note)
             except RetryLater as exc:
                 delay, error = exc.seconds, f"retry after {exc.seconds:g}s"
             except PermanentError as exc:
@@ -202,12 +216,21 @@ class Outbox:
             except Exception as exc:  # transport down: back off and retry
                 delay, error = self.base_delay * 2 ** attempt, repr(exc)
             else:
-                self.store.delivered(note.id, chat_id, message_id)
+                self.store.delivered(note.id)
                 return True
             last = attempt == self.attempts - 1
             self.store.failed_attempt(note.id, error, None if last else self.clock() + timedelta(seconds=delay))
             log.warning("notification_retry", notification_id=note.id, kind=note.kind, attempt=attempt + 1,
-                        error=error, delay=None if last else delay)
+                        part=note.parts_sent, error=error, delay=None if last else delay)
             if not last:
                 await self._sleep(delay)
         return False
+
+    async def _send_rest(self, note: NotificationRow) -> None:
+        """Send the parts not delivered yet, recording each before the next."""
+        assert note.id is not None  # noqa: S101  (stored rows have ids)
+        for index in range(note.parts_sent, self.transport.parts(note)):
+            sent = await self.transport.send(note, index)
+            self.store.part_delivered(note.id, index, sent.chat_id, sent.message_id,
+                                      shows_proposal=sent.shows_proposal)
+            note.parts_sent = index + 1

@@ -26,7 +26,8 @@ class TelegramMessageRow(SQLModel, table=True):
 
 
 class NotificationRow(SQLModel, table=True):
-    """An outgoing notification; kept until delivered, so an outage loses nothing."""
+    """An outgoing notification; kept until delivered, so an outage loses nothing. A long one goes out in
+    several messages (parts): ``parts_sent`` counts those delivered, so a retry resumes at the next."""
 
     __tablename__ = "notification"
 
@@ -39,6 +40,7 @@ class NotificationRow(SQLModel, table=True):
     reply_markup: dict[str, Any] | None = json_field()
     proposal_id: str | None = Field(default=None, max_length=40)
     attempts: int = 0
+    parts_sent: int = 0
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     delivered_at: datetime | None = Field(default=None, index=True)

@@ -1,8 +1,10 @@
 """Storage for chat front ends: the notification outbox and the messages that show proposals.
 
 One short transaction per call, like the Store. The outbox keeps every notification until it is
-delivered (an outage loses nothing); a delivery is recorded with the message it produced in the
-same transaction, so an approval message sent late still gets its message id recorded.
+delivered (an outage loses nothing). A notification sent in several parts records each part as it
+goes (with, in the same transaction, the message that shows its proposal), so a retry or a restart
+resumes at the first part not yet delivered and an approval message sent late still gets its
+message id recorded.
 """
 
 from __future__ import annotations
@@ -68,20 +70,30 @@ class TelegramStore:
             row.next_attempt_at = next_attempt_at
             s.add(row)
 
-    def delivered(self, notification_id: int, chat_id: str, message_id: int) -> None:
-        """Mark a notification delivered; remember the message when it shows a proposal."""
+    def part_delivered(self, notification_id: int, index: int, chat_id: str, message_id: int, *,
+                       shows_proposal: bool) -> None:
+        """Count part ``index`` as delivered; remember its message when it is the one that shows the proposal."""
         now = self._clock()
+        with self._session() as s:
+            row = s.get(NotificationRow, notification_id)
+            if row is None or row.parts_sent > index:
+                return
+            row.parts_sent = index + 1
+            s.add(row)
+            if shows_proposal and row.proposal_id is not None:
+                s.add(TelegramMessageRow(proposal_id=row.proposal_id, chat_id=chat_id, message_id=message_id,
+                                         kind=row.kind, created_at=now, updated_at=now))
+
+    def delivered(self, notification_id: int) -> None:
+        """Mark a notification delivered (every part of it went out)."""
         with self._session() as s:
             row = s.get(NotificationRow, notification_id)
             if row is None or row.delivered_at is not None:
                 return
             row.attempts += 1
-            row.delivered_at = now
+            row.delivered_at = self._clock()
             row.last_error = None
             s.add(row)
-            if row.proposal_id is not None:
-                s.add(TelegramMessageRow(proposal_id=row.proposal_id, chat_id=chat_id, message_id=message_id,
-                                         kind=row.kind, created_at=now, updated_at=now))
 
     # proposal messages ----------------------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 Policy: each kind (cycle, approval, fill, alert, report) is ``on``, ``silent`` (sent without
 sound) or ``off`` (not sent). Sending goes through the ``Outbox``, so a Telegram outage delays
-messages but loses none; approval messages carry Approve / Reject buttons and their message id is
-recorded when they are finally delivered. ``settle`` edits approval messages whose proposals were
+messages but loses none. A long message goes out in parts (``render.split``: tag-safe), resumed at
+the first undelivered part after a failure; a part Telegram cannot parse is sent as plain text
+rather than dropped. Approval messages carry Approve / Reject buttons on their first part, the
+one that starts with the proposal id, action, symbol and size, and its message id is recorded as
+soon as that part is delivered. ``settle`` edits approval messages whose proposals were
 decided elsewhere (expiry, the CLI, a newer cycle) to their final state; an edit that fails is
 retried at the next ``settle``.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -25,7 +29,7 @@ from bot.desk import chat
 from bot.desk.desk import Desk
 from bot.desk.results import CycleReport, ProposalLine
 from bot.logging import Redactor
-from bot.notify import Outbox, PermanentError, RetryLater
+from bot.notify import Outbox, PermanentError, RetryLater, SentPart
 from bot.telegram_ui import render
 from storage.tables_telegram import NotificationRow
 from storage.telegram_store import TelegramStore
@@ -42,43 +46,56 @@ def buttons(line: ProposalLine, nonce: str) -> InlineKeyboardMarkup:
 
 
 class TelegramTransport:
-    """Sends outbox rows to one chat with the Bot API."""
+    """Sends outbox rows to one chat with the Bot API, one part (message) per call."""
 
     def __init__(self, bot: Bot, chat_id: str) -> None:
         self.bot, self.chat_id = bot, chat_id
 
-    async def deliver(self, note: NotificationRow) -> tuple[str, int]:
-        """Send (split at 4,096 characters; buttons on the last part; a photo row as a photo with its caption);
-        map PTB errors to the outbox's."""
-        markup = InlineKeyboardMarkup.de_json(note.reply_markup, self.bot) if note.reply_markup else None
-        parts = render.split(note.text)
+    def parts(self, note: NotificationRow) -> int:
+        """A photo is one message; text is split at Telegram's 4,096 characters."""
+        return 1 if note.photo_path else len(_parts(note.text))
+
+    async def send(self, note: NotificationRow, index: int) -> SentPart:
+        """Send part ``index``; map PTB errors to the outbox's."""
         try:
-            if note.photo_path:
-                return await self._photo(note)
-            for part in parts[:-1]:
-                await self._send(part, None, note.level)
-            message = await self._send(parts[-1], markup, note.level)
+            message = await (self._photo(note) if note.photo_path else self._text(note, index))
         except RetryAfter as exc:
             wait = exc.retry_after
             raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) from exc
         except (BadRequest, Forbidden, InvalidToken) as exc:
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
-        return str(message.chat_id), message.message_id
+        return SentPart(str(message.chat_id), message.message_id, shows_proposal=index == 0)
 
-    async def _photo(self, note: NotificationRow) -> tuple[str, int]:
+    async def _text(self, note: NotificationRow, index: int) -> Message:
+        """The buttons ride on the first part: it starts with the header (proposal id, action, symbol, size)."""
+        part = _parts(note.text)[index]
+        markup = InlineKeyboardMarkup.de_json(note.reply_markup, self.bot) if note.reply_markup and not index else None
+        silent = note.level == "silent"
+        try:
+            return await self.bot.send_message(self.chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                               disable_notification=silent)
+        except BadRequest as exc:
+            if "can't parse entities" not in str(exc).lower():
+                raise
+            # Telegram refuses the markup, not the words: send them as plain text rather than lose them
+            log.warning("notification_part_sent_plain", notification_id=note.id, part=index, error=str(exc))
+            return await self.bot.send_message(self.chat_id, render.plain(part), reply_markup=markup,
+                                               disable_notification=silent)
+
+    async def _photo(self, note: NotificationRow) -> Message:
         path = Path(note.photo_path or "")
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:  # the report directory was cleaned up: nothing left to send
             raise PermanentError(f"chart {path.name} cannot be read: {exc.strerror}") from exc
-        message = await self.bot.send_photo(self.chat_id, InputFile(data, filename=path.name),
-                                            caption=note.text[:1024] or None, parse_mode=ParseMode.HTML,
-                                            disable_notification=note.level == "silent")
-        return str(message.chat_id), message.message_id
+        return await self.bot.send_photo(self.chat_id, InputFile(data, filename=path.name),
+                                         caption=note.text[:1024] or None, parse_mode=ParseMode.HTML,
+                                         disable_notification=note.level == "silent")
 
-    async def _send(self, text: str, markup: InlineKeyboardMarkup | None, level: str) -> Message:
-        return await self.bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                           disable_notification=level == "silent")
+
+@lru_cache(maxsize=16)
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(render.split(text))
 
 
 class TelegramNotifier:

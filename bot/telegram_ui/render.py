@@ -1,14 +1,17 @@
 """Telegram HTML for each desk result. Everything that comes from data is escaped.
 
-Telegram refuses messages over 4,096 characters: ``split`` cuts long text on line boundaries
-(a single over-long line is cut hard) so every part is valid on its own.
+Telegram refuses messages over 4,096 characters: ``split`` cuts long HTML on line boundaries (a
+single over-long line is cut hard), never inside a tag or an entity, and closes the tags open at a
+cut at the end of the part and reopens them at the start of the next, so every part is valid on
+its own and the parts read as the whole.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 
 from bot import formats
 from bot.desk.results import (
@@ -49,30 +52,115 @@ HELP = """<b>paperdesk</b> — commands
 /halt · /reduce · /resume — trading state
 /risk — limits and how much of each is used
 /history — recent decisions and their fate
+/explain ID — the whole story of a proposal or cycle
 /report [week] — performance vs SPY, the CAC 40 and equal weight; decision quality; charts
 /memory [QUERY] — latest memories, or those nearest to QUERY
 /remember TEXT — a note the agent will recall · /forget ID — remove a memory"""
 
 
 def split(text: str, limit: int = LIMIT) -> list[str]:
-    """Cut text into parts of at most ``limit`` characters, on line boundaries where possible."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    """Cut HTML into parts of at most ``limit`` characters that are each well-formed on their own."""
+    if len(text) <= limit:
+        return [text]
+    try:
+        return _Splitter(limit).run(text)
+    except _TooTight:  # tags too long to repeat on every part: keep the words, drop the formatting
+        return _Splitter(limit).run(escape(plain(text), quote=False))
+
+
+def plain(html: str) -> str:
+    """The text a reader sees: tags dropped, entities decoded."""
+    return unescape(_TAG.sub("", html))
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>")
+_TOKEN = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>|&(?:[A-Za-z]+|#\d+|#[xX][\dA-Fa-f]+);|.", re.DOTALL)
+Stack = tuple[tuple[str, str], ...]  # the open tags: (name, the tag as written)
+
+
+class _TooTight(Exception):
+    """One token, with the tags around it, does not fit in a part."""
+
+
+class _Splitter:
+    """Greedy: fill a part token by token; on overflow cut after its last line end (or its last space, or right
+    there: whichever keeps the part at least half full first), close the tags still open at the cut and reopen
+    them at the start of the next part. Tags and entities are single tokens, so no cut falls inside one."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.parts, self.prefix, self.size = limit, list[str](), "", 0
+        self.body: list[str] = []
+        self.stack: Stack = ()
+        self.closing = 0  # len(_closing(self.stack))
+        self.breaks: dict[str, tuple[int, int, Stack]] = {}  # "\n" / " " -> (index, size, stack) of the last one
+        self.has_text = False
+
+    def run(self, text: str) -> list[str]:
+        for token in _TOKEN.finditer(text):
+            self._add(token)
+        self.parts.append(self.prefix + "".join(self.body) + _closing(self.stack))
+        return self.parts
+
+    def _add(self, token: re.Match[str]) -> None:
+        raw = token.group()
+        stack = _after(self.stack, token) if token.group(2) else self.stack
+        closing = self.closing if stack is self.stack else len(_closing(stack))
+        if self.size + len(raw) + closing > self.limit:
+            self._cut()
+            if self.size + len(raw) + closing > self.limit:
+                raise _TooTight
+        self.body.append(raw)
+        self.size += len(raw)
+        self.stack, self.closing = stack, closing
+        self.has_text = self.has_text or _readable(raw)
+        if raw in ("\n", " ") and self.has_text:
+            self.breaks[raw] = (len(self.body), self.size, stack)
+
+    def _cut(self) -> None:
+        index, stack = self._where()
+        while index and _opens(self.body[index - 1]):
+            index, stack = index - 1, stack[:-1]  # a tag opened just before the cut opens in the next part
+        if not index:
+            raise _TooTight
+        self.parts.append(self.prefix + "".join(self.body[:index]) + _closing(stack))
+        self.prefix, self.body, self.breaks = "".join(tag for _, tag in stack), self.body[index:], {}
+        self.size = len(self.prefix) + sum(map(len, self.body))
+        self.has_text = any(map(_readable, self.body))
+
+    def _where(self) -> tuple[int, Stack]:
+        """Where to cut the full part: (index into its body, the tags open there)."""
+        for kind in ("\n", " "):
+            index, size, stack = self.breaks.get(kind, (0, 0, ()))
+            if size * 2 >= self.limit:
+                return index, stack
+        if "\n" in self.breaks:
+            index, _, stack = self.breaks["\n"]
+            return index, stack
+        return len(self.body), self.stack
+
+
+def _after(stack: Stack, token: re.Match[str]) -> Stack:
+    """The open tags after this token (a stray closing tag changes nothing)."""
+    closing, name = token.group(1), (token.group(2) or "").lower()
+    if not name or token.group().endswith("/>"):
+        return stack
+    if not closing:
+        return (*stack, (name, token.group()))
+    names = [open_name for open_name, _ in stack]
+    return stack[:len(names) - 1 - names[::-1].index(name)] if name in names else stack
+
+
+def _opens(token: str) -> bool:
+    match = _TAG.fullmatch(token)
+    return match is not None and not match.group(1) and not token.endswith("/>")
+
+
+def _readable(token: str) -> bool:
+    return not token.isspace() and not _TAG.fullmatch(token)
+
+
+def _closing(stack: Stack) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
 
 
 _m, _s, _q = formats.amount, formats.signed, formats.quantity

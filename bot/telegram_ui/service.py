@@ -115,5 +115,5 @@ class TelegramService:
 
 
 def _first_approver(value: str) -> str | None:
-    ids = sorted(auth.parse_ids(value, "PAPERDESK_TELEGRAM_ALLOWED_USERS"))
+    ids = auth.parse_ids(value, "PAPERDESK_TELEGRAM_ALLOWED_USERS")  # in the order listed: the first is the default
     return str(ids[0]) if ids else None

@@ -4,16 +4,21 @@ Serves ``POST /bot<TOKEN>/<method>`` with form-urlencoded, multipart or empty bo
 values arrive as JSON text inside form fields). getUpdates long-polls honouring ``timeout`` and
 drops updates older than ``offset``. Tests push user updates (commands, button presses, replies),
 read what the bot sent, and switch the server into an outage (502) or rate limiting (429 with
-``parameters.retry_after``) and back.
+``parameters.retry_after``) and back, or answer chosen calls themselves (``intercept``). Text sent
+with ``parse_mode=HTML`` is parsed as Telegram parses it (tests/fakes/telegram_html.py): malformed
+HTML, an empty text or one over 4,096 characters is refused with Telegram's 400. Every exchange is
+kept in ``exchanges`` (method, parameters, status, answer) for the spec test.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -21,8 +26,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tests.fakes.telegram_html import HtmlError, shown
+
 BOT_ID = 777000
 CHAT_ID = 4242
+BOT_USERNAME = "desk_bot"
+METHODS = frozenset({"getMe", "getUpdates", "deleteWebhook", "setMyCommands", "answerCallbackQuery", "sendMessage",
+                     "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"})  # what it serves
+# Telegram ends a command at the first character outside [A-Za-z0-9_]; an @username may follow.
+COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
+
+
+def command_entities(text: str) -> list[dict[str, Any]]:
+    """The bot_command entity Telegram sends with a message starting with a command (``/halt-now`` → ``/halt``)."""
+    match = COMMAND.match(text)
+    return [{"type": "bot_command", "offset": 0, "length": match.end()}] if match else []
 
 
 @dataclass
@@ -61,6 +79,8 @@ class FakeTelegram:
         self.handed_out: dict[int, float] = {}  # update_id -> perf_counter when getUpdates returned it
         self.outage = False
         self.retry_after: int | None = None
+        self.intercept: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]] | None] | None = None
+        self.exchanges: list[tuple[str, dict[str, Any], int, dict[str, Any]]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -94,10 +114,9 @@ class FakeTelegram:
             return update_id
 
     def send_command(self, user_id: int, text: str, chat_id: int = CHAT_ID) -> int:
-        """A user types a command such as ``/approve p123``."""
-        command = text.split()[0]
+        """A user types a command such as ``/approve p123`` (marked as Telegram marks it: ``command_entities``)."""
         message = self._user_message(user_id, text, chat_id)
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        message["entities"] = command_entities(text)
         return self._push({"message": message})
 
     def send_reply(self, user_id: int, text: str, reply_to: int, chat_id: int = CHAT_ID) -> int:
@@ -159,6 +178,10 @@ class FakeTelegram:
                          "parameters": {"retry_after": self.retry_after}}
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
+        if self.intercept is not None and (answer := self.intercept(method, params)) is not None:
+            return answer
+        if (refusal := _refused_text(method, params)) is not None:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
         with self._cond:
             self.calls.append((method, params))
             result = self._dispatch(method, params)
@@ -182,7 +205,7 @@ class FakeTelegram:
             return batch
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
-        simple = {"getMe": lambda: {"id": BOT_ID, "is_bot": True, "first_name": "desk", "username": "desk_bot",
+        simple = {"getMe": lambda: {"id": BOT_ID, "is_bot": True, "first_name": "desk", "username": BOT_USERNAME,
                                     "can_join_groups": True, "can_read_all_group_messages": False,
                                     "supports_inline_queries": False},
                   "deleteWebhook": lambda: True, "setMyCommands": lambda: self._set_commands(params),
@@ -218,6 +241,27 @@ class FakeTelegram:
             sent.edits.append(params["text"])
         sent.reply_markup = params.get("reply_markup")
         return _message_json(sent)
+
+    def record(self, method: str, params: dict[str, Any], status: int, answer: dict[str, Any]) -> None:
+        """Keep one exchange for the spec test."""
+        with self._cond:
+            self.exchanges.append((method, params, status, answer))
+
+
+def _refused_text(method: str, params: dict[str, Any]) -> str | None:
+    """Telegram's reason to refuse the text of a message, or None."""
+    field, limit = ("caption", 1024) if method in {"sendPhoto", "sendDocument"} else ("text", 4096)
+    if method not in {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"} or field not in params:
+        return None
+    text = str(params[field])
+    if params.get("parse_mode") == "HTML":
+        try:
+            text = shown(text)
+        except HtmlError as exc:
+            return f"can't parse entities: {exc}"
+    if not text.strip():
+        return "message text is empty"
+    return "message is too long" if len(text) > limit else None
 
 
 class _Server(ThreadingHTTPServer):
@@ -274,6 +318,7 @@ def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             params = _parse_body(self.headers.get("Content-Type", ""), self.rfile.read(length))
             status, payload = fake.handle(self.path[len(prefix):], params)
+            fake.record(self.path[len(prefix):], params, status, payload)
             self._reply(status, payload)
 
         def _reply(self, status: int, payload: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot
 
 from bot.daemon import Daemon
-from bot.notify import Outbox, PermanentError, RetryLater
+from bot.notify import Outbox, PermanentError, RetryLater, SentPart
 from bot.wiring import App
 from storage.tables_telegram import NotificationRow
 from storage.telegram_store import TelegramStore
@@ -60,9 +60,7 @@ async def test_levels_silence_or_drop_a_kind(make_daemon: DaemonFactory, tg: Fak
     assert all(not m.disable_notification for m in sent if m.buttons)
 
 
-async def test_a_long_message_is_split_with_the_buttons_on_the_last_part(make_app: AppFactory,
-                                                                         tg: FakeTelegram) -> None:
-    app = make_app()
+async def test_a_long_message_is_split_with_the_buttons_on_the_first_part(tg: FakeTelegram) -> None:
     from bot.telegram_ui.notifier import TelegramTransport
 
     bot = Bot(TOKEN, base_url=f"{tg.url}/bot")
@@ -71,11 +69,12 @@ async def test_a_long_message_is_split_with_the_buttons_on_the_last_part(make_ap
         markup = {"inline_keyboard": [[{"text": "ok", "callback_data": "ap:p1:ab"}]]}
         note = NotificationRow(id=1, created_at=datetime.now(UTC), kind="alert", text="line\n" * 2000,
                                reply_markup=markup)
-        _, message_id = await transport.deliver(note)
+        sent_parts = [await transport.send(note, index) for index in range(transport.parts(note))]
     sent = tg.sent()
     assert len(sent) == 3 and all(len(m.text) <= 4096 for m in sent)
-    assert [bool(m.buttons) for m in sent] == [False, False, True] and sent[-1].message_id == message_id
-    assert app is not None
+    assert [bool(m.buttons) for m in sent] == [True, False, False]
+    assert [p.shows_proposal for p in sent_parts] == [True, False, False]
+    assert sent_parts[0].message_id == sent[0].message_id
 
 
 async def test_retry_after_from_the_server_becomes_a_wait(tg: FakeTelegram) -> None:
@@ -85,8 +84,8 @@ async def test_retry_after_from_the_server_becomes_a_wait(tg: FakeTelegram) -> N
     async with bot:  # getMe first, then the server starts rate limiting
         tg.retry_after = 7
         with pytest.raises(RetryLater) as caught:
-            await TelegramTransport(bot, str(CHAT_ID)).deliver(
-                NotificationRow(id=1, created_at=datetime.now(UTC), kind="alert", text="hi"))
+            await TelegramTransport(bot, str(CHAT_ID)).send(
+                NotificationRow(id=1, created_at=datetime.now(UTC), kind="alert", text="hi"), 0)
     assert caught.value.seconds == 7
 
 
@@ -94,14 +93,17 @@ class ScriptedTransport:
     """Our own transport port, failing as scripted (a unit-test fake of our code)."""
 
     def __init__(self, script: list[Exception | None]) -> None:
-        self.script, self.sent = script, []
+        self.script, self.sent = script, list[str]()
 
-    async def deliver(self, note: NotificationRow) -> tuple[str, int]:
+    def parts(self, note: NotificationRow) -> int:
+        return 1
+
+    async def send(self, note: NotificationRow, index: int) -> SentPart:
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise outcome
         self.sent.append(note.text)
-        return "1", len(self.sent)
+        return SentPart("1", len(self.sent), shows_proposal=True)
 
 
 async def test_the_outbox_backs_off_honours_retry_after_and_keeps_order(make_app: AppFactory) -> None:
