@@ -17,7 +17,6 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -28,6 +27,7 @@ from bot.runner import DeskRunner
 from bot.settings import Settings
 from bot.telegram_ui import auth
 from bot.telegram_ui.callbacks import Buttons
+from bot.telegram_ui.explain import ExplainHandlers
 from bot.telegram_ui.handlers import Handlers, reply
 from bot.telegram_ui.memory_handlers import MemoryHandlers
 
@@ -39,6 +39,7 @@ COMMANDS = [
     ("run", "run a decision cycle now"), ("halt", "stop all trading"), ("reduce", "risk-reducing orders only"),
     ("resume", "trade normally again"), ("risk", "limits and how much is used"),
     ("history", "recent decisions and their fate"), ("report", "performance vs benchmarks: /report [week]"),
+    ("explain", "the whole story of a proposal or cycle: /explain ID"),
     ("memory", "memories, or those nearest to: /memory QUERY"),
     ("remember", "add a note the agent recalls: /remember TEXT"), ("forget", "remove a memory: /forget ID"),
     ("help", "what the bot can do"),
@@ -59,10 +60,11 @@ def build_application(settings: Settings, runner: DeskRunner, *, token: str | No
                            ("approve", handlers.approve), ("reject", handlers.reject), ("run", handlers.run),
                            ("halt", handlers.halt), ("reduce", handlers.reduce), ("resume", handlers.resume),
                            ("risk", handlers.risk), ("history", handlers.history), ("report", handlers.report)]:
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(auth.DeskCommandHandler(name, callback))
+    application.add_handler(auth.DeskCommandHandler("explain", ExplainHandlers(runner.desk, settings).explain))
     memory = MemoryHandlers(runner.desk)
     for name, callback in [("memory", memory.memory), ("remember", memory.remember), ("forget", memory.forget)]:
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(auth.DeskCommandHandler(name, callback))
     application.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.reason))
     for handler in Buttons(runner).handlers():
         application.add_handler(handler)
