@@ -1,8 +1,13 @@
-"""The ``paperdesk`` command line: parse, call the desk, render. Errors are one line and exit 1."""
+"""The ``paperdesk`` command line: parse, call the desk, render. Errors are one line and exit 1.
+
+Start-up policy: importing this module loads typer and the standard library only. Each command
+imports what it uses in its body, and the backtest, report and explain commands are registered
+lazily (``bot.cli_lazy``), so ``paperdesk --help`` loads no pandas, SQLAlchemy or backtest engine
+and ``paperdesk status`` loads no Alembic (unless a migration is due), matplotlib, numba or SDK.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import re
@@ -10,48 +15,59 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
-from pydantic import BaseModel, TypeAdapter
 
-from agent.market.base import MarketDataError
-from agent.universe import UniverseError
-from bot import render
-from bot.cli_backtest import backtest, report
-from bot.cli_explain import explain
+from bot.cli_lazy import LazyGroup
 from bot.cli_llm import llm_app
-from bot.desk import approvals, views
-from bot.desk.cycle import run_cycle
-from bot.desk.reconcile import reconcile as reconcile_desk
-from bot.desk.results import DeskError
-from bot.logging import Redactor, configure_logging, settings_secrets
-from bot.settings import SettingsError, load_settings
-from bot.wiring import App, build_app
-from broker.errors import BrokerError
-from risk.models import TradingState
-from storage.engine import DatabaseError, DatabaseUrlError, make_engine, redact
-from storage.instance_lock import instance_lock
-from storage.migrate import SchemaOutOfDate, upgrade
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+
+    from bot.wiring import App
 
 T = TypeVar("T")
 
+
+class CommandGroup(LazyGroup):
+    """paperdesk's top-level group: these commands' modules load only when they run."""
+
+    lazy: ClassVar[dict[str, str]] = {"backtest": "bot.cli_backtest:backtest", "report": "bot.cli_backtest:report",
+                                      "explain": "bot.cli_explain:explain"}
+
+
 app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=CommandGroup)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(llm_app, name="llm")
-app.command()(backtest)
-app.command()(report)
-app.command()(explain)
-
-# Reads no markup from data; tables stay readable when piped (rich would otherwise assume 80 columns).
-out = render.make_console()
-EXPECTED_ERRORS = (DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError,
-                   BrokerError)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (YYYY-MM-DD), e.g. to replay CSV data.")]
+
+
+@cache
+def out() -> Console:
+    """The console: reads no markup from data; tables stay readable when piped (rich would assume 80 columns)."""
+    from bot import render
+
+    return render.make_console()
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The failures a command reports as one line (imported on use: their modules are not light)."""
+    from agent.market.base import MarketDataError
+    from agent.universe import UniverseError
+    from bot.desk.results import DeskError
+    from bot.settings import SettingsError
+    from broker.errors import BrokerError
+    from storage.engine import DatabaseUrlError
+    from storage.migrate import SchemaOutOfDate
+
+    return DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError, BrokerError
 
 
 def _fail(message: str) -> typer.Exit:
@@ -62,11 +78,17 @@ def _fail(message: str) -> typer.Exit:
 @contextmanager
 def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
     """Build the app and turn every expected failure into one line and exit code 1."""
+    from bot.logging import configure_logging, settings_secrets
+    from bot.settings import load_settings
+    from bot.wiring import build_app
+    from storage.engine import DatabaseError
+
+    expected = expected_errors()
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format, settings_secrets(settings))
         built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy)
-    except EXPECTED_ERRORS as exc:
+    except expected as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
         raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
@@ -74,7 +96,7 @@ def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
         for notice in built.notices:
             print(f"note: {notice}", file=sys.stderr)  # noqa: T201
         yield built
-    except EXPECTED_ERRORS as exc:
+    except expected as exc:
         raise _fail(str(exc)) from None
     finally:
         built.close()
@@ -88,6 +110,8 @@ def _parse_date(value: str) -> date:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -96,9 +120,19 @@ def _actor() -> str:
     return f"cli:{user}"
 
 
+def _secrets(built: App) -> list[str]:
+    from bot.logging import settings_secrets
+
+    return settings_secrets(built.settings)
+
+
 def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None], secrets: list[str] | None = None,
           ) -> None:
     """JSON (redacted: the configured secrets and key-shaped text) or the rendered tables."""
+    from pydantic import BaseModel, TypeAdapter
+
+    from bot.logging import Redactor
+
     if as_json:
         data = value.model_dump(mode="json") if isinstance(value, BaseModel) else TypeAdapter(Any).dump_python(
             value, mode="json")
@@ -111,52 +145,70 @@ def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None],
 def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default: PAPERDESK_POLICY)")] = None,
           as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Run one decision cycle now and print its summary."""
+    from bot import render
+    from bot.desk.cycle import run_cycle
+
     if policy not in {None, "rules", "llm"}:
         raise _fail(f"unknown policy {policy!r}: choose rules or llm")
     with _app(as_of, policy) as built:
         report = _run(run_cycle(built.desk))
-        _emit(as_json, report, lambda: render.cycle(out, report), settings_secrets(built.settings))
+        _emit(as_json, report, lambda: render.cycle(out(), report), _secrets(built))
 
 
 @app.command()
 def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Equity, P&L, drawdown, trading state and pending approvals."""
+    from bot import render
+    from bot.desk import views
+
     with _app(as_of) as built:
         view = _run(views.status(built.desk))
-        _emit(as_json, view, lambda: render.status(out, view), settings_secrets(built.settings))
+        _emit(as_json, view, lambda: render.status(out(), view), _secrets(built))
 
 
 @app.command()
 def positions(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Open positions at the latest prices."""
+    from bot import render
+    from bot.desk import views
+
     with _app(as_of) as built:
         lines = _run(views.positions(built.desk))
-        _emit(as_json, lines, lambda: render.positions(out, lines, built.desk.universe.base_currency))
+        _emit(as_json, lines, lambda: render.positions(out(), lines, built.desk.universe.base_currency))
 
 
 @app.command()
 def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Profit and loss since the first cycle."""
+    from bot import render
+    from bot.desk import views
+
     with _app(as_of) as built:
         view = _run(views.pnl(built.desk))
-        _emit(as_json, view, lambda: render.pnl(out, view))
+        _emit(as_json, view, lambda: render.pnl(out(), view))
 
 
 @app.command()
 def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Proposals awaiting a human decision."""
+    from bot import render
+    from bot.desk import views
+
     with _app(as_of) as built:
         lines = views.pending(built.desk)
-        _emit(as_json, lines, lambda: render.pending(out, lines), settings_secrets(built.settings))
+        _emit(as_json, lines, lambda: render.pending(out(), lines), _secrets(built))
 
 
 @app.command()
 def approve(proposal_id: Annotated[str, typer.Argument(help="The proposal id shown by `pending`.")],
             as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Approve a pending proposal: re-price, re-check risk, execute once."""
+    from bot import render
+    from bot.desk import approvals
+
     with _app(as_of) as built:
         result = _run(approvals.approve(built.desk, proposal_id, _actor()))
-        _emit(as_json, result, lambda: render.decision(out, result), settings_secrets(built.settings))
+        _emit(as_json, result, lambda: render.decision(out(), result), _secrets(built))
 
 
 @app.command()
@@ -164,40 +216,54 @@ def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id show
            reason: Annotated[str | None, typer.Option(help="Why; stored with the decision.")] = None,
            as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Reject a pending proposal, with a reason."""
+    from bot import render
+    from bot.desk import approvals
+
     with _app(as_of) as built:
         result = approvals.reject(built.desk, proposal_id, _actor(), reason)
-        _emit(as_json, result, lambda: render.decision(out, result), settings_secrets(built.settings))
+        _emit(as_json, result, lambda: render.decision(out(), result), _secrets(built))
 
 
 @app.command()
 def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] = None) -> None:
     """Stop all trading (HALTED) until `paperdesk resume`."""
+    from bot import render
+    from risk.models import TradingState
+
     with _app() as built:
         change = built.desk.set_state(TradingState.HALTED, _actor(), reason)
-        render.state_change(out, change)
+        render.state_change(out(), change)
 
 
 @app.command()
 def reduce(reason: Annotated[str | None, typer.Option(help="Why only risk-reducing orders are allowed.")] = None,
            ) -> None:
     """Allow only risk-reducing orders (REDUCING) until `paperdesk resume`."""
+    from bot import render
+    from risk.models import TradingState
+
     with _app() as built:
         change = built.desk.set_state(TradingState.REDUCING, _actor(), reason)
-        render.state_change(out, change)
+        render.state_change(out(), change)
 
 
 @app.command()
 def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.")] = None) -> None:
     """Return to ACTIVE trading."""
+    from bot import render
+    from risk.models import TradingState
+
     with _app() as built:
         change = built.desk.set_state(TradingState.ACTIVE, _actor(), reason)
-        render.state_change(out, change)
+        render.state_change(out(), change)
 
 
 @app.command()
 def run() -> None:
     """The daemon: scheduled cycles, and the Telegram bot when TELEGRAM_BOT_TOKEN is set (Ctrl-C stops it)."""
-    from bot import daemon  # the daemon's libraries load only for this command
+    from bot import daemon, render  # the daemon's libraries load only for this command
+    from storage.engine import redact
+    from storage.instance_lock import instance_lock
 
     with _app() as built:
         lock = instance_lock(built.engine)  # one daemon per database; the OS or server frees it if we die
@@ -207,7 +273,7 @@ def run() -> None:
         try:
             desk_daemon = daemon.Daemon(built)
             for notice in desk_daemon.notices:
-                out.print(render.line(notice))
+                out().print(render.line(notice))
             _run(daemon.serve(desk_daemon))
         finally:
             lock.release()
@@ -216,35 +282,40 @@ def run() -> None:
 @app.command()
 def reconcile(as_json: JsonFlag = False) -> None:
     """Settle orders a crash left open with the broker, compare positions, print what was done."""
+    from bot.desk.reconcile import reconcile as reconcile_desk
+
     with _app() as built:
         result = _run(reconcile_desk(built.desk))
-        _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]),
-              settings_secrets(built.settings))
+        _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]), _secrets(built))
 
 
 def _print_lines(lines: list[str]) -> None:
+    from bot import render
+
     for line in lines:
-        out.print(render.line(line))
+        out().print(render.line(line))
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the latest revision."""
+    from bot.settings import load_settings
+    from storage.engine import DatabaseError, make_engine, redact
+    from storage.migrate import upgrade
+
     try:
         settings = load_settings()
         engine = make_engine(settings.effective_database_url)
         before, after = upgrade(engine)
         engine.dispose()
-    except EXPECTED_ERRORS as exc:
+    except expected_errors() as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
         raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
     where = redact(settings.effective_database_url)
-    out.print(f"{where}: schema at {after}" + (f" (was {before or 'empty'})" if before != after else " (up to date)"))
+    out().print(f"{where}: schema at {after}" + (f" (was {before or 'empty'})" if before != after else " (up to date)"))
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
-
-

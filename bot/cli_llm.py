@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from bot.clock import system_clock
-from bot.logging import Redactor, settings_secrets
-from bot.render import make_console, plain
-from bot.settings import SettingsError, load_settings
-from broker.redaction import host_of
-from storage.engine import DatabaseError, DatabaseUrlError, make_engine
-from storage.llm_store import LlmStore
-from storage.migrate import SchemaOutOfDate, ensure_schema
-from storage.store import Store
-from storage.tables_llm import LlmCallRow
+if TYPE_CHECKING:
+    from storage.tables_llm import LlmCallRow
 
 llm_app = typer.Typer(help="The LLM policy's audit trail.", no_args_is_help=True)
-out = make_console()
 
 
 def call_view(row: LlmCallRow) -> dict[str, Any]:
     """One call as a JSON-ready summary."""
+    from broker.redaction import host_of
+
     errors = row.validation_errors if isinstance(row.validation_errors, list) else []
     return {"id": row.id, "at": row.at.isoformat(), "cycle_id": row.cycle_id, "model": row.model,
             "endpoint_host": host_of(row.endpoint_host), "outcome": row.outcome, "finish_reason": row.finish_reason,
@@ -44,6 +36,14 @@ def call_view(row: LlmCallRow) -> dict[str, Any]:
 def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many calls.")] = 20,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
     """Recent LLM calls with tokens, cost and outcome, newest first."""
+    from bot.clock import system_clock
+    from bot.logging import Redactor, settings_secrets
+    from bot.settings import SettingsError, load_settings
+    from storage.engine import DatabaseError, DatabaseUrlError, make_engine
+    from storage.llm_store import LlmStore
+    from storage.migrate import SchemaOutOfDate, ensure_schema
+    from storage.store import Store
+
     try:
         settings = load_settings()
         engine = make_engine(settings.effective_database_url)
@@ -63,6 +63,11 @@ def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="H
 
 
 def _table(views: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    from bot.render import make_console, plain
+
+    out = make_console()
     if not views:
         out.print("no LLM calls recorded yet")
         return

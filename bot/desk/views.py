@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.desk.approvals import expire_due
 from bot.desk.desk import Desk, money
 from bot.desk.lines import line_from_row
 from bot.desk.results import EquityPoint, PnlView, PositionLine, ProposalLine, StatusView
@@ -83,6 +82,8 @@ def _start_equity(desk: Desk, current: Decimal) -> Decimal:
 
 def pending(desk: Desk) -> list[ProposalLine]:
     """Proposals awaiting a human decision, oldest first (expired ones are expired first)."""
+    from bot.desk.approvals import expire_due  # the approval path (risk re-check, memories) loads only here
+
     expire_due(desk)
     rows = desk.store.proposals([S.AWAITING_APPROVAL])
     return [line_from_row(desk.store, row) for row in sorted(rows, key=lambda r: r.created_at)]

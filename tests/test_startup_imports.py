@@ -1,0 +1,134 @@
+"""Start-up stays light: the CLI module, ``--help`` and ``status`` import only what they use.
+
+Each check runs in a fresh interpreter (this test process has long imported everything) and
+reports which heavy libraries it loaded. Speed itself is measured by ``tests/perf/startup.py``,
+not by a timed test. The schema check on start-up must keep its guarantees without Alembic.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from bot.cli import CommandGroup, app
+from storage.engine import make_engine
+from storage.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, shipped_head
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "matplotlib", "numba", "openai", "telegram", "mem0",
+         "apscheduler")
+NOT_FOR_STATUS = ("alembic", "matplotlib", "numba", "openai", "telegram", "mem0", "apscheduler")
+PROBE = """
+import json, sys
+{code}
+print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))
+"""
+RUN_CLI = """
+import sys
+from bot.cli import main
+sys.argv = ["paperdesk", *{args!r}]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+
+
+def loaded_by(code: str, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
+    """Run ``code`` in a fresh interpreter: (the heavy modules it imported, its stdout)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=heavy)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    *output, last = proc.stdout.splitlines()
+    return json.loads(last), "\n".join(output)
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    loaded, _ = loaded_by("import bot.cli")
+    assert loaded == []
+
+
+def test_help_lists_every_command_without_loading_a_heavy_library() -> None:
+    loaded, shown = loaded_by(RUN_CLI.format(args=["--help"]))
+    assert loaded == []
+    for name in ("cycle", "run", "status", "positions", "pnl", "pending", "approve", "reject", "halt", "reduce",
+                 "resume", "reconcile", "backtest", "report", "explain", "db", "llm"):
+        assert f"│ {name} " in shown, name
+    for name, target in CommandGroup.lazy.items():  # listed with the real function's summary
+        module, _, function = target.partition(":")
+        summary = str(inspect.getdoc(getattr(importlib.import_module(module), function))).splitlines()[0]
+        assert summary in shown, name
+
+
+def test_lazy_commands_answer_their_own_help_and_options() -> None:
+    runner = CliRunner()
+    backtest = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200"})
+    assert backtest.exit_code == 0 and "--walk-forward" in backtest.stdout and "backtest [OPTIONS]" in backtest.stdout
+    assert "--week" in runner.invoke(app, ["report", "--help"], env={"COLUMNS": "200"}).stdout
+    missing = runner.invoke(app, ["backtest", "--end", "2024-01-31"])
+    assert missing.exit_code == 2 and "--start" in missing.stderr
+
+
+def test_status_on_an_up_to_date_database_loads_no_alembic_or_sdk(isolated_env: Path) -> None:
+    engine = make_engine(f"sqlite:///{isolated_env / 'paperdesk.db'}")
+    ensure_schema(engine)
+    engine.dispose()
+    loaded, shown = loaded_by(RUN_CLI.format(args=["status"]), heavy=NOT_FOR_STATUS)
+    assert "equity EUR 100,000.00" in shown
+    assert loaded == []
+
+
+def test_an_up_to_date_schema_is_confirmed_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+    code = f"from storage.engine import make_engine\nfrom storage.migrate import ensure_schema\n" \
+           f"ensure_schema(make_engine({url!r}))"
+    loaded, _ = loaded_by(code)
+    assert "alembic" not in loaded
+
+
+def test_shipped_head_is_the_head_alembic_computes(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    assert shipped_head() == head_revision(engine) is not None
+    engine.dispose()
+
+
+def test_a_schema_one_revision_behind_is_still_refused(db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    head = head_revision(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    with pytest.raises(SchemaOutOfDate, match=f"at revision 0002, this paperdesk needs {head}"):
+        ensure_schema(engine)
+    assert current_revision(engine) == "0002"
+    engine.dispose()
+
+
+def _script(directory: Path, name: str, body: str) -> None:
+    (directory / f"{name}.py").write_text(f'"""{name}"""\nimport sqlalchemy as sa\n{body}\n\n\ndef upgrade():\n'
+                                          "    pass\n", encoding="utf-8")
+
+
+def test_shipped_head_follows_merges_and_gives_up_when_not_simple(tmp_path: Path) -> None:
+    _script(tmp_path, "a", "revision = 'a'\ndown_revision = None")
+    _script(tmp_path, "b", "revision: str = 'b'\ndown_revision: str | None = 'a'")
+    assert shipped_head(tmp_path) == "b"
+    _script(tmp_path, "c", "revision = 'c'\ndown_revision = 'a'")
+    assert shipped_head(tmp_path) is None  # two heads: only Alembic may decide
+    _script(tmp_path, "d", "revision = 'd'\ndown_revision = ('b', 'c')")
+    assert shipped_head(tmp_path) == "d"
+    _script(tmp_path, "e", "revision = 'e' + 'x'\ndown_revision = 'd'")
+    assert shipped_head(tmp_path) is None  # not a literal: fall back to Alembic
