@@ -4,6 +4,9 @@ The replay runs in memory with a progress bar on stderr; at the end the metrics 
 vs benchmarks) goes to stdout, or one JSON document with ``--json``. The out dir (default
 PAPERDESK_HOME/backtests/<run id>/) receives ``equity.csv``, ``metrics.json``, ``summary.txt``
 and the PNG charts; the run (each fold with ``--walk-forward``) is stored in ``backtest_run``.
+The summary counts stop-loss sells and circuit-breaker days; with ``--policy llm`` (calls stored in
+``llm_call`` as live, ``bot.backtest.llm``) the progress bar and the summary show the LLM calls
+made and replayed and their cost.
 ``report`` builds the live portfolio's report (``bot.evaluation.report``) and prints its text.
 """
 
@@ -18,7 +21,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,6 +32,7 @@ from agent.market.base import MarketDataError
 from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.universe import UniverseError, load_universe
+from bot.backtest.engine import BREAKER_DAYS
 from bot.backtest.run import ENGINES, BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
 from bot.clock import system_clock
 from bot.evaluation import charts
@@ -43,6 +47,9 @@ from storage.engine import DatabaseError, make_engine
 from storage.migrate import SchemaOutOfDate, ensure_schema
 from storage.store import Store
 from storage.tables_backtest import BacktestRunRow
+
+if TYPE_CHECKING:
+    from bot.backtest.llm import CallTally
 
 POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight")
 EXPECTED = (BacktestError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate)
@@ -62,19 +69,19 @@ def parse_day(value: str, option: str) -> date:
         raise _fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
 
 
-def make_backtest_policy(name: str, settings: Settings) -> Policy:
-    """The policy by name; ``llm`` goes through the composition root (and its call cache)."""
+def make_backtest_policy(name: str, settings: Settings, store: Store) -> tuple[Policy, CallTally | None]:
+    """The policy by name; ``llm`` records its calls in ``store`` and comes with their tally."""
     if name == "buy_and_hold":
-        return BuyAndHoldPolicy()
+        return BuyAndHoldPolicy(), None
     if name == "equal_weight":
-        return EqualWeightPolicy()
+        return EqualWeightPolicy(), None
+    if name == "llm":
+        from bot.backtest.llm import backtest_llm  # the openai SDK loads only for the llm policy
+
+        return backtest_llm(settings, store, system_clock)
     from bot.wiring import make_policy
 
-    notices: list[str] = []
-    policy = make_policy(name, settings, notices)
-    if name == "llm" and policy.name != "llm":
-        raise SettingsError("the LLM policy is not available in this version; use rules, buy_and_hold or equal_weight")
-    return policy
+    return make_policy(name, settings, []), None
 
 
 def backtest(
@@ -88,8 +95,11 @@ def backtest(
     approve_borderline: Annotated[bool, typer.Option(help="Execute BORDERLINE proposals (no human).")] = False,
     walk_forward: Annotated[int, typer.Option(min=1, max=50, help="Split the period into N folds.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    engine: Annotated[str, typer.Option(help="auto: the baselines replay on arrays (the same results, faster); "
-                                        "objects: every policy through the object replay.")] = "auto",
+    engine: Annotated[str, typer.Option(help="auto or objects: both run every policy through the one object "
+                                        "replay (kept for scripts that pass it).")] = "auto",
+    breaker_days: Annotated[int, typer.Option(min=1, max=3650, help=(
+        "Days the circuit breaker keeps the desk REDUCING, counting the trip day (live: until resume)."
+    ))] = BREAKER_DAYS,
 ) -> None:
     """Replay the desk pipeline day by day and compare it with the benchmarks."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
@@ -99,29 +109,37 @@ def backtest(
         raise _fail(f"empty range: --start {first} must be before --end {last}")
     if engine not in ENGINES:
         raise _fail(f"unknown engine {engine!r}: choose {', '.join(ENGINES)}")
+    database = None
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        request = replace(_request(settings, first, last, policy, data, symbols, approve_borderline, walk_forward),
-                          engine=engine)
+        database = make_engine(settings.effective_database_url)
+        ensure_schema(database)
+        store = Store(database, system_clock)
+        chosen, tally = make_backtest_policy(policy, settings, store)
+        request = replace(_request(settings, first, last, chosen, data, symbols, approve_borderline, walk_forward),
+                          engine=engine, breaker_days=breaker_days)
         started = time.perf_counter()
-        folds = _run_with_progress(request)
+        folds = _run_with_progress(request, tally)
         elapsed = round(time.perf_counter() - started, 3)
         run_id = "bt" + uuid.uuid4().hex[:10]
         target = out_dir or settings.home.expanduser() / "backtests" / run_id
-        document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data)
-        _store(settings, run_id, request, folds, document, policy, data or settings.data, elapsed)
+        document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data, tally)
+        _store(store, run_id, request, folds, document, policy, data or settings.data, elapsed)
     except EXPECTED as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
         raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    finally:
+        if database is not None:
+            database.dispose()
     if as_json:
         print(json.dumps(document, indent=2, default=str))  # noqa: T201
     else:
         _render(document)
 
 
-def _request(settings: Settings, first: date, last: date, policy: str, data: str | None, symbols: str | None,
+def _request(settings: Settings, first: date, last: date, policy: Policy, data: str | None, symbols: str | None,
              approve_borderline: bool, walk_forward: int) -> BacktestRequest:
     universe = load_universe(settings.universe)
     provider = make_provider(settings, universe, data)
@@ -130,24 +148,29 @@ def _request(settings: Settings, first: date, last: date, policy: str, data: str
                        slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
                        min_commission=Decimal(str(sim.min_commission)))
     wanted = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
-    return BacktestRequest(start=first, end=last, policy=make_backtest_policy(policy, settings), provider=provider,
+    return BacktestRequest(start=first, end=last, policy=policy, provider=provider,
                            universe=universe, limits=settings.risk, sim=config, symbols=wanted,
                            approve_borderline=approve_borderline, walk_forward=walk_forward)
 
 
-def _run_with_progress(request: BacktestRequest) -> list[FoldResult]:
-    """Replay with a progress bar on stderr, shown from the first replayed day (errors before stay one line)."""
-    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    progress = Progress(*columns, console=Console(stderr=True), transient=True)
-    task = progress.add_task("replay", total=None)
+def _run_with_progress(request: BacktestRequest, tally: CallTally | None = None) -> list[FoldResult]:
+    """Replay with a progress bar on a terminal's stderr (days, and LLM calls), shown from the first replayed day.
+
+    Off a terminal there is no bar: stopping one writes a newline, and errors must stay one line.
+    """
+    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("days {task.fields[llm]}"),
+               TimeRemainingColumn())
+    console = Console(stderr=True)
+    progress = Progress(*columns, console=console, transient=True)
+    task = progress.add_task("replay", total=None, llm="")
     started = False
 
     def advance(_: int) -> None:
         nonlocal started
-        if not started:
+        if not started and console.is_terminal:
             progress.start()
             started = True
-        progress.advance(task)
+        progress.update(task, advance=1, llm=f"· {tally.line()}" if tally is not None else "")
 
     try:
         return asyncio.run(run_backtest(request, on_day=advance))
@@ -165,13 +188,15 @@ def _fold_document(fold: FoldResult) -> dict[str, Any]:
 
 
 def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[FoldResult], elapsed: float,
-           policy: str, data: str) -> dict[str, Any]:
+           policy: str, data: str, tally: CallTally | None = None) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     main = folds[0] if len(folds) == 1 else None
     document: dict[str, Any] = {"run_id": run_id, "policy": policy, "data": data, "start": str(request.start),
                                 "end": str(request.end), "elapsed_seconds": elapsed, "out_dir": str(target),
                                 "approve_borderline": request.approve_borderline, "engine": request.engine,
-                                "folds": [_fold_document(f) for f in folds]}
+                                "breaker_days": request.breaker_days, "folds": [_fold_document(f) for f in folds]}
+    if tally is not None:
+        document["llm"] = tally.document()
     if main is not None:
         document.update({k: v for k, v in document["folds"][0].items() if k in {"metrics", "benchmarks", "counts"}})
     for k, fold in enumerate(folds):
@@ -193,13 +218,30 @@ def summary_text(document: dict[str, Any]) -> str:
             "max_drawdown_days", "hit_rate", "profit_factor", "turnover", "cvar_95")
     for k, fold in enumerate(document["folds"]):
         lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), counts {fold['counts']}")
+        lines.append(desk_line(fold["counts"], document["breaker_days"]))
         names = ["strategy", *fold["benchmarks"]]
         rows = [fold["metrics"], *fold["benchmarks"].values()]
         lines.append(f"{'metric':<18}" + "".join(f"{n[:22]:>24}" for n in names))
         for key in keys:
             lines.append(f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>24}" for r in rows))
         lines += [alpha_line(fold["metrics"], name, figures) for name, figures in fold["benchmarks"].items()]
+    if "llm" in document:
+        lines.append(llm_line(document["llm"]))
     return "\n".join(lines) + "\n"
+
+
+def desk_line(counts: dict[str, int], breaker_days: int) -> str:
+    """Stop-loss sells and circuit-breaker days of a fold, in words."""
+    return (f"stop-loss sells {counts.get('stop_loss_sells', 0)}, circuit-breaker days "
+            f"{counts.get('breaker_days', 0)} ({counts.get('breaker_trips', 0)} trip(s), REDUCING {breaker_days} "
+            f"day(s) each), days without a decision {counts.get('policy_abstained', 0)}")
+
+
+def llm_line(llm: dict[str, Any]) -> str:
+    """The LLM calls of the run, in words."""
+    budget = f", {llm['over_budget']} refused by the budget" if llm["over_budget"] else ""
+    return (f"llm {llm['model']} (cache {llm['cache']}): {llm['calls_made']} call(s) made, "
+            f"{llm['calls_replayed']} replayed{budget}, cost ${llm['cost_usd']}")
 
 
 def _fmt(value: Any) -> str:
@@ -220,28 +262,28 @@ def _render(document: dict[str, Any]) -> None:
         for name, figures in fold["benchmarks"].items():
             out.print(alpha_line(fold["metrics"], name, figures))
         out.print(f"counts: {fold['counts']}")
+        out.print(desk_line(fold["counts"], document["breaker_days"]))
+    if "llm" in document:
+        out.print(llm_line(document["llm"]))
     out.print(f"files in {document['out_dir']} ({document['elapsed_seconds']} s)")
 
 
-def _store(settings: Settings, run_id: str, request: BacktestRequest, folds: list[FoldResult],
+def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[FoldResult],
            document: dict[str, Any], policy: str, data: str, elapsed: float) -> None:
-    engine = make_engine(settings.effective_database_url)
-    try:
-        ensure_schema(engine)
-        store = BacktestStore(Store(engine, system_clock).session, system_clock)
-        for k, fold in enumerate(folds):
-            suffix = "" if len(folds) == 1 else f"-f{k + 1}"
-            store.save_run(BacktestRunRow(
-                id=run_id + suffix, created_at=system_clock(), start=fold.start, end=fold.end, policy=policy,
-                data_source=data[:200], status="completed", symbols=list(fold.symbols),
-                params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
-                        "engine": request.engine, "fold": k + 1, "requested_symbols": list(request.symbols)},
-                metrics={**fold.metrics, "counts": dict(fold.result.counts)}, benchmarks=fold.benchmarks,
-                equity=[[d.isoformat(), round(float(v), 2)]
-                        for d, v in zip(fold.result.dates, fold.equity, strict=True)],
-                out_dir=document["out_dir"], elapsed_seconds=elapsed))
-    finally:
-        engine.dispose()
+    store = BacktestStore(database.session, system_clock)
+    for k, fold in enumerate(folds):
+        suffix = "" if len(folds) == 1 else f"-f{k + 1}"
+        extra = {"llm": document["llm"]} if "llm" in document else {}
+        store.save_run(BacktestRunRow(
+            id=run_id + suffix, created_at=system_clock(), start=fold.start, end=fold.end, policy=policy,
+            data_source=data[:200], status="completed", symbols=list(fold.symbols),
+            params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
+                    "engine": request.engine, "breaker_days": request.breaker_days, "fold": k + 1,
+                    "requested_symbols": list(request.symbols)},
+            metrics={**fold.metrics, "counts": dict(fold.result.counts), **extra}, benchmarks=fold.benchmarks,
+            equity=[[d.isoformat(), round(float(v), 2)]
+                    for d, v in zip(fold.result.dates, fold.equity, strict=True)],
+            out_dir=document["out_dir"], elapsed_seconds=elapsed))
 
 
 def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False) -> None:

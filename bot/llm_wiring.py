@@ -5,9 +5,10 @@ Failure contract: builds objects only (no network); settings were validated by `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
-from agent.llm.audit import Prices
+from agent.llm.audit import CallLog, Prices
 from agent.llm.client import LlmClient, make_openai
 from agent.llm.policy import LlmPolicy
 from bot.clock import Clock
@@ -19,13 +20,15 @@ from storage.store import Store
 REPLAY_ONLY_KEY = "replay-only"  # replay never calls the endpoint; the SDK still wants a key
 
 
-def make_llm_policy(settings: Settings, store: Store, clock: Clock) -> LlmPolicy:
-    """The LLM policy wired to the configured endpoint and the database."""
+def make_llm_policy(settings: Settings, store: Store, clock: Clock,
+                    wrap_log: Callable[[CallLog], CallLog] | None = None) -> LlmPolicy:
+    """The LLM policy wired to the configured endpoint and the database (``wrap_log`` may observe its calls)."""
     sdk = make_openai(settings.openai_base_url, settings.openai_api_key or REPLAY_ONLY_KEY,
                       settings.llm_timeout_seconds)
     client = LlmClient(sdk, settings.llm_model, max_retries=settings.llm_max_retries,
                        max_tokens=settings.llm_max_tokens)
     prices = Prices(Decimal(str(settings.llm_price_input_per_mtok)), Decimal(str(settings.llm_price_output_per_mtok)))
     budget = None if settings.llm_budget_usd is None else Decimal(str(settings.llm_budget_usd))
-    return LlmPolicy(client, SqlCallLog(LlmStore(store.session)), clock, cache=settings.llm_cache,
+    log: CallLog = SqlCallLog(LlmStore(store.session))
+    return LlmPolicy(client, wrap_log(log) if wrap_log else log, clock, cache=settings.llm_cache,
                      budget_usd=budget, prices=prices)

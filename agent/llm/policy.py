@@ -4,7 +4,8 @@ Policy:
 
 - ``record`` (default) calls the model and stores everything; ``off`` calls and stores but never
   reads the cache; ``replay`` answers from the stored answer of an identical request (same cache
-  key) with no network call, and abstains on a miss. A replayed answer is recorded with
+  key) with no network call, and abstains on a miss (``ReplayMiss``, which names the day and the
+  model, so a backtest can stop there instead). A replayed answer is recorded with
   ``from_cache`` and zero cost, and goes through the same gate, so the result is the same.
 - Budget: with ``budget_usd`` set, a call whose estimated cost (prompt characters / 4 and the
   maximum completion tokens) would take this calendar month's spend over the budget is not made.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -41,6 +42,15 @@ Recall = Callable[[PolicyContext], Sequence[str]]
 Messages = list[dict[str, str]]
 REPAIR = ("Your answer was rejected by the validation gate:\n{errors}\n"
           "Answer again with one complete JSON decision that fixes these problems.")
+
+
+class ReplayMiss(PolicyAbstained):
+    """Replay mode holds no recorded answer for the request of ``day`` to ``model``."""
+
+    def __init__(self, reason: str, day: date, model: str) -> None:
+        super().__init__(reason)
+        self.day = day
+        self.model = model
 
 
 class LlmPolicy:
@@ -77,17 +87,17 @@ class LlmPolicy:
         base = LlmCall(at=self.clock(), model=self.client.model, endpoint_host=self.client.endpoint_host,
                        cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id)
         if self.cache == "replay":
-            answer, from_cache = self._replayed(key, base), True
+            answer, from_cache = self._replayed(key, base, context.as_of), True
         else:
             answer, from_cache = await self._called(messages, base), False
         return self._judge(answer, base, context, from_cache)
 
-    def _replayed(self, key: str, base: LlmCall) -> ModelAnswer:
+    def _replayed(self, key: str, base: LlmCall, day: date) -> ModelAnswer:
         stored = self.log.find(key)
         if stored is None:
             reason = "no recorded answer for this request in replay mode"
             self._record(base, outcome="replay_miss", error=reason)
-            raise PolicyAbstained(reason)
+            raise ReplayMiss(reason, day, self.client.model)
         return _from_stored(stored)
 
     async def _called(self, messages: Messages, base: LlmCall) -> ModelAnswer:

@@ -59,6 +59,7 @@ def finish_history(
     end: date,
     lookback_days: int,
     opens: pd.DataFrame | None = None,
+    lows: pd.DataFrame | None = None,
 ) -> PriceHistory:
     """Cut to dates on or before ``end``, keep the last ``lookback_days`` rows, align FX."""
     if lookback_days < 1:
@@ -73,6 +74,8 @@ def finish_history(
     volume = volume.reindex(index=close.index, columns=symbols)
     if opens is not None:
         opens = opens.reindex(index=close.index, columns=symbols).astype(float)
+    if lows is not None:
+        lows = lows.reindex(index=close.index, columns=symbols).astype(float)
     aligned = {currency: align_fx(series, close.index) for currency, series in fx.items()}
     return PriceHistory(
         close=close.astype(float),
@@ -83,6 +86,7 @@ def finish_history(
         base_currency=base_currency,
         currencies={i.symbol: i.currency for i in instruments},
         open=opens,
+        low=lows,
     )
 
 

@@ -32,7 +32,8 @@ class PriceHistory:
     symbol absent from it is taken to be priced in the base currency. ``open`` is shaped like
     ``close`` and on its scale (adjusted by the same factor when closes are adjusted), NaN where a
     day's open is unknown; None when the provider has no opens at all (only the backtest uses it,
-    to fill at the next open).
+    to fill at the next open). ``low`` is the day's low, shaped and scaled like ``open`` (None when
+    the provider has no lows; the backtest's stop-losses then trigger on the close).
     """
 
     close: pd.DataFrame
@@ -43,6 +44,7 @@ class PriceHistory:
     base_currency: str = "EUR"
     currencies: dict[str, str] = field(default_factory=dict)
     open: pd.DataFrame | None = None
+    low: pd.DataFrame | None = None
 
     @property
     def as_of(self) -> date:

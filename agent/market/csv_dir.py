@@ -7,7 +7,8 @@ Dates are ISO ``YYYY-MM-DD``, strictly ascending. An empty field means "not avai
 of a row is ``adj_close`` when that column exists and the field is non-empty, else ``close``; it is
 multiplied by the instrument's ``price_scale``. A row without any price is skipped. ``open``, when
 the file has it, is scaled the same way and adjusted by ``adj_close / close`` on rows that have both,
-so opens and prices share one scale (the backtest fills at the next open). Volumes are
+so opens and prices share one scale (the backtest fills at the next open); ``low`` likewise (the
+backtest's stop-losses trigger on it). Volumes are
 shares, kept as given (a zero means the source did not know it; indicators treat it as unknown).
 
 Exchanges are outer-joined on dates and prices are not forward-filled (NaN on a market's
@@ -66,10 +67,12 @@ class CsvMarketData:
         close: dict[str, pd.Series] = {}
         volume: dict[str, pd.Series] = {}
         opens: dict[str, pd.Series] = {}
+        lows: dict[str, pd.Series] = {}
         for instrument in instruments:
             frame = self._read(data_symbol(instrument), instrument.symbol)
             close[instrument.symbol] = frame["price"] * float(instrument.price_scale)
             opens[instrument.symbol] = frame["open"] * float(instrument.price_scale)
+            lows[instrument.symbol] = frame["low"] * float(instrument.price_scale)
             volume[instrument.symbol] = frame["volume"]
         fx = {}
         for currency in foreign_currencies(instruments, base):
@@ -79,7 +82,7 @@ class CsvMarketData:
         return finish_history(
             pd.DataFrame(close), pd.DataFrame(volume), fx, instruments=instruments,
             base_currency=base, source=self.name, synthetic=False, end=end,
-            lookback_days=lookback_days, opens=_known(opens),
+            lookback_days=lookback_days, opens=_known(opens), lows=_known(lows),
         )
 
     def _read(self, series: str, label: str) -> pd.DataFrame:
@@ -116,15 +119,18 @@ def read_price_file(path: Path, label: str) -> pd.DataFrame:
         raise MarketDataError(f"{label}: {path} line 1: missing column(s) {', '.join(missing)}")
     raw = raw.loc[(raw.fillna("") != "").any(axis=1)]  # blank lines
     if raw.empty:
-        return pd.DataFrame({"price": [], "open": [], "volume": []}, index=pd.DatetimeIndex([]), dtype=float)
+        return pd.DataFrame({"price": [], "open": [], "low": [], "volume": []}, index=pd.DatetimeIndex([]),
+                            dtype=float)
     parsed = _parse(raw, path, label)
     price = parsed["close"]
-    opening = parsed["open"] if "open" in parsed else pd.Series(float("nan"), index=price.index)
+    unknown = pd.Series(float("nan"), index=price.index)
+    opening, low = parsed.get("open", unknown), parsed.get("low", unknown)
     if "adj_close" in parsed:
-        opening = opening * (parsed["adj_close"] / price).fillna(1.0)
+        factor = (parsed["adj_close"] / price).fillna(1.0)
+        opening, low = opening * factor, low * factor
         price = parsed["adj_close"].fillna(price)
-    volume = parsed["volume"] if "volume" in parsed else pd.Series(float("nan"), index=price.index)
-    frame = pd.DataFrame({"price": price, "open": opening, "volume": volume}).set_axis(parsed["date"])
+    volume = parsed.get("volume", unknown)
+    frame = pd.DataFrame({"price": price, "open": opening, "low": low, "volume": volume}).set_axis(parsed["date"])
     return frame.loc[frame["price"].notna()]
 
 

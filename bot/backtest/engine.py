@@ -1,25 +1,41 @@
 """The backtest loop: the desk pipeline replayed day by day, in memory, without look-ahead.
 
-Each day ``t`` of the period (rows of the history between start and end):
+Each day ``t`` of the period (rows of the history between start and end), in the order the live
+desk meets them:
 
-1. the orders decided on day ``t-1`` are submitted to the real ``SimulatedBroker`` (slippage and
-   commission as configured) at day ``t``'s open when the history has one for the symbol (CSV
-   files with an ``open`` column), else at day ``t``'s close;
-   a broker rejection (e.g. the price rose and cash no longer suffices) is counted, not fatal;
-2. the portfolio is valued at day ``t``'s close and its equity recorded;
-3. unless ``t`` is the last day, the policy decides from ``indicators_at(panels, t)`` (data up to
-   ``t`` only), ``size_decision`` sizes the ideas against the account, and ``classify_batch``
+1. the open: the orders decided on day ``t-1`` are submitted to the real ``SimulatedBroker``
+   (slippage and commission as configured) at day ``t``'s open when the history has one for the
+   symbol (CSV files with an ``open`` column), else at day ``t``'s close; a broker rejection (e.g.
+   the price rose and cash no longer suffices) is counted, not fatal;
+2. the day, as the daemon's watch: a held position whose day's low (the lower of open and close
+   when the data has no lows) reaches its stop (``bot.backtest.desk_state``) is sold whole through
+   ``classify`` like live (risk-reducing sells are SAFE unless HALTED), at the stop or at the open
+   when the open gapped through it;
+3. the close: the portfolio is valued and its equity recorded;
+4. unless ``t`` is the last day, the cycle: the circuit breaker trips when the day's return is at
+   or below ``-intraday_drop_halt``; the policy decides from ``indicators_at(panels, t)`` (data up
+   to ``t`` only), ``size_decision`` sizes the ideas against the account, and ``classify_batch``
    classifies them against a ``RiskContext`` built from the replayed portfolio. SAFE proposals
    become tomorrow's orders; BORDERLINE ones have no human: they are not executed unless
    ``approve_borderline`` (then the engine's clamped size when it offered one); UNSAFE never.
+   A policy that abstains (``PolicyAbstained``) trades nothing that day.
 
-Replay conventions that differ from the live desk, because no human is there: the circuit
-breaker puts the day's decisions in REDUCING for that day only (live, it stays until someone
-resumes); trades-per-day counts 0 at decision time (the orders execute tomorrow) and the weekly
-count is the fills of the execution day's ISO week so far. Proposal ids are deterministic
-(``b<row>-<n>``) so two runs can be compared decision by decision.
+Replay conventions, because no human is there and bars are daily (``bot.backtest.desk_state``):
 
-Failure contract: ``ValueError`` when the period holds fewer than two days of data.
+- the circuit breaker keeps the desk REDUCING for ``breaker_days`` decision days counting the trip
+  day, a new trip restarting the count. Live it lasts until someone resumes; the default (5, about
+  the week a human takes to review) keeps a crash from being bought back the next morning, which
+  no live desk would do, without freezing the rest of a ten-year run; 1 is a same-day breaker;
+- a fill counts, and is dated, on the day its order was decided (the live desk fills a cycle's
+  orders at once), so trades per day and week, holding periods and cooldowns are the live desk's;
+  a stop-loss sell uses its day's trade budget before the close's decision;
+- the policy sees only the replayed data (no recalled memories, no stored recent decisions), so a
+  replayed day's prompt is the same in every run;
+- proposal ids are deterministic (``b<row>-<n>`` for the cycle, ``s<row>-<n>`` for stop-losses)
+  so two runs can be compared decision by decision.
+
+Failure contract: ``ValueError`` when the period holds fewer than two days of data; anything the
+policy raises other than ``PolicyAbstained`` propagates unchanged.
 """
 
 from __future__ import annotations
@@ -35,9 +51,11 @@ from typing import TypeVar
 from agent.indicator_panels import IndicatorPanels, indicators_at
 from agent.indicators import IndicatorSet
 from agent.market.base import PriceHistory
-from agent.policies.base import Policy, PolicyContext
+from agent.policies.base import Policy, PolicyAbstained, PolicyContext
 from agent.schema import Action
 from agent.universe import Universe
+from bot.backtest.desk_state import ReplayState as ReplayState  # re-exported (bot.backtest.fast_inputs)
+from bot.backtest.desk_state import stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
 from bot.desk.context import day_return, policy_context
 from bot.desk.sizing import size_decision
@@ -45,11 +63,13 @@ from bot.market import MarketSnapshot
 from broker.errors import BrokerError
 from broker.models import Account, OrderRequest, Position, Side
 from broker.simulated import SimConfig, SimulatedBroker
-from risk import classify_batch
+from risk import classify, classify_batch
 from risk.limits import RiskLimits
 from risk.models import Holding, Level, RiskContext, RiskVerdict, TradeProposal, TradingState
 
 T = TypeVar("T")
+BREAKER_DAYS = 5
+DESK_COUNTS = ("stop_loss_sells", "breaker_trips", "breaker_days", "policy_abstained")  # always reported
 
 
 @dataclass(frozen=True)
@@ -128,6 +148,19 @@ class Replay:
     sim: SimConfig
     approve_borderline: bool = False
     on_day: Callable[[int], None] | None = None
+    breaker_days: int = BREAKER_DAYS
+
+
+@dataclass
+class _Day:
+    """One replayed day's moving parts."""
+
+    spec: Replay
+    feed: ReplayFeed
+    ledger: ArchivingLedgerStore
+    broker: SimulatedBroker
+    state: ReplayState
+    out: ReplayResult
 
 
 async def replay(spec: Replay) -> ReplayResult:
@@ -136,72 +169,106 @@ async def replay(spec: Replay) -> ReplayResult:
         raise ValueError("the backtest period needs at least two days of data")
     feed = ReplayFeed(spec.history)
     ledger = ArchivingLedgerStore()
-    broker = SimulatedBroker(spec.universe.by_symbol, feed, ledger, spec.sim, feed.now)
-    state = ReplayState()
-    out = ReplayResult()
+    desk = _Day(spec, feed, ledger, SimulatedBroker(spec.universe.by_symbol, feed, ledger, spec.sim, feed.now),
+                ReplayState(), ReplayResult(counts=Counter(dict.fromkeys(DESK_COUNTS, 0))))
     pending: list[TradeProposal] = []
+    decided_on = feed.dates[spec.rows[0]]
     for t in spec.rows:
         feed.move_to(t)
         feed.at_open()
-        traded = await _execute(broker, ledger, pending, feed.today, out, state)
+        traded = await _execute(desk, pending, decided_on)
+        traded += await _stop_losses(desk, t)
         feed.at_close()
-        account, positions = await broker.account(), await broker.positions()
-        out.dates.append(feed.today)
-        out.equity.append(account.equity)
-        out.traded.append(traded)
-        state.peak = max(state.peak or account.equity, account.equity)
-        pending = [] if t == spec.rows[-1] else await _decide(spec, feed, t, account, positions, state, out)
+        account, positions = await desk.broker.account(), await desk.broker.positions()
+        desk.out.dates.append(feed.today)
+        desk.out.equity.append(account.equity)
+        desk.out.traded.append(traded)
+        desk.state.peak = max(desk.state.peak or account.equity, account.equity)
+        pending = [] if t == spec.rows[-1] else await _decide(desk, t, account, positions)
+        decided_on = feed.today
         if spec.on_day is not None:
             spec.on_day(t)
-    return out
+    return desk.out
 
 
-@dataclass
-class ReplayState:
-    """What the replayed desk remembers between days: the equity peak, fills per ISO week, exits."""
-
-    peak: Decimal | None = None
-    fills_by_week: Counter[tuple[int, int]] = field(default_factory=Counter)
-    last_exit: dict[str, date] = field(default_factory=dict)
-
-
-async def _execute(broker: SimulatedBroker, ledger: ArchivingLedgerStore, pending: list[TradeProposal], today: date,
-                   out: ReplayResult, state: ReplayState) -> Decimal:
-    """Submit yesterday's orders at today's price; the traded notional in base currency (each order's to cents)."""
-    for p in pending:
-        try:
-            await broker.submit(OrderRequest(client_order_id=p.id, symbol=p.symbol, side=p.side, quantity=p.quantity))
-        except BrokerError as exc:
-            out.counts["broker_rejected"] += 1
-            out.codes[f"BROKER:{getattr(exc, 'code', 'ERROR')}"] += 1
+async def _execute(desk: _Day, orders: list[TradeProposal], counted_on: date) -> Decimal:
+    """Submit ``orders`` at the feed's current prices, dated ``counted_on``; the traded notional in base."""
+    out = desk.out
+    desk.feed.stamp(counted_on)
+    try:
+        for p in orders:
+            try:
+                await desk.broker.submit(OrderRequest(client_order_id=p.id, symbol=p.symbol, side=p.side,
+                                                      quantity=p.quantity))
+            except BrokerError as exc:
+                out.counts["broker_rejected"] += 1
+                out.codes[f"BROKER:{getattr(exc, 'code', 'ERROR')}"] += 1
+    finally:
+        desk.feed.stamp(None)
+    stops = {p.id: p.stop_loss_pct for p in orders}
     traded = Decimal(0)
     records: list[FillRecord] = []
-    for order in ledger.archive():
+    today = desk.feed.today
+    for order in desk.ledger.archive():
         filled = order.fills
         notional = round(sum((f.quantity * f.price * f.fx_rate for f in filled), Decimal(0)), 2)
         traded += notional
         if filled:
             out.counts["filled"] += 1
-            state.fills_by_week[today.isocalendar()[:2]] += 1
-            if order.side is Side.SELL:
-                state.last_exit[order.symbol] = today
+            desk.state.count_fill(order, counted_on, stops.get(order.client_order_id))
         records.append(FillRecord(day=today, client_order_id=order.client_order_id, symbol=order.symbol,
-                                    side=str(order.side), quantity=str(order.quantity),
-                                    price=str(order.filled_avg_price or ""), notional_base=str(notional),
-                                    status=str(order.status)))
+                                  side=str(order.side), quantity=str(order.quantity),
+                                  price=str(order.filled_avg_price or ""), notional_base=str(notional),
+                                  status=str(order.status)))
     if records:
         out.fill_chunks.append(records)
     return traded
 
 
-async def _decide(spec: Replay, feed: ReplayFeed, t: int, account: Account, positions: list[Position],
-                  state: ReplayState, out: ReplayResult) -> list[TradeProposal]:
-    """Day ``t``'s decision: policy, sizing, risk; the proposals to execute tomorrow."""
+async def _stop_losses(desk: _Day, t: int) -> Decimal:
+    """Day ``t``'s stop-loss sells, classified and executed like the live watch's; the traded notional."""
+    feed, state = desk.feed, desk.state
+    prices = {s: price for s in desk.ledger.held() if (stop := state.stops.get(s)) is not None
+              and (bar := feed.bar(s)) is not None and (price := stop_fill(bar, stop)) is not None
+              and feed.fx_rate(feed.currency[s]) is not None}
+    if not prices:
+        return Decimal(0)
+    for symbol, price in prices.items():
+        feed.at_price(symbol, price)
+    account, positions = await desk.broker.account(), await desk.broker.positions()
+    indicators = indicators_at(desk.spec.panels, t)
+    snapshot = replay_snapshot(desk.spec, feed, indicators, list(prices), positions)
+    ctx = replay_risk_context(desk.spec, t, indicators, account, positions, state)
+    # The day's return is known at the close only: the intraday sells see the state carried in.
+    ctx = replace(ctx, market=snapshot.facts(), day_return=0.0, trading_state=state.trading_state(t))
+    held = {p.symbol: p.quantity for p in positions}
+    proposals = [TradeProposal(id=f"s{t}-{n}", symbol=s, side=Side.SELL, quantity=held[s], price=price,
+                               fx_rate=feed.fx_rate(feed.currency[s]), target_weight=0.0, confidence=1.0)
+                 for n, (s, price) in enumerate(sorted(prices.items()))]
+    chosen = _select(desk.spec, feed.today, proposals, [classify(p, ctx, desk.spec.limits) for p in proposals],
+                     desk.out)
+    before = desk.out.counts["filled"]
+    traded = await _execute(desk, chosen, feed.today)
+    desk.out.counts["stop_loss_sells"] += desk.out.counts["filled"] - before
+    return traded
+
+
+async def _decide(desk: _Day, t: int, account: Account, positions: list[Position]) -> list[TradeProposal]:
+    """Day ``t``'s decision: breaker, policy, sizing, risk; the proposals to execute tomorrow."""
+    spec, state, out = desk.spec, desk.state, desk.out
     indicators = indicators_at(spec.panels, t)
     today = indicators.as_of
     ctx = replay_risk_context(spec, t, indicators, account, positions, state)
-    decision = await spec.policy.decide(_policy_context(spec, today, account, positions, indicators, ctx))
-    snapshot = replay_snapshot(spec, feed, indicators, [i.symbol for i in decision.proposals], positions)
+    if ctx.day_return <= -spec.limits.intraday_drop_halt and state.trip(t, spec.breaker_days):
+        out.counts["breaker_trips"] += 1
+    if ctx.trading_state is TradingState.REDUCING:
+        out.counts["breaker_days"] += 1
+    try:
+        decision = await spec.policy.decide(_policy_context(spec, today, account, positions, indicators, ctx))
+    except PolicyAbstained:
+        out.counts["policy_abstained"] += 1
+        return []
+    snapshot = replay_snapshot(spec, desk.feed, indicators, [i.symbol for i in decision.proposals], positions)
     ctx = replace(ctx, market=snapshot.facts())
     # Sized in the order size_decision returns them (sells first, stable), so the n-th proposal
     # made is the n-th returned and gets its id ``b<t>-<n>`` directly (no copy per proposal).
@@ -235,21 +302,22 @@ def _select(spec: Replay, today: date, proposals: list[TradeProposal], verdicts:
 
 def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account: Account,
                         positions: list[Position], state: ReplayState) -> RiskContext:
-    """The risk context of day ``t`` before its market facts (``replay_snapshot(...).facts()``)."""
-    dates = spec.history.close.index
-    next_day = dates[min(t + 1, len(dates) - 1)].date()
-    week = next_day.isocalendar()[:2]
+    """The risk context of day ``t`` before its market facts (``replay_snapshot(...).facts()``).
+
+    REDUCING when the day's return trips the breaker or its window (``state``) covers ``t``.
+    """
+    today = indicators.as_of
     ctx = RiskContext(
-        as_of=indicators.as_of, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
+        as_of=today, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
         market={}, holdings=replay_holdings(positions), returns=indicators.returns,
         correlations=indicators.correlations,
-        trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=0,
-        trades_this_week=state.fills_by_week[week],
+        trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=state.fills_by_day[today],
+        trades_this_week=state.fills_by_week[week_of(today)],
         last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
     )
     snapshot_view = MarketSnapshot(history=spec.history, indicators=indicators, quotes={}, fx={})
     drop = day_return(positions, account, snapshot_view)
-    breaker = drop <= -spec.limits.intraday_drop_halt
+    breaker = drop <= -spec.limits.intraday_drop_halt or state.trading_state(t) is TradingState.REDUCING
     return replace(ctx, day_return=drop, trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE)
 
 

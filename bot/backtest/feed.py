@@ -5,6 +5,11 @@ sets the current row, and quotes and FX rates are that row's forward-filled clos
 (rounded like a live snapshot: 6 decimals for prices, 8 for FX). ``at_open()`` switches quotes to
 the row's open where the history has one (else the close stays the quote), which is when the
 replay submits yesterday's orders; ``at_close()`` switches back for valuation and decisions.
+``bar(symbol)`` is the row's open, low and close of a symbol that traded that day (the stop-loss
+check); ``at_price`` quotes one symbol at a given price until the next switch (a stop's fill).
+``stamp(day)`` makes ``now`` the close of an earlier day, the one the orders being filled were
+decided on: the live desk fills a cycle's orders at once, so their fills and the positions they
+open carry the decision's date, while the replay prices them at the next open.
 Nothing after row ``t`` is reachable through it.
 
 ``ArchivingLedgerStore`` is an ``InMemoryLedgerStore`` whose ``archive`` moves the day's orders
@@ -17,6 +22,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +52,14 @@ def fx_decimal(value: float) -> Decimal | None:
     return Decimal(str(round(value, 8))) if math.isfinite(value) and value > 0 else None
 
 
+class Bar(NamedTuple):
+    """One symbol's day: open and low fall back to what is known (low: the lower of open and close)."""
+
+    open: float
+    low: float
+    close: float
+
+
 class ReplayFeed:
     """Quotes and FX rates of one row of a history; the broker's ``MarketFeed``."""
 
@@ -55,11 +69,14 @@ class ReplayFeed:
         self._column = {s: i for i, s in enumerate(self.symbols)}
         self.close = history.close.astype(float).ffill().to_numpy()
         self.open = None if history.open is None else history.open.astype(float).to_numpy()
+        self.low = None if history.low is None else history.low.astype(float).to_numpy()
+        self.traded = history.close.notna().to_numpy()
         self._opening = False
         self.currency = {s: history.currencies.get(s, history.base_currency) for s in self.symbols}
         self.base_currency = history.base_currency
         self.fx = {c: s.reindex(history.close.index).ffill().to_numpy(dtype=float) for c, s in history.fx.items()}
         self.row = 0
+        self._stamp: date | None = None
         self._quotes: dict[str, Quote | None] = {}
 
     def move_to(self, row: int) -> None:
@@ -81,8 +98,12 @@ class ReplayFeed:
         return self.dates[self.row]
 
     def now(self) -> datetime:
-        """The current day's close, the time every fill and valuation is stamped with."""
-        return datetime.combine(self.today, CLOSE_TIME)
+        """The current day's close (or the stamped day's), the time every fill and valuation is stamped with."""
+        return datetime.combine(self._stamp or self.today, CLOSE_TIME)
+
+    def stamp(self, day: date | None) -> None:
+        """Stamp what happens from now on with ``day``'s close (None: the current day's again)."""
+        self._stamp = day
 
     def close_row(self) -> np.ndarray:
         """Forward-filled closes of every symbol on the current row."""
@@ -98,6 +119,20 @@ class ReplayFeed:
                                                  at=self.now())
         self._quotes[symbol] = quote
         return quote
+
+    def at_price(self, symbol: str, price: Decimal) -> None:
+        """Quote ``symbol`` at ``price`` until the next ``at_open``/``at_close`` (a stop-loss fill)."""
+        self._quotes[symbol] = Quote(symbol=symbol, price=price, currency=self.currency[symbol], at=self.now())
+
+    def bar(self, symbol: str) -> Bar | None:
+        """The current day's open, low and close of ``symbol``; None when it did not trade that day."""
+        column = self._column.get(symbol)
+        if column is None or not self.traded[self.row, column]:
+            return None
+        close = float(self.close[self.row, column])
+        opening = _known(self.open, self.row, column, close)
+        low = _known(self.low, self.row, column, min(opening, close))
+        return Bar(open=opening, low=low, close=close)
 
     def _price(self, column: int) -> Decimal | None:
         if self._opening and self.open is not None:
@@ -116,6 +151,12 @@ class ReplayFeed:
         return fx_decimal(float(series[self.row]))
 
 
+def _known(panel: np.ndarray | None, row: int, column: int, otherwise: float) -> float:
+    """The panel's finite positive value at (row, column), else ``otherwise``."""
+    value = math.nan if panel is None else float(panel[row, column])
+    return value if value > 0 and math.isfinite(value) else otherwise
+
+
 class ArchivingLedgerStore(InMemoryLedgerStore):
     """An in-memory ledger store that can move the recorded orders out of the ledger."""
 
@@ -126,3 +167,7 @@ class ArchivingLedgerStore(InMemoryLedgerStore):
         orders = list(self.ledger.orders.values())
         self.ledger = self.ledger.model_copy(update={"orders": {}})
         return orders
+
+    def held(self) -> dict[str, Decimal]:
+        """The quantity of every position of the ledger."""
+        return {} if self.ledger is None else {s: p.quantity for s, p in self.ledger.positions.items()}

@@ -4,14 +4,16 @@ Policy: the instruments are the configured universe restricted to the symbols wi
 price in the period (``symbols`` restricts further; an unknown symbol is an error). The whole
 history up to ``end`` is loaded once (earlier rows warm the indicators up); the period's rows are
 replayed by ``bot.backtest.engine``; walk-forward splits them into N consecutive folds, each a
-fresh portfolio. The baseline policies replay on arrays (``bot.backtest.fast``, the same result
-as ``bot.backtest.engine`` and tested to be); ``engine="objects"`` forces the object replay, which
-every other policy uses. Outputs: ``equity.csv`` (``date,equity``), ``metrics.json``, ``summary.txt`` and
+fresh portfolio. Every policy goes through that one object replay (``engine`` ``auto`` and
+``objects`` alike): the array replay (``bot.backtest.fast``) keeps the older conventions (a
+same-day circuit breaker, trades counted on the execution day) and so no longer gives the same
+result. Outputs: ``equity.csv`` (``date,equity``), ``metrics.json``, ``summary.txt`` and
 the PNG charts in the out dir, and one ``backtest_run`` row.
 
 Failure contract: ``BacktestError`` (one line, says what to do) for an empty range, a period with
-no data, unknown symbols, fewer than two days per fold; ``MarketDataError`` from the provider
-(e.g. a missing data directory) propagates unchanged.
+no data, unknown symbols, fewer than two days per fold, and (raised by the policy,
+``bot.backtest.llm``) a day missing from the LLM cache in replay mode; ``MarketDataError`` from the
+provider (e.g. a missing data directory) propagates unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from agent.indicator_panels import indicator_panels
 from agent.market.base import MarketData, MarketDataError, PriceHistory
 from agent.policies.base import Policy
 from agent.universe import Universe
-from bot.backtest.engine import Replay, ReplayResult, replay
+from bot.backtest.engine import BREAKER_DAYS, Replay, ReplayResult, replay
 from bot.evaluation import benchmarks as bench
 from bot.evaluation.metrics import as_json, summarize
 from broker.models import Instrument
@@ -59,6 +61,7 @@ class BacktestRequest:
     approve_borderline: bool = False
     walk_forward: int = 1
     engine: str = "auto"
+    breaker_days: int = BREAKER_DAYS
 
 
 @dataclass
@@ -142,8 +145,6 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
     """Replay the period (or each walk-forward fold) and measure it against the benchmarks."""
     if request.start >= request.end:
         raise BacktestError(f"empty range: start {request.start} is not before end {request.end}")
-    from bot.backtest.fast import replay_arrays  # numba and the kernel load only when a backtest runs (0.14 s)
-
     universe, loaded = _restricted(request)
     history = loaded if loaded is not None else request.provider.history(universe.instruments, request.end, ALL_ROWS)
     rows = period_rows(history, request.start, request.end)
@@ -156,10 +157,8 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
     for rows_k in split_folds(rows, request.walk_forward):
         spec = Replay(history=history, panels=panels, rows=rows_k, universe=universe, policy=request.policy,
                       limits=request.limits, sim=request.sim, approve_borderline=request.approve_borderline,
-                      on_day=on_day)
-        result = replay_arrays(spec) if request.engine != "objects" else None
-        if result is None:
-            result = await replay(spec)
+                      on_day=on_day, breaker_days=request.breaker_days)
+        result = await replay(spec)
         fold = _measure(result, references, history, float(request.sim.initial_cash))
         fold.symbols = universe.symbols
         folds.append(fold)

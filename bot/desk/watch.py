@@ -133,8 +133,13 @@ def stop_price(desk: Desk, symbol: str) -> Decimal | None:
         order = desk.store.order_for(row.id)
         if pct is None or order is None or order.filled_avg_price is None:
             continue
-        return order.filled_avg_price * (1 - Decimal(str(pct)))
+        return stop_level(order.filled_avg_price, pct)
     return None
+
+
+def stop_level(fill_price: Decimal, stop_loss_pct: float) -> Decimal:
+    """The stop of a filled BUY: its fill price x (1 - ``stop_loss_pct``); the replay uses it too."""
+    return fill_price * (1 - Decimal(str(stop_loss_pct)))
 
 
 async def enforce_stops(desk: Desk, snapshot: MarketSnapshot, positions: list[Position],

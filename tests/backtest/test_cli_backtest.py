@@ -58,15 +58,6 @@ def test_a_range_without_data_and_unknown_symbols_are_refused(tmp_path: Path) ->
     assert code == 1 and "unknown symbol(s) NOPE" in stderr and stderr.count("\n") == 1
 
 
-def test_llm_backtest_without_the_llm_policy_says_so(tmp_path: Path) -> None:
-    data = _write_csvs(tmp_path / "data")
-    code, _, stderr = run("backtest", "--start", "2023-06-01", "--end", "2023-12-31", "--data", f"csv:{data}",
-                          "--policy", "llm")
-    if code == 0:
-        pytest.skip("the LLM policy is available: covered by the LLM engineer's replay tests")
-    assert code == 1 and stderr.startswith("error: ") and stderr.count("\n") == 1
-
-
 def test_a_two_symbol_directory_is_a_valid_backtest(tmp_path: Path, isolated_env: Path) -> None:
     data = _write_csvs(tmp_path / "data")
     out = tmp_path / "out"
