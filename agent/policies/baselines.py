@@ -6,9 +6,6 @@
 - ``equal_weight``: every cycle, move every priced, tradable instrument back to an equal weight
   (a daily rebalance; the desk skips changes smaller than one share).
 
-Both also answer ``array_plan(priced, held, weights, target)``: the same decision as arrays by universe
-position, which the array replay (``bot.backtest.fast``) uses instead of building ideas.
-
 The weight of each of n instruments is ``min(max_position_weight, (1 − min_cash_weight) / n)``
 so the baselines respect the same cash floor and position cap as the risk engine (they still go
 through it). Confidence is 1 (a baseline is not a forecast), expected upside 0, and the worst case
@@ -20,16 +17,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import numpy.typing as npt
-
 from agent.policies.base import PolicyContext
 from agent.schema import Action, PolicyDecision, ProposalIdea
 
 HORIZON_DAYS = 20
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def equal_target(context: PolicyContext, count: int) -> float:
@@ -76,10 +67,6 @@ class BuyAndHoldPolicy:
                   for s in symbols if s not in context.holdings]
         return PolicyDecision(market_view=f"buy and hold over {len(symbols)} instruments", proposals=ideas)
 
-    def array_plan(self, priced: BoolArray, held: BoolArray, weights: FloatArray, target: float) -> IntArray:
-        """``decide`` by universe position (BUY 1, SELL -1, nothing 0) for a replay on arrays."""
-        return np.where(priced & ~held, 1, 0)
-
 
 class EqualWeightPolicy:
     """Rebalance the priced universe to equal weights every cycle."""
@@ -97,12 +84,3 @@ class EqualWeightPolicy:
             action = Action.HOLD if abs(current - target) < 1e-9 else (Action.BUY if target > current else Action.SELL)
             ideas.append(_idea(context, symbol, action, target, f"equal weight {target:.2%}"))
         return PolicyDecision(market_view=f"equal weight over {len(ideas)} instruments", proposals=ideas)
-
-    def array_plan(self, priced: BoolArray, held: BoolArray, weights: FloatArray, target: float) -> IntArray:
-        """``decide`` by universe position (BUY 1, SELL -1, nothing 0) for a replay on arrays.
-
-        ``weights`` must be the holdings' weights exactly as ``decide`` sees them wherever
-        ``|weight - target|`` is close to the 1e-9 below which ``decide`` holds.
-        """
-        move = np.abs(weights - target) >= 1e-9
-        return np.where(priced & move, np.where(target > weights, 1, -1), 0)

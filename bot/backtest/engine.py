@@ -54,8 +54,7 @@ from agent.market.base import PriceHistory
 from agent.policies.base import Policy, PolicyAbstained, PolicyContext
 from agent.schema import Action
 from agent.universe import Universe
-from bot.backtest.desk_state import ReplayState as ReplayState  # re-exported (bot.backtest.fast_inputs)
-from bot.backtest.desk_state import stop_fill, week_of
+from bot.backtest.desk_state import ReplayState, stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
 from bot.desk.context import day_return, policy_context
 from bot.desk.sizing import size_decision

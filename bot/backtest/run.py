@@ -4,11 +4,9 @@ Policy: the instruments are the configured universe restricted to the symbols wi
 price in the period (``symbols`` restricts further; an unknown symbol is an error). The whole
 history up to ``end`` is loaded once (earlier rows warm the indicators up); the period's rows are
 replayed by ``bot.backtest.engine``; walk-forward splits them into N consecutive folds, each a
-fresh portfolio. Every policy goes through that one object replay (``engine`` ``auto`` and
-``objects`` alike): the array replay (``bot.backtest.fast``) keeps the older conventions (a
-same-day circuit breaker, trades counted on the execution day) and so no longer gives the same
-result. Outputs: ``equity.csv`` (``date,equity``), ``metrics.json``, ``summary.txt`` and
-the PNG charts in the out dir, and one ``backtest_run`` row.
+fresh portfolio. Every policy goes through that one replay (``engine`` ``auto`` and ``objects``
+are kept for scripts and mean the same). Outputs: ``equity.csv`` (``date,equity``),
+``metrics.json``, ``summary.txt`` and the PNG charts in the out dir, and one ``backtest_run`` row.
 
 Failure contract: ``BacktestError`` (one line, says what to do) for an empty range, a period with
 no data, unknown symbols, fewer than two days per fold, and (raised by the policy,

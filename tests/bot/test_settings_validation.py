@@ -26,10 +26,9 @@ from agent.llm.prompt import system_prompt
 from agent.policies.base import PolicyContext
 from bot.cli import app
 from bot.settings import SettingsError, SimSettings, load_settings
-from risk.engine import classify
+from risk.engine import classify, classify_batch
 from risk.limits import RiskLimits
 from tests.risk import factories
-from tests.risk.batch_inputs import classify_context
 
 runner = CliRunner()
 NUMERIC = sorted(name for name, f in RiskLimits.model_fields.items() if f.annotation in {"int", "float", int, float})
@@ -51,7 +50,7 @@ def cycle_arithmetic(limits: RiskLimits) -> None:
     ctx = factories.context()
     for proposal in (factories.proposal(), factories.sell("SPY", 10)):
         classify(proposal, ctx, limits)
-    classify_context([factories.proposal()], ctx, limits)
+    classify_batch([factories.proposal(), factories.sell("SPY", 10)], ctx, limits)
     system_prompt(PolicyContext(as_of=ctx.as_of, instruments={}, indicators=None,  # type: ignore[arg-type]
                                 equity=float(ctx.equity), cash_weight=0.5, limits=limits.model_dump()))
 
