@@ -3,7 +3,8 @@
 - project imports: broker ← nothing; risk ← broker; agent ← broker; storage ← broker, risk; bot ← all;
 - vendor SDKs have one home each: alpaca (broker/alpaca.py), openai and mem0 (one agent module each),
   yfinance (agent), telegram (bot/telegram_ui/ and the wiring), apscheduler (bot), SQL libraries (storage);
-- risk/ stays pure: no I/O, no logging, no clock reads.
+- risk/ stays pure: no I/O, no logging, no clock reads;
+- no import cycles between modules (import-time imports; function-local and TYPE_CHECKING ones are lazy).
 """
 
 from __future__ import annotations
@@ -132,3 +133,46 @@ def test_nothing_is_built_at_import_time() -> None:
                 func = value.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
                 assert name not in suspicious, f"{_rel(path)} calls {name} at import time"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, known: set[str]) -> set[str]:
+    """Project modules imported when this module is imported (its body, not functions or TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:  # ``from pkg import submodule`` needs the submodule, not pkg's body
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in known else node.module)
+    return found & known
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Every module can be imported on its own: the graph of import-time imports has no cycle."""
+    paths = {_module_name(path): path for _, path in ALL}
+    graph = {name: _top_level_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        stack.append(name)
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                return [*stack[stack.index(target):], target]
+            if target not in state and (cycle := visit(target)) is not None:
+                return cycle
+        stack.pop()
+        state[name] = 2
+        return None
+
+    for name in sorted(graph):
+        if name not in state and (cycle := visit(name)) is not None:
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
