@@ -20,7 +20,7 @@ from agent.memory.base import MemoryFailure
 from agent.memory.lazy import LazyMemory
 from agent.memory.mem0_store import Mem0Options, mem0_config, open_mem0
 from bot.desk.desk import Desk
-from bot.learning import Recaller
+from bot.desk.learning import Recaller
 from bot.settings import Settings, SettingsError
 
 

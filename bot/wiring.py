@@ -21,7 +21,7 @@ from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
 from bot.clock import Clock, FixedClock, system_clock
 from bot.desk.desk import Desk
-from bot.market import CLOSE_TIME, MarketService
+from bot.desk.market import CLOSE_TIME, MarketService
 from bot.memory_wiring import attach_recall, make_memory
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore

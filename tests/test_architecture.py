@@ -4,6 +4,7 @@
 - vendor SDKs have one home each: alpaca (broker/alpaca.py), openai and mem0 (one agent module each),
   yfinance (agent), telegram (bot/telegram_ui/ and the wiring), apscheduler (bot), SQL libraries (storage);
 - risk/ stays pure: no I/O, no logging, no clock reads;
+- bot/ holds the composition root at its top and everything else in sub-packages by job;
 - no import cycles between modules (import-time imports; function-local and TYPE_CHECKING ones are lazy).
 """
 
@@ -85,6 +86,21 @@ def test_yfinance_only_in_agent() -> None:
 def test_telegram_only_in_telegram_ui_and_wiring() -> None:
     assert all(p.startswith("bot/telegram_ui/") or p == "bot/wiring.py" for p in _importers("telegram"))
     assert not (ROOT / "bot" / "telegram").exists(), "never name a package `telegram`"
+
+
+COMPOSITION_ROOT = {"settings.py", "wiring.py", "llm_wiring.py", "memory_wiring.py", "logging.py", "clock.py",
+                    "llm_log.py", "__init__.py"}
+BOT_JOBS = {"desk", "daemon", "cli", "telegram_ui", "web", "backtest", "evaluation"}
+
+
+def test_bot_top_level_holds_the_composition_root_and_packages_by_job() -> None:
+    """DESIGN.md's layout: bot/ keeps its wiring at the top and everything else in a sub-package by job."""
+    top = ROOT / "bot"
+    assert {p.name for p in top.glob("*.py")} <= COMPOSITION_ROOT
+    assert {p.name for p in top.iterdir() if p.is_dir() and p.name != "__pycache__"} <= BOT_JOBS
+    for init in top.glob("*/__init__.py"):  # importing one module of a package loads none of its siblings
+        body = ast.parse(init.read_text()).body
+        assert all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body), _rel(init)
 
 
 def test_apscheduler_only_in_bot() -> None:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from bot.cli import CommandGroup, app
+from bot.cli.app import CommandGroup, app
 from storage.engine import make_engine
 from storage.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, shipped_head
 
@@ -34,7 +34,7 @@ print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))
 """
 RUN_CLI = """
 import sys
-from bot.cli import main
+from bot.cli.app import main
 sys.argv = ["paperdesk", *{args!r}]
 try:
     main()
@@ -54,7 +54,7 @@ def loaded_by(code: str, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str
 
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
-    loaded, _ = loaded_by("import bot.cli")
+    loaded, _ = loaded_by("import bot.cli.app")
     assert loaded == []
 
 

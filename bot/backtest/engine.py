@@ -57,8 +57,8 @@ from agent.universe import Universe
 from bot.backtest.desk_state import ReplayState, stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
 from bot.desk.context import day_return, policy_context
+from bot.desk.market import MarketSnapshot
 from bot.desk.sizing import size_decision
-from bot.market import MarketSnapshot
 from broker.errors import BrokerError
 from broker.models import Account, OrderRequest, Position, Side
 from broker.simulated import SimConfig, SimulatedBroker

@@ -15,8 +15,8 @@ import time
 import structlog
 
 from bot.desk.desk import Desk, money
+from bot.desk.market import MarketSnapshot
 from bot.desk.results import CycleReport
-from bot.market import MarketSnapshot
 from broker.models import Account
 from broker.redaction import Redactor
 from risk.models import RiskContext

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from agent.policies.base import HoldingView, PolicyContext
 from agent.universe import Universe
-from bot.market import MarketSnapshot
+from bot.desk.market import MarketSnapshot
 from broker.models import Account, Position
 from broker.protocol import Broker
 from risk.limits import RiskLimits

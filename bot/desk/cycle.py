@@ -24,11 +24,11 @@ from bot.desk.approvals import expire_due
 from bot.desk.context import policy_context, risk_context
 from bot.desk.desk import Desk, money
 from bot.desk.lines import line_from_verdict
+from bot.desk.market import MarketSnapshot
 from bot.desk.reconcile import reconcile
 from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea
 from bot.desk.sizing import SizingResult, size_decision
 from bot.desk.watch import trip_circuit_breaker
-from bot.market import MarketSnapshot
 from broker.errors import BrokerUnavailableError
 from broker.models import Account, Order, Position
 from risk import classify_batch

@@ -27,8 +27,8 @@ from agent.memory import Memory, NullMemory
 from agent.policies.base import Policy
 from agent.universe import Universe
 from bot.clock import Clock
+from bot.desk.market import MarketService, MarketSnapshot
 from bot.desk.results import DeskError, StateChange
-from bot.market import MarketService, MarketSnapshot
 from broker.errors import FatalBrokerError, OrderRejectedError, RetryableBrokerError
 from broker.models import Order, OrderRequest, Position
 from broker.protocol import Broker

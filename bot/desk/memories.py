@@ -3,7 +3,7 @@
 Policy: every human approval and rejection (with its reason) and every refusal at approval time
 is remembered with its kind, symbol, desk date and proposal id; a later reason for a button
 rejection replaces the memory made without one. Each LLM cycle first remembers the outcomes that
-came due (``bot.learning``), then recalls, per instrument of interest (held, recently proposed,
+came due (``bot.desk.learning``), then recalls, per instrument of interest (held, recently proposed,
 or among the biggest 20-day movers: at most ``MAX_SYMBOLS``, because each filtered search of the
 embedded store scans every memory), the memories about that instrument nearest to its current
 setup, plus the nearest general ones (notes, retrospectives) for the regime; the best

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from agent.schema import Action, PolicyDecision, ProposalIdea
+from bot.desk.market import MarketSnapshot
 from bot.desk.results import SkippedIdea
-from bot.market import MarketSnapshot
 from broker.models import Account, Instrument, Position, Side
 from risk.models import TradeProposal
 

@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict
 from bot.desk.context import risk_context
 from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
+from bot.desk.market import MarketSnapshot
 from bot.desk.results import ProposalLine
 from bot.desk.sizing import new_proposal_id
-from bot.market import MarketSnapshot
 from broker.models import Position, Side
 from risk import classify
 from risk.lifecycle import ProposalStatus

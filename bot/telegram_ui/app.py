@@ -22,8 +22,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.daemon.runner import DeskRunner
 from bot.desk.results import DeskError
-from bot.runner import DeskRunner
 from bot.settings import Settings
 from bot.telegram_ui import auth
 from bot.telegram_ui.callbacks import Buttons

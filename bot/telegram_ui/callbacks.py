@@ -17,9 +17,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
+from bot.daemon.runner import DeskRunner
 from bot.desk import approvals, chat
 from bot.desk.results import DecisionResult, DeskError
-from bot.runner import DeskRunner
 from bot.telegram_ui import render
 from storage.telegram_store import TelegramStore
 

@@ -19,7 +19,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import formats
+from bot.desk import formats
 from bot.desk.desk import Desk
 from bot.desk.explain import explain
 from bot.desk.explain_stories import hit_text

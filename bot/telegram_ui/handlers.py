@@ -14,12 +14,12 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot import charts
+from bot.daemon.runner import DeskRunner
 from bot.desk import approvals, chat, views
 from bot.desk.results import DeskError
 from bot.desk.risk_usage import risk_usage
+from bot.evaluation import pnl_chart
 from bot.evaluation.report import build_report
-from bot.runner import DeskRunner
 from bot.telegram_ui import render
 from risk.models import TradingState
 from storage.telegram_store import TelegramStore
@@ -73,7 +73,7 @@ class Handlers:
         """/pnl with the equity chart."""
         view = await views.pnl(self.desk)
         await reply(update, render.pnl(view))
-        png = charts.equity_chart(self.desk, view)
+        png = pnl_chart.equity_chart(self.desk, view)
         if png is not None and update.effective_message is not None:
             await update.effective_message.reply_photo(InputFile(png, filename="pnl.png"),
                                                        caption="Equity vs SPY and CAC 40 buy-and-hold")

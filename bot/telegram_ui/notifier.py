@@ -25,11 +25,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
+from bot.daemon.notify import Outbox, PermanentError, RetryLater, SentPart
 from bot.desk import chat
 from bot.desk.desk import Desk
 from bot.desk.results import CycleReport, ProposalLine
 from bot.logging import Redactor
-from bot.notify import Outbox, PermanentError, RetryLater, SentPart
 from bot.telegram_ui import render
 from storage.tables_telegram import NotificationRow
 from storage.telegram_store import TelegramStore

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape, unescape
 
-from bot import formats
+from bot.desk import formats
 from bot.desk.results import (
     CycleReport,
     DecisionResult,

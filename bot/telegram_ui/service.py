@@ -18,9 +18,9 @@ import structlog
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
+from bot.daemon.notify import Notifier, Outbox
+from bot.daemon.runner import DeskRunner
 from bot.logging import Redactor, settings_secrets
-from bot.notify import Notifier, Outbox
-from bot.runner import DeskRunner
 from bot.settings import Settings
 from bot.telegram_ui import auth
 from bot.telegram_ui.app import build_application, register_commands

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from agent.market import CsvMarketData
 from agent.market.base import MarketDataError
 from agent.universe import UniverseError, is_symbol, load_universe, parse_universe
-from bot.cli import app
+from bot.cli.app import app
 from broker.models import AssetClass
 from tests.agent.factories import instrument
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 
 runner = CliRunner()
 

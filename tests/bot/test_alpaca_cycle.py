@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from agent.market import SyntheticMarketData
 from agent.universe import load_universe
-from bot.cli import app as cli
+from bot.cli.app import app as cli
 from bot.desk.cycle import run_cycle
 from bot.settings import SettingsError
 from bot.wiring import App, alpaca_broker

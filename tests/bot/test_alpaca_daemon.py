@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FixedClock, system_clock
-from bot.daemon import Daemon
+from bot.daemon.daemon import Daemon
 from bot.desk.cycle import run_cycle
 from bot.wiring import App
 from broker.alpaca import AlpacaBroker

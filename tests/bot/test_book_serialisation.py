@@ -17,7 +17,7 @@ import pytest
 
 from agent.policies.base import PolicyContext
 from agent.schema import Action, PolicyDecision, ProposalIdea
-from bot.daemon import Daemon
+from bot.daemon.daemon import Daemon
 from bot.desk import approvals
 from bot.desk.cycle import run_cycle
 from bot.desk.reconcile import reconcile

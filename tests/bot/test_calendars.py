@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.calendars import NYSE, PARIS, Calendars
 from bot.clock import FixedClock
-from bot.scheduler import missed_run
-from bot.triggers import MarketHoursTrigger, SessionCloseTrigger
+from bot.daemon.calendars import NYSE, PARIS, Calendars
+from bot.daemon.scheduler import missed_run
+from bot.daemon.triggers import MarketHoursTrigger, SessionCloseTrigger
 
 
 def utc(*parts: int) -> datetime:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ def test_db_upgrade_reports_the_revision(isolated_env: Path) -> None:
 def test_the_console_script_runs_a_cycle(isolated_env: Path) -> None:
     """The installed entry point, in a real subprocess, as `make demo` runs it."""
     env = {**os.environ, "PAPERDESK_HOME": str(isolated_env)}
-    proc = subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "cycle", *AS_OF], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", "from bot.cli.app import main; main()", "cycle", *AS_OF], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC" in proc.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 from tests.fakes.llm_answers import decision, good, idea
 from tests.fakes.openai_server import FakeOpenAI, answer, refusal
 

@@ -18,8 +18,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
-from bot.cli_explain import render_cycle, render_proposal
+from bot.cli.app import app as cli
+from bot.cli.explain import render_cycle, render_proposal
 from bot.clock import FixedClock
 from bot.desk import approvals
 from bot.desk.cycle import run_cycle

@@ -17,7 +17,7 @@ from agent.memory.lazy import LazyMemory
 from bot.clock import FixedClock
 from bot.desk import approvals, memories
 from bot.desk.cycle import run_cycle
-from bot.learning import remember_outcomes, weekly_retrospective
+from bot.desk.learning import remember_outcomes, weekly_retrospective
 from bot.memory_wiring import make_memory
 from bot.settings import Settings, SettingsError
 from bot.wiring import App

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app as cli_app
+from bot.cli.app import app as cli_app
 from bot.desk.cycle import run_cycle
 from bot.desk.reconcile import NOT_SUBMITTED, reconcile
 from bot.wiring import App

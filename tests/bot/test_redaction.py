@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 from bot.clock import system_clock
 from storage.engine import make_engine
 from storage.llm_store import LlmStore

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sdnotify import SystemdNotifier
+from bot.daemon.sdnotify import SystemdNotifier
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from agent.llm.prompt import system_prompt
 from agent.policies.base import PolicyContext
-from bot.cli import app
+from bot.cli.app import app
 from bot.settings import SettingsError, SimSettings, load_settings
 from risk.engine import classify, classify_batch
 from risk.limits import RiskLimits

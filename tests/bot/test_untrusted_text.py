@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from bot import render
-from bot.cli import app
+from bot.cli import render
+from bot.cli.app import app
 from tests.fakes.llm_answers import decision, idea
 from tests.fakes.openai_server import FakeOpenAI, answer
 

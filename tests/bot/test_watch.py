@@ -9,10 +9,10 @@ from pathlib import Path
 
 from agent.market.base import MarketData, PriceHistory
 from bot.clock import FixedClock
+from bot.daemon.runner import DeskRunner
 from bot.desk import views
 from bot.desk.cycle import run_cycle
 from bot.desk.results import CycleReport, ProposalLine
-from bot.runner import DeskRunner
 from broker.models import Instrument
 from tests.bot.conftest import AppFactory
 

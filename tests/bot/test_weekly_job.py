@@ -11,7 +11,7 @@ import pytest
 
 from agent.memory import MemoryFailure, MemoryRecord
 from bot.clock import FixedClock
-from bot.daemon import Daemon
+from bot.daemon.daemon import Daemon
 from bot.desk.cycle import run_cycle
 from bot.wiring import App
 from tests.bot.conftest import AppFactory

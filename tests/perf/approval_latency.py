@@ -29,7 +29,7 @@ import structlog  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.clock import FixedClock  # noqa: E402
-from bot.daemon import Daemon  # noqa: E402
+from bot.daemon.daemon import Daemon  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import build_app  # noqa: E402
 from tests.fakes.telegram_server import CHAT_ID, FakeTelegram  # noqa: E402

@@ -2,9 +2,9 @@
 
 Run as a plain script (not part of the test suite): ``python tests/perf/startup.py [--runs N]``.
 It measures ``paperdesk --help``, ``paperdesk status`` on a fresh synthetic home after one
-``paperdesk cycle``, and ``python -c "import bot.cli"``; each the median of N runs (default 5).
+``paperdesk cycle``, and ``python -c "import bot.cli.app"``; each the median of N runs (default 5).
 CPU time, not wall time, because the machine is shared: compare ratios between runs, and on a
-busy machine prefer ``python -X importtime -c "import bot.cli"`` (cumulative microseconds).
+busy machine prefer ``python -X importtime -c "import bot.cli.app"`` (cumulative microseconds).
 Bytecode is cached in a private directory (``PYTHONPYCACHEPREFIX``) and every command runs once
 before it is timed, so the figures are those of an installed copy, not of compiling the sources.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PAPERDESK = str(BIN / "paperdesk")
-TARGETS = {"paperdesk --help": 0.3, "paperdesk status": 0.6, "import bot.cli": None}
+TARGETS = {"paperdesk --help": 0.3, "paperdesk status": 0.6, "import bot.cli.app": None}
 
 
 def cpu_seconds(command: list[str], env: dict[str, str]) -> float:
@@ -52,7 +52,7 @@ def main() -> None:
                    PYTHONPYCACHEPREFIX=str(Path(home) / "pycache"))
         subprocess.run([PAPERDESK, "cycle"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         commands = {"paperdesk --help": [PAPERDESK, "--help"], "paperdesk status": [PAPERDESK, "status"],
-                    "import bot.cli": [sys.executable, "-c", "import bot.cli"]}
+                    "import bot.cli.app": [sys.executable, "-c", "import bot.cli.app"]}
         print(f"CPU seconds (user+sys), median of {runs} runs")  # noqa: T201
         for name, command in commands.items():
             seconds = median_cpu(command, env, runs)

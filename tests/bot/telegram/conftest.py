@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.daemon import Daemon
+from bot.daemon.daemon import Daemon
 from bot.wiring import App
 from tests.bot.conftest import AppFactory
 from tests.fakes.telegram_server import CHAT_ID, FakeTelegram

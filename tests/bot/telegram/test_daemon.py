@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.calendars import NYSE
 from bot.clock import FixedClock
-from bot.daemon import NO_TELEGRAM, Daemon, serve
+from bot.daemon.calendars import NYSE
+from bot.daemon.daemon import NO_TELEGRAM, Daemon, serve
+from bot.daemon.scheduler import catch_up, cycle_trigger, missed_run
+from bot.daemon.sdnotify import SystemdNotifier
 from bot.desk import views
 from bot.desk.cycle import run_cycle
-from bot.scheduler import catch_up, cycle_trigger, missed_run
-from bot.sdnotify import SystemdNotifier
 from bot.settings import SettingsError
 from bot.telegram_ui import render
 from bot.telegram_ui.auth import parse_ids

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from telegram import Bot
 
+from bot.daemon.notify import Outbox
 from bot.desk.cycle import run_cycle
 from bot.desk.results import CycleReport, ProposalLine
-from bot.notify import Outbox
 from bot.telegram_ui import render
 from bot.telegram_ui.notifier import TelegramNotifier, TelegramTransport
 from bot.wiring import App

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from telegram import Bot
 
-from bot.daemon import Daemon
-from bot.notify import Outbox, PermanentError, RetryLater, SentPart
+from bot.daemon.daemon import Daemon
+from bot.daemon.notify import Outbox, PermanentError, RetryLater, SentPart
 from bot.wiring import App
 from storage.tables_telegram import NotificationRow
 from storage.telegram_store import TelegramStore

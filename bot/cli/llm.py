@@ -65,7 +65,7 @@ def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="H
 def _table(views: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    from bot.render import make_console, plain
+    from bot.cli.render import make_console, plain
 
     out = make_console()
     if not views:

@@ -2,7 +2,7 @@
 
 Start-up policy: importing this module loads typer and the standard library only. Each command
 imports what it uses in its body, and the backtest, report and explain commands are registered
-lazily (``bot.cli_lazy``), so ``paperdesk --help`` loads no pandas, SQLAlchemy or backtest engine
+lazily (``bot.cli.lazy``), so ``paperdesk --help`` loads no pandas, SQLAlchemy or backtest engine
 and ``paperdesk status`` loads no Alembic (unless a migration is due), matplotlib, numba or SDK.
 """
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
 
-from bot.cli_lazy import LazyGroup
-from bot.cli_llm import llm_app
+from bot.cli.lazy import LazyGroup
+from bot.cli.llm import llm_app
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -35,8 +35,8 @@ T = TypeVar("T")
 class CommandGroup(LazyGroup):
     """paperdesk's top-level group: these commands' modules load only when they run."""
 
-    lazy: ClassVar[dict[str, str]] = {"backtest": "bot.cli_backtest:backtest", "report": "bot.cli_backtest:report",
-                                      "explain": "bot.cli_explain:explain"}
+    lazy: ClassVar[dict[str, str]] = {"backtest": "bot.cli.backtest:backtest", "report": "bot.cli.backtest:report",
+                                      "explain": "bot.cli.explain:explain"}
 
 
 app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_args_is_help=True,
@@ -52,7 +52,7 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (
 @cache
 def out() -> Console:
     """The console: reads no markup from data; tables stay readable when piped (rich would assume 80 columns)."""
-    from bot import render
+    from bot.cli import render
 
     return render.make_console()
 
@@ -145,7 +145,7 @@ def _emit(as_json: bool, value: BaseModel | list[Any], draw: Callable[[], None],
 def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default: PAPERDESK_POLICY)")] = None,
           as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Run one decision cycle now and print its summary."""
-    from bot import render
+    from bot.cli import render
     from bot.desk.cycle import run_cycle
 
     if policy not in {None, "rules", "llm"}:
@@ -158,7 +158,7 @@ def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default
 @app.command()
 def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Equity, P&L, drawdown, trading state and pending approvals."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import views
 
     with _app(as_of) as built:
@@ -169,7 +169,7 @@ def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 @app.command()
 def positions(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Open positions at the latest prices."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import views
 
     with _app(as_of) as built:
@@ -180,7 +180,7 @@ def positions(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 @app.command()
 def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Profit and loss since the first cycle."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import views
 
     with _app(as_of) as built:
@@ -191,7 +191,7 @@ def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 @app.command()
 def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Proposals awaiting a human decision."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import views
 
     with _app(as_of) as built:
@@ -203,7 +203,7 @@ def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 def approve(proposal_id: Annotated[str, typer.Argument(help="The proposal id shown by `pending`.")],
             as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Approve a pending proposal: re-price, re-check risk, execute once."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import approvals
 
     with _app(as_of) as built:
@@ -216,7 +216,7 @@ def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id show
            reason: Annotated[str | None, typer.Option(help="Why; stored with the decision.")] = None,
            as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Reject a pending proposal, with a reason."""
-    from bot import render
+    from bot.cli import render
     from bot.desk import approvals
 
     with _app(as_of) as built:
@@ -227,7 +227,7 @@ def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id show
 @app.command()
 def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] = None) -> None:
     """Stop all trading (HALTED) until `paperdesk resume`."""
-    from bot import render
+    from bot.cli import render
     from risk.models import TradingState
 
     with _app() as built:
@@ -239,7 +239,7 @@ def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] 
 def reduce(reason: Annotated[str | None, typer.Option(help="Why only risk-reducing orders are allowed.")] = None,
            ) -> None:
     """Allow only risk-reducing orders (REDUCING) until `paperdesk resume`."""
-    from bot import render
+    from bot.cli import render
     from risk.models import TradingState
 
     with _app() as built:
@@ -250,7 +250,7 @@ def reduce(reason: Annotated[str | None, typer.Option(help="Why only risk-reduci
 @app.command()
 def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.")] = None) -> None:
     """Return to ACTIVE trading."""
-    from bot import render
+    from bot.cli import render
     from risk.models import TradingState
 
     with _app() as built:
@@ -261,7 +261,8 @@ def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.
 @app.command()
 def run() -> None:
     """The daemon: scheduled cycles, and the Telegram bot when TELEGRAM_BOT_TOKEN is set (Ctrl-C stops it)."""
-    from bot import daemon, render  # the daemon's libraries load only for this command
+    from bot.cli import render
+    from bot.daemon import daemon  # the daemon's libraries load only for this command
     from storage.engine import redact
     from storage.instance_lock import instance_lock
 
@@ -290,7 +291,7 @@ def reconcile(as_json: JsonFlag = False) -> None:
 
 
 def _print_lines(lines: list[str]) -> None:
-    from bot import render
+    from bot.cli import render
 
     for line in lines:
         out().print(render.line(line))

@@ -34,11 +34,11 @@ from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.universe import UniverseError, load_universe
 from bot.backtest.engine import BREAKER_DAYS
 from bot.backtest.run import ENGINES, BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
+from bot.cli.render import make_console
 from bot.clock import system_clock
 from bot.evaluation import charts
 from bot.evaluation.report import alpha_line
 from bot.logging import configure_logging
-from bot.render import make_console
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import make_provider
 from broker.simulated import SimConfig

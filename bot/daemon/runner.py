@@ -17,14 +17,14 @@ from pathlib import Path
 
 import structlog
 
-from bot import monitor
+from bot.daemon import monitor
+from bot.daemon.notify import Notifier, notify_cycle
 from bot.desk import approvals
 from bot.desk.cycle import run_cycle
 from bot.desk.desk import Desk
 from bot.desk.results import CycleReport
 from bot.desk.watch import WatchReport
 from bot.evaluation.report import Report
-from bot.notify import Notifier, notify_cycle
 
 log = structlog.get_logger("paperdesk.runner")
 

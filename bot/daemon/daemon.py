@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.calendars import Calendars
+from bot.daemon.calendars import Calendars
+from bot.daemon.notify import FanOut, LogNotifier, Outbox
+from bot.daemon.runner import DeskRunner
+from bot.daemon.scheduler import build_scheduler, catch_up
+from bot.daemon.sdnotify import SystemdNotifier
 from bot.desk.lines import line_from_row
 from bot.desk.reconcile import ReconcileReport, reconcile
-from bot.notify import FanOut, LogNotifier, Outbox
-from bot.runner import DeskRunner
-from bot.scheduler import build_scheduler, catch_up
-from bot.sdnotify import SystemdNotifier
 from bot.wiring import App
 
 if TYPE_CHECKING:

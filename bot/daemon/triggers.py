@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.calendars import Calendars
+from bot.daemon.calendars import Calendars
 
 HORIZON_DAYS = 21
 

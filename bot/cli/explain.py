@@ -1,7 +1,7 @@
 """``paperdesk explain ID``: the whole story of a proposal or a cycle in the terminal, or one JSON document.
 
 It is an audit: every text (prompt, answer, thesis, reasons, notes) is printed in full. Data is
-only ever printed through ``bot.render.line`` (a ``Text``: never parsed as markup or emoji codes,
+only ever printed through ``bot.cli.render.line`` (a ``Text``: never parsed as markup or emoji codes,
 control characters shown escaped), so a thesis holding ``[/]`` or ``[link=…]`` prints as written.
 The story is redacted with the configured secrets before either the terminal or ``--json`` sees it.
 
@@ -22,7 +22,8 @@ from rich.console import Console
 
 from agent.market.base import MarketDataError
 from agent.universe import UniverseError
-from bot import formats, render
+from bot.cli import render
+from bot.desk import formats
 from bot.desk.explain import explain as explain_story
 from bot.desk.explain_stories import hit_text
 from bot.desk.explain_views import CycleHeader, CycleStory, LlmCallStory, ProposalStory

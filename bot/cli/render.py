@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bot import formats
+from bot.desk import formats
 from bot.desk.results import (
     CycleReport,
     DecisionResult,

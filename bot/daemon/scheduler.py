@@ -1,7 +1,7 @@
 """The daemon's schedule (APScheduler 3 ``AsyncIOScheduler`` on the daemon's event loop).
 
 Jobs: the decision cycle ``PAPERDESK_CYCLE_DELAY_MINUTES`` after the NYSE close on NYSE trading
-days only (``bot.calendars``; early closes and holidays follow the exchange), or on
+days only (``bot.daemon.calendars``; early closes and holidays follow the exchange), or on
 ``PAPERDESK_CYCLE_CRON`` (UTC) when that is set explicitly; both with ``coalesce`` and
 ``max_instances=1``, so runs missed while the loop was busy run once. At start, a cycle whose
 scheduled time passed while the daemon was down (a fire time of the same trigger lies between the
@@ -26,11 +26,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.calendars import EXCHANGES, NYSE, Calendars
-from bot.notify import Outbox
-from bot.runner import DeskRunner
+from bot.daemon.calendars import EXCHANGES, NYSE, Calendars
+from bot.daemon.notify import Outbox
+from bot.daemon.runner import DeskRunner
+from bot.daemon.triggers import MarketHoursTrigger, SessionCloseTrigger
 from bot.settings import Settings, SettingsError
-from bot.triggers import MarketHoursTrigger, SessionCloseTrigger
 
 log = structlog.get_logger("paperdesk.scheduler")
 EXPIRY_MINUTES = 5

@@ -3,7 +3,7 @@
 Policy: ``monitor`` runs the desk's watch (``bot.desk.watch``) and sends its alerts (moves,
 circuit breaker, stop-losses), a fill per stop-loss that filled and an approval request per
 stop-loss that awaits a human. ``weekly_report`` first writes the week's retrospective memory
-(``bot.learning.weekly_retrospective``: due outcomes, then one RETROSPECTIVE), then builds
+(``bot.desk.learning.weekly_retrospective``: due outcomes, then one RETROSPECTIVE), then builds
 ``paperdesk report --week`` in a worker thread (matplotlib and the benchmark loads must not stall
 the event loop) and sends its text and charts. Memory calls stay on the event loop's thread, as
 every other use of the desk's memory does (the embedded store's files are opened there); only the
@@ -24,11 +24,11 @@ import structlog
 
 from agent.market.base import MarketDataError
 from agent.memory import MemoryRecord
+from bot.daemon.notify import Notifier
 from bot.desk.desk import Desk
+from bot.desk.learning import weekly_retrospective
 from bot.desk.watch import WatchReport, watch
 from bot.evaluation.report import Report, build_report
-from bot.learning import weekly_retrospective
-from bot.notify import Notifier
 
 log = structlog.get_logger("paperdesk.monitor")
 

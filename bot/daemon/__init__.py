@@ -1,0 +1,1 @@
+"""The daemon (``paperdesk run``): runner, scheduler, exchange calendars, monitor and notifications."""
