@@ -2,7 +2,10 @@
 
 ``indicator_panels(history)`` returns one date × symbol array per column of
 ``agent.indicators.INDICATOR_COLUMNS`` (plus base-currency returns); ``indicators_at(panels, t)``
-slices row ``t`` into the same ``IndicatorSet`` a live cycle gets from ``compute_indicators``.
+slices row ``t`` into the same ``IndicatorSet`` a live cycle gets from ``compute_indicators``, held
+as numpy arrays (views of the panels; its pandas frames are built only if someone reads them), with
+the day's correlations and regime inputs computed by the live cycle's own functions, on a window
+laid out as the live frame's values are, so they agree to the last bit.
 
 No look-ahead: every panel is a trailing rolling window, an expanding maximum, a shift or a
 recursive (Wilder) average, so the value on row ``t`` uses rows ``<= t`` only; a test changes the
@@ -29,20 +32,18 @@ import pandas as pd
 
 from agent.indicators import (
     CORRELATION_ROWS,
-    INDICATOR_COLUMNS,
+    NUMERIC_COLUMNS,
     RETURNS_ROWS,
     TRADING_DAYS,
+    IndicatorArrays,
     IndicatorSet,
-    _correlations,
-    _nan_stat,
-    average_pairwise,
     classify_regime,
+    correlation_matrix,
     prepared,
+    regime_inputs,
     rsi_panel,
 )
 from agent.market.base import PriceHistory
-
-NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
 
 
 class Columns(Mapping[str, np.ndarray]):
@@ -85,8 +86,25 @@ class IndicatorPanels:
 
     @cached_property
     def stacked(self) -> np.ndarray:
-        """Every column in one (rows × symbols × columns) array, so a day's table is one 2-D slice."""
-        return np.stack([self.values[c] for c in NUMERIC_COLUMNS], axis=2)
+        """Every column in one (rows × symbols × columns) array, so a day's table is one 2-D slice (read-only:
+        every day's ``IndicatorArrays`` is a view of it)."""
+        return _read_only(np.stack([self.values[c] for c in NUMERIC_COLUMNS], axis=2))
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Symbol -> its position in ``symbols`` (shared by every day's ``IndicatorArrays``)."""
+        return {s: i for i, s in enumerate(self.symbols)}
+
+    @cached_property
+    def returns_by_symbol(self) -> np.ndarray:
+        """``returns`` transposed and contiguous per symbol: a day's window is a view laid out as a
+        pandas frame's values are, so its correlations are the live cycle's to the last bit."""
+        return _read_only(np.ascontiguousarray(self.returns.T))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 def indicator_panels(history: PriceHistory) -> IndicatorPanels:
@@ -122,23 +140,16 @@ def indicator_panels(history: PriceHistory) -> IndicatorPanels:
 
 
 def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
-    """The ``IndicatorSet`` of row ``t`` (what ``compute_indicators`` would see on that day)."""
+    """The ``IndicatorSet`` of row ``t`` (what ``compute_indicators`` would see on that day), as arrays."""
     days = panels.days
-    price_dates = np.array([days[r] if r >= 0 else None for r in panels.price_row[t].tolist()], dtype=object)
-    table = pd.DataFrame(panels.stacked[t], index=panels.symbols, columns=list(NUMERIC_COLUMNS))
-    table.insert(INDICATOR_COLUMNS.index("price_date"), "price_date", price_dates)
-    dates = panels.index
     start = max(0, t + 1 - RETURNS_ROWS)
-    returns = pd.DataFrame(panels.returns[start:t + 1], index=dates[start:t + 1], columns=panels.symbols)
-    correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
-    inputs = {
-        "median_vol20": _nan_stat(np.nanmedian, panels.values["vol20"][t]),
-        "avg_corr60": average_pairwise(correlations),
-        "median_drawdown_252": _nan_stat(np.nanmedian, panels.values["drawdown_252"][t]),
-    }
-    return IndicatorSet(
-        as_of=days[t], table=table, correlations=correlations,
-        returns=returns,
-        regime=classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"]),
-        regime_inputs=inputs,
+    returns = panels.returns_by_symbol[:, start:t + 1].T
+    correlations = correlation_matrix(returns[-CORRELATION_ROWS:])
+    arrays = IndicatorArrays(
+        symbols=panels.symbols, rows=panels.rows, values=panels.stacked[t],
+        price_dates=[days[r] if r >= 0 else None for r in panels.price_row[t].tolist()],
+        correlations=correlations, returns=returns, return_dates=panels.index[start:t + 1],
     )
+    inputs = regime_inputs(panels.values["vol20"][t], correlations, panels.values["drawdown_252"][t])
+    regime = classify_regime(inputs["median_vol20"], inputs["avg_corr60"], inputs["median_drawdown_252"])
+    return IndicatorSet.of_arrays(days[t], arrays, regime, inputs)

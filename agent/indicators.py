@@ -21,23 +21,32 @@ Regime (``classify_regime``) from the median ``vol20`` across symbols, the avera
 correlation and the median ``drawdown_252``: DEFENSIVE when vol > 0.25 or (vol > 0.18 and
 correlation > 0.5); else DIVERSIFIED when correlation < 0.2; else OPPORTUNISTIC when vol < 0.15
 and drawdown > −0.05 (calm, near highs); else BALANCED (also when the inputs are unknown).
+``regime_inputs`` and ``correlation_matrix`` are the one implementation the live cycle and the
+replay's panels (``agent.indicator_panels``) share.
+
+An ``IndicatorSet`` holds its numbers as pandas frames, as numpy ``IndicatorArrays``, or both (each
+form derived from the other when first read): the live cycle builds frames, a replay day arrays, and
+per-day loops such as the rules policy read arrays, so a replay day need not build any frame.
 
 Failure contract: ``ValueError`` for a history without rows or columns; never raises on NaN.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from agent.market.base import PriceHistory
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 TRADING_DAYS = 252
 RETURNS_ROWS, CORRELATION_ROWS = 252, 60
@@ -59,18 +68,112 @@ INDICATOR_COLUMNS = (
     "close", "price_date", "sma20", "sma50", "sma200", "rsi14", "bb_upper", "bb_mid", "bb_lower",
     "bb_pct", "vol20", "vol60", "drawdown_252", "return_20d", "adv_base",
 )
+NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
 
 
-@dataclass(frozen=True)
+class IndicatorArrays(NamedTuple):
+    """The numbers of an ``IndicatorSet`` as numpy arrays, aligned on ``symbols`` (NaN when unknown)."""
+
+    symbols: pd.Index
+    rows: Mapping[str, int]  # symbol -> its row in ``values`` and ``correlations``
+    values: np.ndarray  # symbols × NUMERIC_COLUMNS
+    price_dates: list[date | None]
+    correlations: np.ndarray  # symbols × symbols
+    returns: np.ndarray  # days × symbols, oldest first
+    return_dates: pd.Index
+
+    def column(self, name: str) -> np.ndarray:
+        """One numeric column of the table, one value per symbol."""
+        return self.values[:, NUMERIC_COLUMNS.index(name)]
+
+
 class IndicatorSet:
-    """Latest indicator values per symbol plus cross-sectional measures."""
+    """Latest indicator values per symbol plus cross-sectional measures (read-only).
 
-    as_of: date
-    table: pd.DataFrame
-    correlations: pd.DataFrame
-    returns: pd.DataFrame
-    regime: Regime
-    regime_inputs: dict[str, float] = field(default_factory=dict)
+    The numbers exist in two equal forms, each derived from the other on first read and then kept:
+    pandas frames (``table``, ``correlations``, ``returns``), which ``compute_indicators`` builds and
+    prompts and reports read, and numpy ``arrays``, which a replay's panel row holds and per-day
+    loops (the rules policy) read; a replay day that reads only arrays builds no pandas object.
+    """
+
+    _table: pd.DataFrame | None
+    _correlations: pd.DataFrame | None
+    _returns: pd.DataFrame | None
+    _arrays: IndicatorArrays | None
+
+    def __init__(self, as_of: date, table: pd.DataFrame, correlations: pd.DataFrame, returns: pd.DataFrame,
+                 regime: Regime, regime_inputs: dict[str, float] | None = None) -> None:
+        self.as_of, self.regime = as_of, regime
+        self.regime_inputs = {} if regime_inputs is None else regime_inputs
+        self._table, self._correlations, self._returns, self._arrays = table, correlations, returns, None
+
+    def __repr__(self) -> str:
+        return f"IndicatorSet(as_of={self.as_of}, regime={self.regime.value})"
+
+    @classmethod
+    def of_arrays(cls, as_of: date, arrays: IndicatorArrays, regime: Regime,
+                  regime_inputs: dict[str, float]) -> IndicatorSet:
+        """The set of ``arrays``; its frames are built when first read."""
+        made = cls.__new__(cls)
+        made.as_of, made.regime, made.regime_inputs = as_of, regime, regime_inputs
+        made._table = made._correlations = made._returns = None
+        made._arrays = arrays
+        return made
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per symbol with the columns of ``INDICATOR_COLUMNS``."""
+        table = self._table
+        if table is None:
+            arrays = self.arrays
+            table = pd.DataFrame(arrays.values, index=arrays.symbols, columns=list(NUMERIC_COLUMNS))
+            table.insert(INDICATOR_COLUMNS.index("price_date"), "price_date",
+                         np.array(arrays.price_dates, dtype=object))
+            self._table = table
+        return table
+
+    @property
+    def correlations(self) -> pd.DataFrame:
+        """60-day correlations of the base-currency returns (symbols × symbols)."""
+        frame = self._correlations
+        if frame is None:
+            arrays = self.arrays
+            frame = self._correlations = pd.DataFrame(arrays.correlations, index=arrays.symbols,
+                                                      columns=arrays.symbols)
+        return frame
+
+    @property
+    def returns(self) -> pd.DataFrame:
+        """Daily base-currency returns, the last ``RETURNS_ROWS`` rows (days × symbols)."""
+        frame = self._returns
+        if frame is None:
+            arrays = self.arrays
+            frame = self._returns = pd.DataFrame(arrays.returns, index=arrays.return_dates, columns=arrays.symbols)
+        return frame
+
+    @property
+    def arrays(self) -> IndicatorArrays:
+        """The same numbers as numpy arrays aligned on the table's symbols."""
+        arrays = self._arrays
+        if arrays is None:  # built from frames (a set has frames, arrays or both)
+            arrays = self._arrays = _arrays_of(self.table, self.correlations, self.returns)
+        return arrays
+
+
+def _arrays_of(table: pd.DataFrame, correlations: pd.DataFrame, returns: pd.DataFrame) -> IndicatorArrays:
+    """Frames as arrays: numeric columns coerced to float (NaN for anything else), missing ones NaN."""
+    symbols = table.index
+    missing = np.full(len(symbols), np.nan)
+    values = np.column_stack([
+        pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) if c in table else missing
+        for c in NUMERIC_COLUMNS
+    ])
+    dates = list(table["price_date"]) if "price_date" in table else [None] * len(symbols)
+    return IndicatorArrays(
+        symbols=symbols, rows={s: i for i, s in enumerate(symbols)}, values=values, price_dates=dates,
+        correlations=correlations.reindex(index=symbols, columns=symbols).to_numpy(dtype=float),
+        returns=returns.reindex(columns=symbols).to_numpy(dtype=float), return_dates=returns.index,
+    )
 
 
 def prepared(history: PriceHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -89,11 +192,7 @@ def compute_indicators(history: PriceHistory) -> IndicatorSet:
     table["adv_base"] = _adv_base(observed, history.volume.reindex_like(observed), fx)
     returns = (close * fx).pct_change(fill_method=None).iloc[-RETURNS_ROWS:].fillna(0.0)
     correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
-    inputs = {
-        "median_vol20": _nan_stat(np.nanmedian, table["vol20"]),
-        "avg_corr60": average_pairwise(correlations),
-        "median_drawdown_252": _nan_stat(np.nanmedian, table["drawdown_252"]),
-    }
+    inputs = regime_inputs(table["vol20"], correlations, table["drawdown_252"])
     return IndicatorSet(
         as_of=history.as_of,
         table=table.loc[:, list(INDICATOR_COLUMNS)],
@@ -115,11 +214,28 @@ def classify_regime(median_vol: float, avg_corr: float, median_drawdown: float) 
     return Regime.BALANCED
 
 
-def average_pairwise(correlations: pd.DataFrame) -> float:
+def regime_inputs(vol20: ArrayLike, correlations: ArrayLike, drawdown_252: ArrayLike) -> dict[str, float]:
+    """The inputs of ``classify_regime``: median ``vol20``, average pairwise correlation, median drawdown."""
+    return {
+        "median_vol20": _nan_stat(_median, vol20),
+        "avg_corr60": average_pairwise(correlations),
+        "median_drawdown_252": _nan_stat(_median, drawdown_252),
+    }
+
+
+def average_pairwise(correlations: ArrayLike) -> float:
     """Mean of the off-diagonal correlations (NaN pairs skipped; NaN when there are none)."""
-    values = correlations.to_numpy(dtype=float)
-    upper = values[np.triu_indices_from(values, k=1)]
-    return _nan_stat(np.nanmean, upper)
+    values = np.asarray(correlations, dtype=float)
+    return _nan_stat(np.mean, values[_upper_triangle(*values.shape)])
+
+
+@functools.cache
+def _upper_triangle(rows: int, columns: int) -> tuple[np.ndarray, ...]:
+    """Indices above the diagonal (kept: a replay asks for the same shape every day)."""
+    indices = np.triu_indices(rows, k=1, m=columns)
+    for index in indices:
+        index.setflags(write=False)
+    return indices
 
 
 def _price_indicators(close: pd.DataFrame) -> pd.DataFrame:
@@ -191,19 +307,42 @@ def _adv_base(observed: pd.DataFrame, volume: pd.DataFrame, fx: pd.DataFrame) ->
 
 
 def _correlations(returns: pd.DataFrame) -> pd.DataFrame:
-    """Pearson correlations of the columns (numpy; NaN for constant columns, 1 on the diagonal)."""
-    values = returns.to_numpy(dtype=float)
-    if len(values) < 2:
-        matrix = np.full((values.shape[1], values.shape[1]), np.nan)
+    """``correlation_matrix`` of the frame's columns, labelled."""
+    return pd.DataFrame(correlation_matrix(returns.to_numpy(dtype=float)), index=returns.columns,
+                        columns=returns.columns)
+
+
+def correlation_matrix(returns: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns of a days × symbols array (NaN for constant columns, 1 on the diagonal)."""
+    if len(returns) < 2:
+        matrix = np.full((returns.shape[1], returns.shape[1]), np.nan)
     else:
+        # np.corrcoef's arithmetic, step by step (same results to the last bit, without its argument
+        # handling, which costs more than the arithmetic on a day's 60 × 30 window).
+        centred = np.array(returns.T, dtype=float)
+        centred -= centred.mean(axis=1)[:, None]
+        matrix = np.dot(centred, centred.T)
+        matrix *= 1 / (len(returns) - 1)
+        deviation = np.sqrt(np.diag(matrix))
         with np.errstate(invalid="ignore", divide="ignore"):
-            matrix = np.atleast_2d(np.corrcoef(values, rowvar=False))
+            matrix /= deviation[:, None]
+            matrix /= deviation[None, :]
+        np.clip(matrix, -1, 1, out=matrix)
     np.fill_diagonal(matrix, 1.0)
-    return pd.DataFrame(matrix, index=returns.columns, columns=returns.columns)
+    return matrix
 
 
-def _nan_stat(function: Callable[[np.ndarray], Any], values: pd.Series | np.ndarray) -> float:
-    """``function`` over ``values`` ignoring NaN; NaN (without a warning) when nothing is left."""
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a non-empty array without NaN, to the last bit (numpy adds the middle values to 0.0)."""
+    ordered: list[float] = sorted(values.tolist())
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle] + 0.0
+    return (ordered[middle - 1] + (0.0 + ordered[middle])) / 2
+
+
+def _nan_stat(function: Callable[[np.ndarray], Any], values: ArrayLike) -> float:
+    """``function`` over the finite ``values`` (NaN skipped); NaN (without a warning) when none is finite."""
     array = np.asarray(values, dtype=float)
     if not np.isfinite(array).any():
         return float("nan")

@@ -29,6 +29,10 @@ Method (same context in, same decision out; no clock, no randomness):
    ``worst_case_loss_pct`` = 2.33 σ₂₀ (a positive loss), ``stop_loss_pct`` = max(5%, 2 σ₂₀),
    ``expected_upside_pct`` = half the 20-day return within [σ₂₀/4, 1.5 σ₂₀] (0 for exits).
 
+The policy reads the day's indicators as numpy arrays (``IndicatorSet.arrays``: one row of floats
+per symbol, one correlation row per candidate), never the pandas frames, so the live cycle and a
+replay day run the same code, in under a millisecond a day.
+
 Failure contract: never raises on NaN indicators (such symbols are not bought; a held one without
 indicators gets a HOLD unless its loss triggers an exit); proposes only symbols of
 ``context.instruments``; invalid parameters raise ``ValueError`` at construction.
@@ -36,11 +40,12 @@ indicators gets a HOLD unless its loss triggers an exit); proposes only symbols 
 
 from __future__ import annotations
 
+import functools
 import math
-from collections import Counter
-from collections.abc import Mapping
 
-from agent.indicators import Regime
+import numpy as np
+
+from agent.indicators import IndicatorArrays, Regime
 from agent.policies.base import HoldingView, PolicyContext
 from agent.policies.rules_ideas import (
     MAX_DRAWDOWN,
@@ -50,10 +55,11 @@ from agent.policies.rules_ideas import (
     fmt_num,
     fmt_pct,
     make_idea,
-    read_signal,
+    read_signals,
 )
 from agent.policies.rules_sizing import allocate, fit_budget
 from agent.schema import PolicyDecision
+from broker.models import Instrument
 
 CASH_TARGET = {
     Regime.DEFENSIVE: 0.30, Regime.BALANCED: 0.15, Regime.DIVERSIFIED: 0.12, Regime.OPPORTUNISTIC: 0.10,
@@ -96,16 +102,15 @@ class RulesPolicy:
 
     def plan(self, context: PolicyContext) -> PolicyDecision:
         """The decision for ``context``."""
-        rows = context.indicators.table.to_dict(orient="index")
-        signals = {s: read_signal(s, rows[s]) for s in sorted(context.instruments) if s in rows}
+        arrays = context.indicators.arrays
+        signals = read_signals(arrays, sorted(context.instruments))
         held = {s: h for s, h in sorted(context.holdings.items()) if s in context.instruments}
         exits = {s: r for s, h in held.items() if (r := exit_reason(h, signals.get(s))) is not None}
         cash_target = max(CASH_TARGET[context.indicators.regime], context.min_cash_weight)
         budget = 1 - cash_target - BUDGET_MARGIN
         cap = min(self.max_weight, context.max_position_weight * BORDERLINE_SHARE)
-        groups = {s: (f"class:{i.asset_class}", f"sector:{i.sector}") for s, i in context.instruments.items()}
         per_group = math.ceil(self.max_group_weight * self.max_positions / budget)
-        chosen = self._select(context, signals, held, exits, groups, per_group)
+        chosen, groups = self._select(context, arrays, signals, held, exits, per_group)
         inverse_vol = {s: 1 / signals[s].vol for s in chosen}
         raw = allocate(inverse_vol, groups, budget, cap, self.max_group_weight)
         current = {s: h.weight for s, h in held.items()}
@@ -122,35 +127,38 @@ class RulesPolicy:
     def _select(
         self,
         context: PolicyContext,
+        arrays: IndicatorArrays,
         signals: dict[str, Signal],
         held: dict[str, HoldingView],
         exits: dict[str, str],
-        groups: Mapping[str, tuple[str, ...]],
         per_group: int,
-    ) -> list[str]:
-        """Held trending symbols first, then the best new ones (at most ``per_group`` per class or sector)."""
+    ) -> tuple[list[str], dict[str, tuple[str, str]]]:
+        """Held trending symbols first, then the best new ones (at most ``per_group`` per class or
+        sector, none too correlated with one already chosen); with the groups of the candidates."""
         eligible = [s for s in signals.values() if s.trending and s.known and s.symbol not in exits
                     and context.instruments[s.symbol].tradable]
         ranked = sorted(eligible, key=lambda s: (s.symbol not in held, -s.score, s.symbol))
+        groups = {s.symbol: _groups(context.instruments[s.symbol]) for s in ranked}
         chosen: list[str] = []
-        members: Counter[str] = Counter()
+        chosen_rows: list[int] = []
+        members: dict[str, int] = {}
         for signal in ranked:
             if len(chosen) >= self.max_positions:
                 break
-            full = any(members[group] >= per_group for group in groups[signal.symbol])
-            if signal.symbol not in held and (full or self._too_correlated(signal.symbol, chosen, context)):
+            symbol_groups, row = groups[signal.symbol], arrays.rows[signal.symbol]
+            full = any(members.get(group, 0) >= per_group for group in symbol_groups)
+            if signal.symbol not in held and (full or self._too_correlated(arrays.correlations[row], chosen_rows)):
                 continue
             chosen.append(signal.symbol)
-            members.update(groups[signal.symbol])
-        return chosen
+            chosen_rows.append(row)
+            for group in symbol_groups:
+                members[group] = members.get(group, 0) + 1
+        return chosen, groups
 
-    def _too_correlated(self, symbol: str, chosen: list[str], context: PolicyContext) -> bool:
-        """True when ``symbol`` moves too much like one already chosen (60-day correlation)."""
-        correlations = context.indicators.correlations
-        if symbol not in correlations.index:
-            return False
-        others = correlations.loc[symbol].reindex(chosen)
-        return bool((others > self.max_pair_correlation).any())
+    def _too_correlated(self, correlations: np.ndarray, chosen_rows: list[int]) -> bool:
+        """True when the candidate (``correlations``: its row of 60-day correlations) moves too much
+        like a symbol already chosen; an unknown (NaN) correlation never excludes."""
+        return bool((correlations[chosen_rows] > self.max_pair_correlation).any())
 
     def _pace(
         self,
@@ -194,3 +202,13 @@ class RulesPolicy:
             f"{fmt_pct(inputs.get('median_drawdown_252'), '+')}; cash target {cash_target:.0%}; "
             f"{trending} of {len(signals)} symbols trending, {len(chosen)} selected."
         )
+
+
+def _groups(instrument: Instrument) -> tuple[str, str]:
+    """The asset class and sector groups whose weight and member count are capped."""
+    return _group_names(instrument.asset_class, instrument.sector)
+
+
+@functools.cache
+def _group_names(asset_class: str, sector: str) -> tuple[str, str]:
+    return f"class:{asset_class}", f"sector:{sector}"

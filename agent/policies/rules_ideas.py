@@ -1,17 +1,18 @@
 """Signals and proposal texts of the rules policy (see ``agent.policies.rules`` for the method).
 
-``read_signal`` turns one indicator row into a ``Signal``; ``exit_reason`` applies the loss-aversion
-cuts; ``make_idea`` writes a ``ProposalIdea`` whose numbers are fractions (0.05 = 5%) over a
-20-day horizon. Never raises on NaN: missing numbers become "n/a" in texts and neutral values.
+``read_signals`` turns rows of ``IndicatorSet.arrays`` into ``Signal``s; ``exit_reason`` applies
+the loss-aversion cuts; ``make_idea`` writes a ``ProposalIdea`` whose numbers are fractions
+(0.05 = 5%) over a 20-day horizon. Never raises on NaN: missing numbers become "n/a" in texts and
+neutral values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from typing import NamedTuple
 
+from agent.indicators import NUMERIC_COLUMNS, IndicatorArrays
 from agent.policies.base import HoldingView, PolicyContext
 from agent.policies.rules_sizing import floor4
 from agent.schema import Action, ProposalIdea
@@ -21,10 +22,14 @@ MAX_UNREALISED_LOSS, MAX_DRAWDOWN = -0.08, -0.15
 HORIZON_DAYS = 20
 EXIT_CONFIDENCE = 0.8
 FULL_STRENGTH, OVERBOUGHT = 0.20, 70.0
+_VERBS = {Action.BUY: "raise to", Action.SELL: "trim to", Action.HOLD: "hold at"}
+_EXIT_TRIGGERS = (
+    f"unrealised loss worse than {MAX_UNREALISED_LOSS:.0%}",
+    f"drawdown from the 252-day high worse than {MAX_DRAWDOWN:.0%}",
+)
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(NamedTuple):
     """What the rules read from one indicator row."""
 
     symbol: str
@@ -53,29 +58,29 @@ class Signal:
         return self.vol * math.sqrt(HORIZON_DAYS / 252)
 
 
-def read_signal(symbol: str, row: Mapping[Any, Any]) -> Signal:
-    """Trend, strength and risk numbers of one row of ``IndicatorSet.table``."""
-    close, sma50, sma200 = (_float(row.get(c)) for c in ("close", "sma50", "sma200"))
-    vol60 = _float(row.get("vol60"))
-    vol = vol60 if math.isfinite(vol60) else _float(row.get("vol20"))
+_SIGNAL_COLUMNS = ("close", "sma50", "sma200", "vol60", "vol20", "rsi14", "drawdown_252", "return_20d")
+_SIGNAL_INDEX = [NUMERIC_COLUMNS.index(c) for c in _SIGNAL_COLUMNS]
+
+
+def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> dict[str, Signal]:
+    """The ``Signal`` of each of ``symbols`` that has a row in ``arrays``, in the order given."""
+    rows = arrays.values[:, _SIGNAL_INDEX].tolist()  # plain floats (the arithmetic of a pandas row), one read
+    return {s: read_signal(s, *rows[i]) for s in symbols if (i := arrays.rows.get(s)) is not None}
+
+
+def read_signal(
+    symbol: str, close: float, sma50: float, sma200: float, vol60: float, vol20: float, rsi: float,
+    drawdown: float, return_20d: float,
+) -> Signal:
+    """Trend, strength and risk numbers of one symbol's indicators (NaN when unknown)."""
+    vol = vol60 if math.isfinite(vol60) else vol20
     if math.isfinite(sma200):
         trending, strength, name = close > sma200 and sma50 > sma200, close / sma200 - 1, "SMA200"
     elif math.isfinite(sma50):
         trending, strength, name = close > sma50, close / sma50 - 1, "SMA50"
     else:
         trending, strength, name = False, math.nan, "no moving average"
-    return Signal(
-        symbol, bool(trending), strength, name, vol, _float(row.get("rsi14")), close,
-        _float(row.get("drawdown_252")), _float(row.get("return_20d")),
-    )
-
-
-def _float(value: Any) -> float:
-    """A float, NaN for None or anything non-numeric."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    return Signal(symbol, bool(trending), strength, name, vol, rsi, close, drawdown, return_20d)
 
 
 def exit_reason(holding: HoldingView, signal: Signal | None) -> str | None:
@@ -127,29 +132,22 @@ def _idea(symbol: str, action: Action, target: float, signal: Signal | None, con
             risk_factors=["indicators unavailable"], catalysts=[], exit_triggers=["unrealised loss worse than -8%"],
         )
     sigma = signal.horizon_vol
-    verb = {Action.BUY: "raise to", Action.SELL: "trim to", Action.HOLD: "hold at"}[action]
+    regime, rsi, strength = context.indicators.regime.value, fmt_num(signal.rsi, 0), f"{signal.strength:+.1%}"
     thesis = (
         f"{symbol} trends {'up' if signal.trending else 'sideways'}: close {signal.close:.2f} is "
-        f"{signal.strength:+.1%} vs {signal.long_average}, vol60 {signal.vol:.1%}, RSI {fmt_num(signal.rsi, 0)}; "
-        f"{verb} {target:.1%} (inverse-volatility weight, regime {context.indicators.regime.value})."
+        f"{strength} vs {signal.long_average}, vol60 {signal.vol:.1%}, RSI {rsi}; "
+        f"{_VERBS[action]} {target:.1%} (inverse-volatility weight, regime {regime})."
     )
-    risks = [f"volatility {signal.vol:.0%} annualised", f"regime {context.indicators.regime.value}"]
-    if signal.rsi > 70:
-        risks.append(f"RSI {fmt_num(signal.rsi, 0)} overbought")
+    risks = [f"volatility {signal.vol:.0%} annualised", f"regime {regime}"]
+    if signal.rsi > OVERBOUGHT:
+        risks.append(f"RSI {rsi} overbought")
     return ProposalIdea(
         symbol=symbol, action=action, target_weight=target, confidence=confidence(signal), thesis=thesis,
         expected_upside_pct=round(min(max(0.5 * _finite(signal.return_20d), sigma / 4), 1.5 * sigma), 4),
         worst_case_loss_pct=round(2.33 * sigma, 4), time_horizon_days=HORIZON_DAYS,
         stop_loss_pct=round(max(0.05, 2 * sigma), 4), risk_factors=risks,
-        catalysts=[
-            f"price {signal.strength:+.1%} vs {signal.long_average}",
-            f"20-day return {fmt_pct(signal.return_20d, '+')}",
-        ],
-        exit_triggers=[
-            f"close below {signal.long_average}",
-            f"unrealised loss worse than {MAX_UNREALISED_LOSS:.0%}",
-            f"drawdown from the 252-day high worse than {MAX_DRAWDOWN:.0%}",
-        ],
+        catalysts=[f"price {strength} vs {signal.long_average}", f"20-day return {fmt_pct(signal.return_20d, '+')}"],
+        exit_triggers=[f"close below {signal.long_average}", *_EXIT_TRIGGERS],
     )
 
 

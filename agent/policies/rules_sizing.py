@@ -3,15 +3,17 @@
 ``allocate`` scales weights ∝ ``inverse_vol`` by one factor k, clamps each at ``cap`` and then
 scales down any group (asset class, then sector) above ``group_cap``; k is found by bisection as
 the largest value whose total stays within ``budget``, so every cap holds and the total never
-exceeds the budget (excess stays in cash). ``fit_budget`` shaves targets that sum above the
-budget: first the increases, then weights above the fresh allocation, then everything pro rata.
-Pure functions over plain dicts; they never raise on empty input.
+exceeds the budget (excess stays in cash). The bisection takes at most 60 steps (fewer once the
+interval cannot shrink any more) over plain lists in the symbols' order, so every step does the
+same float operations in the same order as a straightforward dict version; a group that cannot
+exceed its cap even with every member at ``cap`` is never checked.
+``fit_budget`` shaves targets that sum above the budget: first the increases, then weights above
+the fresh allocation, then everything pro rata. Pure functions; they never raise on empty input.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping
 
 _BISECTIONS = 60
@@ -28,29 +30,47 @@ def allocate(
     """Inverse-volatility weights within ``budget`` with per-symbol and per-group caps."""
     if not inverse_vol or budget <= 0:
         return {}
-    low, high = 0.0, budget / min(inverse_vol.values())
+    symbols = list(inverse_vol)
+    values = [inverse_vol[s] for s in symbols]
+    levels = _capped_groups([groups[s] for s in symbols], cap, group_cap)
+    low, high = 0.0, budget / min(values)
+    limit = high
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2
-        if sum(_capped(middle, inverse_vol, groups, cap, group_cap).values()) <= budget:
+        if middle == low or (middle == high and high < limit):
+            break  # no float left between: ``low`` fits, a lowered ``high`` did not, the rest repeats this step
+        if sum(_capped(middle, values, levels, cap, group_cap)) <= budget:
             low = middle
         else:
             high = middle
-    return _capped(low, inverse_vol, groups, cap, group_cap)
+    return dict(zip(symbols, _capped(low, values, levels, cap, group_cap), strict=True))
 
 
-def _capped(
-    k: float, inverse_vol: Mapping[str, float], groups: Mapping[str, tuple[str, ...]], cap: float, group_cap: float
-) -> dict[str, float]:
-    weights = {s: min(cap, k * v) for s, v in inverse_vol.items()}
-    levels = max((len(g) for g in groups.values()), default=0)
-    for level in range(levels):
-        totals: dict[str, float] = defaultdict(float)
-        for symbol, weight in weights.items():
-            totals[groups[symbol][level]] += weight
-        weights = {
-            s: w * min(1.0, group_cap / totals[groups[s][level]]) if totals[groups[s][level]] > 0 else w
-            for s, w in weights.items()
-        }
+def _capped_groups(memberships: list[tuple[str, ...]], cap: float, group_cap: float) -> list[list[list[int]]]:
+    """Per level, the member positions of each group that could exceed ``group_cap``."""
+    levels: list[list[list[int]]] = []
+    for level in range(max(map(len, memberships))):
+        members: dict[str, list[int]] = {}
+        for position, names in enumerate(memberships):
+            if level < len(names):
+                members.setdefault(names[level], []).append(position)
+        # Weights never exceed ``cap``: a group whose members at ``cap`` fit is never scaled.
+        levels.append([m for m in members.values() if sum([cap] * len(m)) > group_cap])
+    return levels
+
+
+def _capped(k: float, values: list[float], levels: list[list[list[int]]], cap: float, group_cap: float) -> list[float]:
+    """Weights ``min(cap, k·v)``, then each group above ``group_cap`` scaled down to it, level by level."""
+    weights = [w if (w := k * v) < cap else cap for v in values]
+    for level in levels:
+        for members in level:
+            total = 0.0
+            for position in members:
+                total += weights[position]
+            if total > group_cap:
+                scale = group_cap / total
+                for position in members:
+                    weights[position] *= scale
     return weights
 
 

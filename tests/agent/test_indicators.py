@@ -5,12 +5,28 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from agent.indicators import INDICATOR_COLUMNS, Regime, classify_regime, compute_indicators
+from agent.indicator_panels import indicator_panels, indicators_at
+from agent.indicators import (
+    INDICATOR_COLUMNS,
+    NUMERIC_COLUMNS,
+    IndicatorSet,
+    Regime,
+    classify_regime,
+    compute_indicators,
+    correlation_matrix,
+    regime_inputs,
+)
 from agent.market.synthetic import SyntheticMarketData
 from agent.universe import synthetic_universe
 from tests.agent.factories import history
@@ -256,6 +272,82 @@ def test_calm_market_near_highs_is_opportunistic() -> None:
 def test_empty_history_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="no rows"):
         compute_indicators(history({"A": []}))
+
+
+def test_arrays_hold_the_numbers_of_the_frames() -> None:
+    result = compute_indicators(history({"A": [float(v) for v in range(1, 80)], "B": [5.0] * 79,
+                                         "C": [float(80 - v) for v in range(79)]}))
+    arrays = result.arrays
+
+    assert list(arrays.symbols) == ["A", "B", "C"] and arrays.rows == {"A": 0, "B": 1, "C": 2}
+    np.testing.assert_array_equal(arrays.values, result.table[list(NUMERIC_COLUMNS)].to_numpy(dtype=float))
+    np.testing.assert_array_equal(arrays.column("sma20"), result.table["sma20"].to_numpy())
+    assert arrays.price_dates == list(result.table["price_date"])
+    np.testing.assert_array_equal(arrays.correlations, result.correlations.to_numpy())
+    np.testing.assert_array_equal(arrays.returns, result.returns.to_numpy())
+
+
+def test_frames_built_from_arrays_are_the_live_frames() -> None:
+    live = compute_indicators(history({"A": [float(v) for v in range(1, 80)], "B": [5.0 + v % 3 for v in range(79)]}))
+    rebuilt = IndicatorSet.of_arrays(live.as_of, live.arrays, live.regime, live.regime_inputs)
+
+    pd.testing.assert_frame_equal(rebuilt.table, live.table)
+    pd.testing.assert_frame_equal(rebuilt.correlations, live.correlations)
+    pd.testing.assert_frame_equal(rebuilt.returns, live.returns)
+    assert rebuilt.table is rebuilt.table  # built once, then kept
+
+
+def test_a_replay_day_builds_no_data_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = SyntheticMarketData(seed=3).history(synthetic_universe(12).instruments, date(2024, 12, 31), 300)
+    panels = indicator_panels(data)
+    indicators_at(panels, 250)  # computes the panels themselves (pandas, once per replay)
+
+    def no_frame(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pandas DataFrame was built for one replay day")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pd, "DataFrame", no_frame)
+        day = indicators_at(panels, 280)
+        arrays = day.arrays
+
+    live = compute_indicators(replace(data, close=data.close.iloc[:281], volume=data.volume.iloc[:281]))
+    assert day.as_of == live.as_of and list(day.table.columns) == list(INDICATOR_COLUMNS)
+    np.testing.assert_allclose(arrays.column("vol60"), live.table["vol60"].to_numpy(), rtol=1e-9)
+    np.testing.assert_array_equal(arrays.correlations, live.correlations.to_numpy())
+
+
+windows = hnp.arrays(np.float64, st.tuples(st.integers(2, 70), st.integers(1, 8)),
+                     elements=st.floats(-0.2, 0.2, width=64))
+
+
+@given(windows, st.sampled_from(["C", "F", "strided"]), st.lists(st.integers(0, 7), max_size=3))
+def test_correlations_are_numpys_corrcoef_to_the_last_bit(window: np.ndarray, layout: str, flat: list[int]) -> None:
+    for column in flat:
+        if column < window.shape[1]:
+            window[:, column] = 0.01  # a constant column: NaN correlations
+    if layout == "F":
+        window = np.asfortranarray(window)
+    elif layout == "strided":
+        window = np.ascontiguousarray(np.repeat(window.T, 2, axis=1))[:, ::2].T  # as a replay's day window
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.atleast_2d(np.corrcoef(window, rowvar=False))
+    np.fill_diagonal(expected, 1.0)
+
+    assert correlation_matrix(window).tobytes() == expected.tobytes()
+
+
+@given(hnp.arrays(np.float64, st.integers(0, 40), elements=st.one_of(st.floats(-1, 1), st.just(math.nan))),
+       hnp.arrays(np.float64, st.integers(0, 40), elements=st.one_of(st.floats(-1, 0), st.just(math.nan))))
+def test_regime_inputs_are_numpys_nan_statistics(vol20: np.ndarray, drawdown: np.ndarray) -> None:
+    correlations = np.full((3, 3), 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        expected = (np.nanmedian(vol20), np.nanmedian(drawdown))
+
+    inputs = regime_inputs(vol20, correlations, drawdown)
+
+    assert [inputs["median_vol20"].hex(), inputs["median_drawdown_252"].hex()] == [float(e).hex() for e in expected]
+    assert inputs["avg_corr60"] == 0.5
 
 
 def test_500_symbols_by_300_rows_is_fast() -> None:
