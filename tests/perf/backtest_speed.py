@@ -1,188 +1,284 @@
-"""Benchmark: paperdesk's backtester vs backtrader on the same daily equal-weight rebalancing.
+"""Benchmark: ``paperdesk backtest`` against backtrader's daily equal-weight rebalancing, as whole processes.
 
-Run as a plain script (not part of the test suite):
-``python tests/perf/backtest_speed.py [30] [500] [--years N] [--objects] [--profile]`` (needs
-``pip install 'paperdesk[bench]'`` for backtrader). Both engines replay the same base-currency
-closes over 10 years and rebalance every instrument to an equal weight every day, with orders
-filled at the next bar, 5 bps slippage and 2 bps commission. backtrader fills at the next open,
-which is the close (its bars carry closes only); paperdesk fills at the next day's open when the
-CSVs have an ``open`` column (the real ones do; the synthetic market has no opens, so there it
-fills at the next close). The final values are not expected to match: the fill prices differ on
-real data, and paperdesk does not execute its BORDERLINE proposals (no human approves them).
-30 instruments: the seed universe on the real CSVs in /work/shared/data/universe when present
-(2015–2024), else on the synthetic market; 500 instruments: ``synthetic_universe(500)`` on the
-synthetic market (2020–2029).
+Run as a plain script, not part of the test suite (needs ``pip install -e '.[bench]'`` for
+backtrader): ``python tests/perf/backtest_speed.py [--years N] [--quick]``.
 
-paperdesk runs its full pipeline in the loop: the policy, sizing, every risk rule on every
-proposal and the simulated venue's fills. ``run_backtest`` replays the baselines on arrays
-(``bot.backtest.fast``): the account in exact integers, each day in the compiled kernel
-(``bot.backtest.kernel``: every rule, floats guarded by the risk batch's tolerances), any day it
-cannot settle exactly in Python with Decimal; the same results as the object replay, which the
-tests check and ``--objects`` re-checks here, timing it too. Its activity limits (trades per
-day/week, holding period, cooldown) are raised so that both engines place the same rebalancing
-orders; every rule still runs on every proposal. Prints paperdesk's time end to end
-(``run_backtest``: loading, indicator panels, replay, benchmarks, metrics) for the first run in
-the process (numba loads its cached kernel then; run the script twice after an install, the first
-run compiles) and for a second run, the replay alone, backtrader's ``cerebro.run()``, and the
-ratios; ``--profile`` adds the top of a profile of the replay.
+Every figure is the CPU time (user + sys, from ``os.wait4``) of one child process started with this
+Python — imports, data loading, the replay, charts and files included — the median of 3 runs; the
+tools run side by side, alternating, in the same invocation. paperdesk runs as its console script
+(the entry point named in ``pyproject.toml``) in a temporary PAPERDESK_HOME with default settings;
+backtrader runs ``tests/perf/backtrader_runner.py`` on a panel of the same base-currency adjusted
+closes (``backtest_bench_data``). Measured, with the targets of issue 19:
+
+1. ``--policy rules`` on the seed universe, real CSVs 2015-01-02..2024-12-31 (paperdesk ≥ 2× faster);
+2. the marginal CPU per simulated year: that run minus a 2015-01-02..2015-03-31 run, over the
+   difference in years (≥ 20×);
+3. ``--policy rules`` and ``--policy equal_weight`` on the S&P 500 panel (498 instruments; a
+   universe file and per-symbol CSVs written from it; 10 M of cash for both tools), 10 years, or
+   the first N with ``--years N`` (printed as shortened) (≥ 30×);
+4. ``--policy llm`` over item 1's period replayed from the LLM cache, against item 1's paperdesk
+   time (within 2×): the cache is recorded once, untimed, against the local fake OpenAI-compatible
+   server (``tests/fakes/openai_server.py``), which is stopped before the timed replays.
+
+There is no compiled code any more (the array replay was removed), so the first-run compile cost
+is none. ``--quick`` is a smoke run: one repetition, one-year periods. A run that fails is shown
+as FAILED with the command that reproduces it, and the rest goes on.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import cProfile
-import io
-import pstats
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import replace
-from datetime import date, timedelta
-from decimal import Decimal
+import tomllib
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import backtrader as bt  # noqa: E402
-import pandas as pd  # noqa: E402
+from tests.perf import backtest_bench_data as bench_data  # noqa: E402
 
-from agent.indicator_panels import indicator_panels  # noqa: E402
-from agent.market import make_market_data  # noqa: E402
-from agent.market.base import MarketData  # noqa: E402
-from agent.policies.baselines import EqualWeightPolicy  # noqa: E402
-from agent.universe import Universe, load_universe, synthetic_universe  # noqa: E402
-from bot.backtest.engine import Replay, replay  # noqa: E402
-from bot.backtest.fast import replay_arrays  # noqa: E402
-from bot.backtest.run import ALL_ROWS, BacktestRequest, period_rows, restrict_universe, run_backtest  # noqa: E402
-from bot.evaluation.benchmarks import base_prices  # noqa: E402
-from broker.simulated import SimConfig  # noqa: E402
-from risk.limits import RiskLimits  # noqa: E402
-
-REAL = ROOT.parent / "shared" / "data" / "universe"
-TARGETS = {30: 20.0, 500: 100.0}
-LIMITS = RiskLimits(max_trades_per_day=1_000_000, max_trades_per_week=1_000_000, min_holding_days=0,
-                    reentry_cooldown_days=0)
+RUNNER = Path(__file__).with_name("backtrader_runner.py")
+START, END, SHORT_END = date(2015, 1, 2), date(2024, 12, 31), date(2015, 3, 31)
+SEED_CASH, SP500_CASH = 100_000, 10_000_000  # paperdesk's default initial cash; 500 positions need more
+SCRUBBED = ("PAPERDESK_", "OPENAI_", "TELEGRAM_", "ALPACA_")
+COMPILE_LINE = "first-run compile cost: none (no compiled code since the array replay was removed)"
 
 
-def setup(n: int) -> tuple[Universe, MarketData, date, date, str]:
-    """Universe, data, period and a label for ``n`` instruments."""
-    if n == 30 and REAL.is_dir():
-        universe = load_universe("seed")
-        return universe, make_market_data(f"csv:{REAL}", base_currency="EUR"), date(2015, 1, 2), date(2024, 12, 31), \
-            "seed universe, real CSVs 2015-2024"
-    universe = load_universe("seed") if n == 30 else synthetic_universe(n)
-    provider = make_market_data("synthetic", base_currency=universe.base_currency)
-    return universe, provider, date(2020, 1, 1), date(2029, 12, 31), f"{n} synthetic instruments 2020-2029"
+class BenchError(RuntimeError):
+    """A timed process failed; the message has its last line and the command that reproduces it."""
 
 
-def covered(universe: Universe, provider: MarketData, start: date, end: date) -> tuple[Universe, pd.DataFrame]:
-    """The instruments priced on the first day, and their base-currency closes over the period."""
-    history = provider.history(universe.instruments, end, ALL_ROWS)
-    prices = base_prices(history)
-    prices = prices.loc[(prices.index >= pd.Timestamp(start)) & (prices.index <= pd.Timestamp(end))]
-    keep = [s for s in prices.columns if pd.notna(prices[s].iloc[0])]
-    kept = replace(universe, instruments=tuple(i for i in universe.instruments if i.symbol in keep))
-    return kept, prices[keep]
+@dataclass(frozen=True)
+class Job:
+    """One process to time: its command and its environment."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+    def shell(self) -> str:
+        """The command line with its paperdesk and LLM variables, to reproduce a failure."""
+        names = [f"{k}={v}" for k, v in self.env.items() if k.startswith(SCRUBBED[:2])]
+        return " ".join([*names, *(f"'{a}'" if " " in a else a for a in self.argv)])
 
 
-def run_paperdesk(universe: Universe, provider: MarketData, start: date, end: date, cash: int,
-                  objects: bool = False, profile_top: int = 0) -> tuple[float, float, float]:
-    """Seconds for a paperdesk backtest end to end (first and second run in the process), and its replay alone."""
-    sim = SimConfig(initial_cash=Decimal(cash), base_currency=universe.base_currency)
-    request = BacktestRequest(start=start, end=end, policy=EqualWeightPolicy(), provider=provider, universe=universe,
-                              limits=LIMITS, sim=sim)
-    t0 = time.perf_counter()
-    folds = asyncio.run(run_backtest(request))
-    elapsed = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    again_folds = asyncio.run(run_backtest(request))
-    warm = time.perf_counter() - t0
-    result = folds[0].result
-    counts = result.counts
-    spec = replay_spec(request)
-    t1 = time.perf_counter()
-    again = replay_arrays(spec)
-    replay_only = time.perf_counter() - t1
-    assert again is not None and again.equity == result.equity == again_folds[0].result.equity
-    print(f"  paperdesk: {elapsed:8.2f} s end to end (first run), {warm:.2f} s (second), {replay_only:.2f} s replay "  # noqa: T201
-          f" days={len(result.dates)} filled={counts['filled']} safe={counts['proposals_safe']} "
-          f"borderline={counts['proposals_borderline']} unsafe={counts['proposals_unsafe']} "
-          f"final={float(folds[0].equity.iloc[-1]):,.0f}")
-    if objects:
-        t2 = time.perf_counter()
-        reference = asyncio.run(replay(spec))
-        slow = time.perf_counter() - t2
-        same = (reference.equity == result.equity and reference.fills == result.fills
-                and reference.decisions == result.decisions and dict(reference.counts) == dict(counts))
-        print(f"  paperdesk object replay: {slow:8.2f} s; identical results: {same}")  # noqa: T201
-    if profile_top:
-        profile = cProfile.Profile()
-        profile.runcall(replay_arrays, spec)
-        text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(profile_top)
-        print("\n".join(text.getvalue().splitlines()[:profile_top + 12]))  # noqa: T201
-    return elapsed, warm, replay_only
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a paperdesk figure against a reference, and the target ratio."""
+
+    measure: str
+    ours: float | None
+    reference: float | None
+    target: float
+    lower_is_target: bool = False  # the llm row: ours / reference must stay under the target
+
+    def ratio(self) -> float | None:
+        """reference / ours (how many times faster paperdesk is), or ours / reference for the llm row."""
+        if self.ours is None or self.reference is None or min(self.ours, self.reference) <= 0:
+            return None
+        return self.ours / self.reference if self.lower_is_target else self.reference / self.ours
+
+    def line(self) -> str:
+        """The row as printed."""
+        ratio = self.ratio()
+        met = "n/a" if ratio is None else "yes" if (ratio <= self.target if self.lower_is_target
+                                                    else ratio >= self.target) else "NO"
+        target = f"≤ {self.target:g}×" if self.lower_is_target else f"≥ {self.target:g}×"
+        return (f"{self.measure:<50}{_num(self.ours):>11}{_num(self.reference):>11}"
+                f"{'-' if ratio is None else f'{ratio:.2f}×':>9}{target:>8}{met:>6}")
 
 
-def replay_spec(request: BacktestRequest) -> Replay:
-    """The replay ``run_backtest`` runs for a one-fold request."""
-    universe = restrict_universe(request)
-    history = request.provider.history(universe.instruments, request.end, ALL_ROWS)
-    rows = period_rows(history, request.start, request.end)
-    return Replay(history=history, panels=indicator_panels(history), rows=range(rows[0], rows[-1] + 1),
-                  universe=universe, policy=request.policy, limits=request.limits, sim=request.sim)
+def _num(value: float | None) -> str:
+    return "failed" if value is None else f"{value:.2f}"
 
 
-class EqualWeight(bt.Strategy):  # type: ignore[misc]
-    """Rebalance every data feed to the same weight every bar."""
-
-    def next(self) -> None:
-        weight = 0.9 / len(self.datas)
-        for data in self.datas:
-            self.order_target_percent(data=data, target=weight)
+def paperdesk_argv() -> list[str]:
+    """The ``paperdesk`` command: the entry point named in pyproject.toml, run by this Python."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    module, _, func = scripts["paperdesk"].partition(":")
+    return [sys.executable, "-c", f"import sys; from {module} import {func}; sys.exit({func}())"]
 
 
-def run_backtrader(prices: pd.DataFrame, cash: int) -> float:
-    """Seconds for the same rebalancing in backtrader."""
-    cerebro = bt.Cerebro(stdstats=False)
-    for symbol in prices.columns:
-        close = prices[symbol].ffill()
-        frame = pd.DataFrame({"open": close, "high": close, "low": close, "close": close, "volume": 1e9,
-                              "openinterest": 0.0}, index=prices.index)
-        cerebro.adddata(bt.feeds.PandasData(dataname=frame), name=str(symbol))
-    cerebro.addstrategy(EqualWeight)
-    cerebro.broker.setcash(cash)
-    cerebro.broker.setcommission(commission=0.0002)
-    cerebro.broker.set_slippage_perc(0.0005)
-    t0 = time.perf_counter()
-    cerebro.run()
-    elapsed = time.perf_counter() - t0
-    print(f"  backtrader: {elapsed:8.2f} s  final={cerebro.broker.getvalue():,.0f}")  # noqa: T201
-    return elapsed
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """This environment less every paperdesk, LLM, Telegram and Alpaca setting, plus ``home`` and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
+    return {**env, "PAPERDESK_HOME": str(home), **extra}
+
+
+def backtest_job(home: Path, policy: str, data_dir: Path, end: date, **extra: str) -> Job:
+    """``paperdesk backtest --policy POLICY --data csv:DIR`` from START to ``end``, printing JSON."""
+    argv = [*paperdesk_argv(), "backtest", "--policy", policy, "--data", f"csv:{data_dir}",
+            "--start", str(START), "--end", str(end), "--json"]
+    return Job(argv, clean_env(home, **extra))
+
+
+def backtrader_job(panel: Path, end: date, cash: int) -> Job:
+    """The backtrader runner on ``panel`` from START to ``end``."""
+    argv = [sys.executable, str(RUNNER), str(panel), "--start", str(START), "--end", str(end), "--cash", str(cash)]
+    return Job(argv, clean_env(Path(tempfile.gettempdir())))
+
+
+def timed(job: Job) -> tuple[float, float, str]:
+    """User + sys CPU seconds, wall seconds and stdout of one run of ``job``; BenchError when it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(job.argv, env=job.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        last = (stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BenchError(f"exit {proc.returncode}: {last}\n      reproduce: {job.shell()}")
+    return usage.ru_utime + usage.ru_stime, wall, stdout
+
+
+def outcome(stdout: str) -> str:
+    """What a run produced, in a few words: days, fills, final value (and LLM calls)."""
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        return (stdout.strip().splitlines() or [""])[-1]
+    fold, counts = document["folds"][0], document.get("counts", {})
+    text = (f"{fold['days']} days, {counts.get('filled', 0)} fills, {counts.get('proposals_safe', 0)} safe / "
+            f"{counts.get('proposals_borderline', 0)} borderline / {counts.get('proposals_unsafe', 0)} unsafe, "
+            f"final {fold['final_equity']:,.2f}")
+    llm = document.get("llm")
+    return text + (f", llm calls {llm['calls_made']} made / {llm['calls_replayed']} replayed" if llm else "")
+
+
+def side_by_side(label: str, jobs: dict[str, Job], reps: int) -> dict[str, float | None]:
+    """Median CPU seconds of each job over ``reps`` alternating rounds; None for a job that failed."""
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    failed: set[str] = set()
+    for rep in range(reps):
+        for name, job in jobs.items():
+            if name in failed:
+                continue
+            try:
+                cpu, wall, stdout = timed(job)
+            except BenchError as exc:
+                print(f"  {label} · {name}: FAILED {exc}", flush=True)  # noqa: T201
+                failed.add(name)
+                continue
+            samples[name].append(cpu)
+            said = f"  [{outcome(stdout)}]" if rep == 0 else ""
+            print(f"  {label} · {name} run {rep + 1}: {cpu:.2f} s CPU, {wall:.2f} s wall{said}", flush=True)  # noqa: T201
+    return {name: None if name in failed else statistics.median(s) for name, s in samples.items()}
+
+
+def years(start: date, end: date) -> float:
+    """Calendar years from ``start`` to ``end``, both included."""
+    return ((end - start).days + 1) / 365.25
+
+
+def years_on(count: int) -> date:
+    """The last day of the ``count`` calendar years that START opens (END at most)."""
+    return min(END, date(START.year + count - 1, 12, 31))
+
+
+def period(end: date) -> str:
+    """``2015-2024``: the calendar years from START to ``end``."""
+    return f"{START.year}-{end.year}" if end.year > START.year else f"{START}..{end}"
+
+
+def marginal(long: float | None, short: float | None, span: float) -> float | None:
+    """CPU seconds per simulated year between two runs ``span`` years apart."""
+    return None if long is None or short is None else (long - short) / span
+
+
+def seed_rows(work: Path, universe_dir: Path, end: date, reps: int) -> tuple[list[Row], float | None]:
+    """Items 1 and 2: the rules policy on the seed universe, a long and a 3-month run; and the long run's CPU."""
+    panel = work / "seed_panel.csv"
+    bench_data.seed_panel(universe_dir, START, END, panel)
+    runs = {}
+    for stop in (end, SHORT_END):
+        runs[stop] = side_by_side(f"seed rules {START}..{stop}", {
+            "paperdesk": backtest_job(work / "home_seed", "rules", universe_dir, stop),
+            "backtrader": backtrader_job(panel, stop, SEED_CASH)}, reps)
+    long, short = runs[end], runs[SHORT_END]
+    span = years(START, end) - years(START, SHORT_END)
+    return [Row(f"1 seed x30 rules {period(end)}", long["paperdesk"], long["backtrader"], 2.0),
+            Row(f"2 seed rules, per simulated year ({span:.2f} y)",
+                marginal(long["paperdesk"], short["paperdesk"], span),
+                marginal(long["backtrader"], short["backtrader"], span), 20.0)], long["paperdesk"]
+
+
+def sp500_rows(work: Path, panel: Path, end: date, reps: int) -> list[Row]:
+    """Item 3: the rules and equal_weight policies on the S&P 500 panel against backtrader."""
+    universe, data_dir, count = bench_data.sp500_universe(panel, work)
+    extra = {"PAPERDESK_UNIVERSE": str(universe), "PAPERDESK_SIM__INITIAL_CASH": str(SP500_CASH)}
+    medians = side_by_side(f"S&P 500 ({count}) {START}..{end}", {
+        "paperdesk rules": backtest_job(work / "home_sp500_rules", "rules", data_dir, end, **extra),
+        "paperdesk equal_weight": backtest_job(work / "home_sp500_ew", "equal_weight", data_dir, end, **extra),
+        "backtrader": backtrader_job(panel, end, SP500_CASH)}, reps)
+    return [Row(f"3 S&P 500 x{count} {policy} {period(end)}", medians[f"paperdesk {policy}"],
+                medians["backtrader"], 30.0) for policy in ("rules", "equal_weight")]
+
+
+def llm_row(work: Path, universe_dir: Path, end: date, rules_cpu: float | None, reps: int) -> Row:
+    """Item 4: record the LLM cache once against the fake server, stop it, time the replays."""
+    from tests.fakes.openai_server import FakeOpenAI, answer
+
+    home = work / "home_llm"
+    server = FakeOpenAI().start()
+    documents = bench_data.llm_answers(4_000)  # more than the trading days of ten years
+    server.script(*(answer(d) for d in documents))
+    server.default = answer(documents[0])
+    env = {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": server.url, "PAPERDESK_LLM_MAX_RETRIES": "0",
+           "PAPERDESK_LLM_TIMEOUT_SECONDS": "30"}
+    label = f"4 seed x30 llm replay {period(end)}"
+    try:
+        cpu, wall, stdout = timed(backtest_job(home, "llm", universe_dir, end, PAPERDESK_LLM_CACHE="record", **env))
+    except BenchError as exc:
+        print(f"  llm record: FAILED {exc}", flush=True)  # noqa: T201
+        return Row(label, None, rules_cpu, 2.0, lower_is_target=True)
+    finally:
+        server.stop()
+    print(f"  llm record (not in the table): {cpu:.2f} s CPU, {wall:.2f} s wall, {len(server.requests)} "  # noqa: T201
+          f"requests  [{outcome(stdout)}]", flush=True)
+    replay = side_by_side("llm replay, server stopped", {
+        "paperdesk llm": backtest_job(home, "llm", universe_dir, end, PAPERDESK_LLM_CACHE="replay", **env)}, reps)
+    return Row(label, replay["paperdesk llm"], rules_cpu, 2.0, lower_is_target=True)
 
 
 def main(argv: list[str]) -> None:
-    """Measure each size (``--years N`` shortens the period, ``--profile`` prints where the time goes)."""
+    """Measure every item side by side, then print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=[30, 500])
-    parser.add_argument("--years", type=int, default=10, help="replay only the first N years of the period")
-    parser.add_argument("--objects", action="store_true", help="also time the object replay and compare results")
-    parser.add_argument("--profile", action="store_true", help="profile the array replay")
+    parser.add_argument("--years", type=int, default=10, choices=range(1, 11), metavar="N",
+                        help="replay only the first N (1-10) years in the S&P 500 runs")
+    parser.add_argument("--quick", action="store_true", help="smoke run: one repetition, one-year periods")
     args = parser.parse_args(argv)
-    for n in args.sizes:
-        universe, provider, start, end, label = setup(n)
-        end = min(end, date(start.year + args.years, start.month, start.day) - timedelta(days=1))
-        universe, prices = covered(universe, provider, start, end)
-        cash = 1_000_000 if n <= 30 else 10_000_000
-        print(f"{n} instruments ({label}; replaying {start} → {end}; {len(universe.instruments)} priced from "  # noqa: T201
-              f"day one, {len(prices)} days)")
-        first, second, replay_only = run_paperdesk(universe, provider, start, end, cash, args.objects,
-                                                   profile_top=25 if args.profile else 0)
-        theirs = run_backtrader(prices, cash)
-        print(f"  ratio backtrader/paperdesk = {theirs / first:.2f}x end to end (first run), "  # noqa: T201
-              f"{theirs / second:.2f}x (second), {theirs / replay_only:.2f}x replay "
-              f"(target: paperdesk {TARGETS.get(n, 0):.0f}x faster)\n")
+    if importlib.util.find_spec("backtrader") is None:
+        raise SystemExit("backtrader is not installed: pip install -e '.[bench]'")
+    shared = bench_data.shared_dir()
+    reps, long_end = (1, years_on(1)) if args.quick else (3, END)
+    sp_end = years_on(1 if args.quick else args.years)
+    print(f"whole processes, CPU s (user+sys), median of {reps}; {os.cpu_count()} CPUs, load average "  # noqa: T201
+          f"{os.getloadavg()[0]:.2f}; paperdesk = {' '.join(paperdesk_argv()[2:])}", flush=True)
+    if sp_end < END:
+        print(f"S&P 500 runs shortened to {START}..{sp_end} (not 10 years)", flush=True)  # noqa: T201
+    with tempfile.TemporaryDirectory(prefix="paperdesk-bench-") as tmp:
+        work = Path(tmp)
+        universe_dir = shared / "data" / "universe"
+        rows, rules_cpu = seed_rows(work, universe_dir, long_end, reps)
+        rows += sp500_rows(work, shared / "data" / "sp500" / "adj_close_2015_2024.csv", sp_end, reps)
+        rows.append(llm_row(work, universe_dir, long_end, rules_cpu, reps))
+    print(f"\n{'measure':<50}{'paperdesk':>11}{'reference':>11}{'ratio':>9}{'target':>8}{'met':>6}")  # noqa: T201
+    print("\n".join(row.line() for row in rows))  # noqa: T201
+    print("CPU seconds per run (row 2: per simulated year); reference: backtrader (rows 1-3), the rules "  # noqa: T201
+          "policy of row 1 (row 4); ratio: times faster than backtrader (rows 1-3), llm / rules (row 4)")
+    print(COMPILE_LINE)  # noqa: T201
 
 
 if __name__ == "__main__":
