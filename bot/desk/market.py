@@ -45,11 +45,9 @@ class MarketSnapshot:
 
     def facts(self) -> dict[str, MarketFacts]:
         """Per-symbol facts for the risk engine."""
-        table = self.indicators.table
-        rows = {symbol: i for i, symbol in enumerate(table.index)}
-        # Whole columns once, then plain indexing: a ``table.loc[symbol]`` row per quote costs more
-        # than everything else here (the backtest builds these facts every day).
-        price_date, vol60, vol20, adv = (table[c].to_numpy() for c in ("price_date", "vol60", "vol20", "adv_base"))
+        arrays = self.indicators.arrays  # the day's numbers as arrays: no frame is built (a replay asks every day)
+        rows, price_date = arrays.rows, arrays.price_dates
+        vol60, vol20, adv = (arrays.column(c) for c in ("vol60", "vol20", "adv_base"))
         out: dict[str, MarketFacts] = {}
         for symbol, quote in self.quotes.items():
             fx = self.fx.get(quote.currency)
