@@ -6,6 +6,13 @@ transaction, and only after that are SAFE orders submitted, one by one, each rec
 completes. Before anything is read from the broker, orders left open by an earlier crash are
 reconciled (``bot/desk/reconcile.py``), so the cycle sizes against the portfolio as it really is.
 A circuit-breaker drop moves the desk to REDUCING before anything is classified.
+
+The policy decides without any lock (an LLM may take minutes). Then the cycle takes the book lock
+(``Desk.book``, shared with approvals, the stop-loss watch and reconcile in every process), reads
+the account and positions again, and sizes, classifies, stores and executes against that book
+before it lets go: an approval that filled while the policy thought is in the book the cycle
+sizes against. A book still busy after ``lock_wait`` seconds is a ``DeskError`` and no cycle is
+stored (the model's answer stays in its audit log, llm_call).
 """
 
 from __future__ import annotations
