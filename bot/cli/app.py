@@ -224,38 +224,32 @@ def reject(proposal_id: Annotated[str, typer.Argument(help="The proposal id show
         _emit(as_json, result, lambda: render.decision(out(), result), _secrets(built))
 
 
-@app.command()
-def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] = None) -> None:
-    """Stop all trading (HALTED) until `paperdesk resume`."""
+def _set_state(state: str, reason: str | None) -> None:
+    """halt, reduce and resume: one state change by this OS user, rendered."""
     from bot.cli import render
     from risk.models import TradingState
 
     with _app() as built:
-        change = built.desk.set_state(TradingState.HALTED, _actor(), reason)
-        render.state_change(out(), change)
+        render.state_change(out(), built.desk.set_state(TradingState(state), _actor(), reason))
+
+
+@app.command()
+def halt(reason: Annotated[str | None, typer.Option(help="Why trading stops.")] = None) -> None:
+    """Stop all trading (HALTED) until `paperdesk resume`."""
+    _set_state("HALTED", reason)
 
 
 @app.command()
 def reduce(reason: Annotated[str | None, typer.Option(help="Why only risk-reducing orders are allowed.")] = None,
            ) -> None:
     """Allow only risk-reducing orders (REDUCING) until `paperdesk resume`."""
-    from bot.cli import render
-    from risk.models import TradingState
-
-    with _app() as built:
-        change = built.desk.set_state(TradingState.REDUCING, _actor(), reason)
-        render.state_change(out(), change)
+    _set_state("REDUCING", reason)
 
 
 @app.command()
 def resume(reason: Annotated[str | None, typer.Option(help="Why trading resumes.")] = None) -> None:
     """Return to ACTIVE trading."""
-    from bot.cli import render
-    from risk.models import TradingState
-
-    with _app() as built:
-        change = built.desk.set_state(TradingState.ACTIVE, _actor(), reason)
-        render.state_change(out(), change)
+    _set_state("ACTIVE", reason)
 
 
 @app.command()
