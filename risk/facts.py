@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from broker.models import Instrument, Side
-from risk.derived import equity_is_usable, weights
+from risk.derived import equity_is_usable
 from risk.models import MarketFacts, RiskContext, TradeProposal
 
 __all__ = ["equity_is_usable"]
@@ -55,11 +55,6 @@ def weight_after(p: TradeProposal, ctx: RiskContext) -> float:
     if not equity_is_usable(ctx):
         return 0.0
     return float((market_value(ctx, p.symbol) + signed_notional(p)) / ctx.equity)
-
-
-def current_weights(ctx: RiskContext) -> dict[str, float]:
-    """Weight of every holding now (empty when equity is unusable)."""
-    return dict(weights(ctx))
 
 
 def quantity_step(instrument: Instrument) -> Decimal:

@@ -17,7 +17,7 @@ import pytest
 
 from broker.models import Side
 from risk import classify, classify_batch, derived, project
-from risk.facts import current_weights
+from risk.derived import weights
 from risk.limits import RiskLimits
 from risk.measures import ReturnsMatrix, historical_cvar, portfolio_returns
 from risk.models import Level, RiskContext, TradeProposal
@@ -63,7 +63,7 @@ def test_cvar_curve_equals_the_pandas_curve(seed: int) -> None:
     rng = np.random.default_rng(seed)
     ctx = context(returns=random_returns(rng, list(UNIVERSE)))
     symbol = str(rng.choice(list(UNIVERSE)))
-    others = {s: w for s, w in current_weights(ctx).items() if s != symbol}
+    others = {s: w for s, w in dict(weights(ctx)).items() if s != symbol}
     base, column = pandas_portfolio(ctx.returns, others), pandas_portfolio(ctx.returns, {symbol: 1.0})
     curve = cvar_curve(ctx.returns, ctx, symbol)
     for weight in rng.random(5):
