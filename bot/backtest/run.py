@@ -16,7 +16,6 @@ provider (e.g. a missing data directory) propagates unchanged.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -186,11 +185,6 @@ def _measure(result: ReplayResult, references: dict[str, PriceHistory], history:
     return FoldResult(start=result.dates[0], end=result.dates[-1], result=result, equity=equity,
                       metrics=as_json(summarize(equity, traded)),
                       benchmarks={name: as_json(summarize(s)) for name, s in series.items()}, benchmark_series=series)
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since ``started`` (a ``time.perf_counter`` value), rounded."""
-    return round(time.perf_counter() - started, 3)
 
 
 def write_equity(path: Path, equity: pd.Series) -> None:
