@@ -83,8 +83,13 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _say(console: Console, *parts: render.Part) -> None:
-    """One line: plain strings are data, (text, style) pairs are styled; nothing is read as markup."""
-    console.print(render.line(*parts), soft_wrap=True)
+    """One line, wrapped between words at the console's width: (text, style) pairs are styled, nothing is markup."""
+    console.print(render.line(*parts))
+
+
+def _verbatim(console: Console, text: str) -> None:
+    """A prompt or an answer exactly as sent: never re-wrapped by us (the terminal folds long lines)."""
+    console.print(render.line(text), soft_wrap=True)
 
 
 def _title(console: Console, title: str) -> None:
@@ -172,9 +177,9 @@ def _calls(console: Console, policy: str, calls: list[LlmCallStory]) -> None:
             _say(console, ("error: ", "red"), call.error)
         for message in call.messages:
             _say(console, (f"[{message.get('role', '?')}]", "bold yellow"))
-            _say(console, str(message.get("content", "")))
+            _verbatim(console, str(message.get("content", "")))
         _say(console, ("[answer]", "bold green"))
-        _say(console, call.raw_answer if call.raw_answer is not None else "— (no answer)")
+        _verbatim(console, call.raw_answer if call.raw_answer is not None else "— (no answer)")
         if call.parsed is not None and not _same_json(call.raw_answer, call.parsed):
             _say(console, ("[parsed]", "bold green"))
             _say(console, json.dumps(call.parsed, indent=2, ensure_ascii=False))
