@@ -16,7 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from risk.measures import FloatArray, ReturnsMatrix
+from risk.measures import CorrelationMatrix, FloatArray, ReturnsMatrix
 from risk.models import RiskContext
 
 T = TypeVar("T")
@@ -53,6 +53,11 @@ def weights(ctx: RiskContext) -> dict[str, float]:
 def returns_matrix(ctx: RiskContext) -> ReturnsMatrix | None:
     """The context's returns as a ``ReturnsMatrix`` (None without returns)."""
     return memo(ctx, "returns_matrix", lambda c: None if c.returns is None else ReturnsMatrix.of(c.returns))
+
+
+def correlations(ctx: RiskContext) -> CorrelationMatrix | None:
+    """The context's correlations as a ``CorrelationMatrix`` (None without correlations)."""
+    return memo(ctx, "correlations", lambda c: None if c.correlations is None else CorrelationMatrix.of(c.correlations))
 
 
 def portfolio_returns(ctx: RiskContext) -> FloatArray | None:
@@ -104,6 +109,8 @@ def carry(before: RiskContext, after: RiskContext, symbol: str) -> RiskContext:
     old = before.memo
     if "returns_matrix" in old and after.returns is before.returns:
         after.memo["returns_matrix"] = old["returns_matrix"]
+    if "correlations" in old and after.correlations is before.correlations:
+        after.memo["correlations"] = old["correlations"]
     if "group_members" in old:
         _carry_groups(before, after, symbol)
     if "weights" in old and after.equity == before.equity and equity_is_usable(after):

@@ -9,7 +9,7 @@ vectorised numpy and deterministic. A bad ``alpha`` (outside 0..1) raises ``Valu
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,16 +49,24 @@ class ReturnsMatrix:
     """A returns frame as a float array with NaN as 0 and a zero column for unknown symbols."""
 
     values: FloatArray
-    columns: Mapping[Hashable, int]
+    columns: Mapping[str, int]
 
     @classmethod
-    def of(cls, returns: pd.DataFrame) -> ReturnsMatrix:
+    def of(cls, returns: pd.DataFrame | ReturnsMatrix) -> ReturnsMatrix:
         """The frame's values once, so each portfolio is a numpy gather (no pandas indexing)."""
-        rows, width = returns.shape
+        if isinstance(returns, ReturnsMatrix):
+            return returns
+        return cls.of_array(returns.to_numpy(dtype=np.float64), {str(s): i for i, s in enumerate(returns.columns)})
+
+    @classmethod
+    def of_array(cls, returns: npt.ArrayLike, columns: Mapping[str, int]) -> ReturnsMatrix:
+        """Days × symbols returns whose column of each symbol is ``columns[symbol]`` (NaN counts as 0)."""
+        array = np.asarray(returns, dtype=np.float64)
+        rows, width = array.shape
         values = np.zeros((rows, width + 1), dtype=np.float64)
-        values[:, :width] = returns.to_numpy(dtype=np.float64)
+        values[:, :width] = array
         values[np.isnan(values)] = 0.0
-        return cls(values=values, columns={s: i for i, s in enumerate(returns.columns)})
+        return cls(values=values, columns=columns)
 
     @property
     def empty(self) -> bool:
@@ -80,6 +88,30 @@ class ReturnsMatrix:
         vector = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
         result: FloatArray = self.values[:, positions] @ vector
         return result
+
+
+@dataclass(frozen=True)
+class CorrelationMatrix:
+    """Pairwise correlations as a float array, looked up by symbol (no pandas indexing per pair)."""
+
+    values: FloatArray
+    index: Mapping[str, int]
+
+    @classmethod
+    def of(cls, matrix: pd.DataFrame | CorrelationMatrix) -> CorrelationMatrix:
+        """A square frame (rows and columns the same symbols, in any order) as an array."""
+        if isinstance(matrix, CorrelationMatrix):
+            return matrix
+        values = matrix.reindex(columns=matrix.index).to_numpy(dtype=np.float64)
+        return cls(values=values, index={str(s): i for i, s in enumerate(matrix.index)})
+
+    def get(self, a: str, b: str) -> float | None:
+        """The finite correlation of ``a`` and ``b``, or None when either is unknown or it is NaN."""
+        i, j = self.index.get(a), self.index.get(b)
+        if i is None or j is None:
+            return None
+        value = float(self.values[i, j])
+        return value if math.isfinite(value) else None
 
 
 def portfolio_returns(returns: pd.DataFrame, weights: Mapping[str, float]) -> FloatArray:

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.models import Instrument, Side
+from risk.measures import CorrelationMatrix, ReturnsMatrix
 
 Detail = dict[str, str | int | float | bool | None]
 
@@ -118,8 +119,10 @@ class RiskContext:
     instruments: Mapping[str, Instrument]
     market: Mapping[str, MarketFacts]
     holdings: Mapping[str, Holding] = field(default_factory=dict)
-    returns: pd.DataFrame | None = None
-    correlations: pd.DataFrame | None = None
+    # Days × symbols daily returns and symbols × symbols correlations: frames, or the same numbers
+    # as arrays (what a replay day holds; ``risk.derived`` reads either through one accessor).
+    returns: pd.DataFrame | ReturnsMatrix | None = None
+    correlations: pd.DataFrame | CorrelationMatrix | None = None
     trading_state: TradingState = TradingState.ACTIVE
     peak_equity: Decimal | None = None
     day_return: float = 0.0

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import SupportsFloat, cast
 
-import pandas as pd
-
-from risk.derived import large_holdings
+from risk.derived import correlations, large_holdings
 from risk.facts import buy_facts, largest_fitting, to_decimal
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
@@ -59,25 +56,18 @@ def volatility_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> 
     return None
 
 
-def _correlation(matrix: pd.DataFrame, a: str, b: str) -> float | None:
-    """The finite correlation of ``a`` and ``b`` in the matrix, or None."""
-    if a not in matrix.index or b not in matrix.columns:
-        return None
-    value = float(cast(SupportsFloat, matrix.at[a, b]))
-    return value if math.isfinite(value) else None
-
-
 def correlation_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | None:
     """CORRELATED_WITH_HOLDING: the buy moves with a large holding beyond ``max_correlation``."""
     if buy_facts(p, ctx) is None:
         return None
-    if ctx.correlations is None:
+    matrix = correlations(ctx)
+    if matrix is None:
         return Hit.note("CORRELATION_UNKNOWN", symbol=p.symbol)
     worst: tuple[float, str] | None = None
     for symbol in large_holdings(ctx, limits.large_holding_weight):
         if symbol == p.symbol:
             continue
-        corr = _correlation(ctx.correlations, p.symbol, symbol)
+        corr = matrix.get(p.symbol, symbol)
         if corr is not None and corr > limits.max_correlation and (worst is None or corr > worst[0]):
             worst = (corr, symbol)
     if worst is None:

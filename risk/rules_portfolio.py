@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 
-import pandas as pd
-
 from risk.derived import portfolio_returns, returns_matrix, weights
 from risk.facts import buy_facts, market_value, weight_after
 from risk.limits import RiskLimits
@@ -27,17 +25,14 @@ ALPHA = 0.95
 CvarCurve = Callable[[float], float]
 
 
-def cvar_curve(returns: pd.DataFrame, ctx: RiskContext, symbol: str) -> CvarCurve:
+def cvar_curve(ctx: RiskContext, symbol: str) -> CvarCurve:
     """Portfolio CVaR as a function of ``symbol``'s weight, the other weights held fixed."""
     matrix, portfolio = returns_matrix(ctx), portfolio_returns(ctx)
-    if returns is ctx.returns and matrix is not None and portfolio is not None:
-        # The others' returns: the portfolio's minus the symbol's own share (O(days), no gather).
-        column = matrix.column(symbol)
-        base = portfolio - weights(ctx).get(symbol, 0.0) * column
-    else:
-        matrix = ReturnsMatrix.of(returns)
-        others = {s: w for s, w in weights(ctx).items() if s != symbol}
-        base, column = matrix.portfolio(others), matrix.column(symbol)
+    if matrix is None or portfolio is None:
+        raise ValueError("the context has no returns to measure CVaR on")
+    # The others' returns: the portfolio's minus the symbol's own share (O(days), no gather).
+    column = matrix.column(symbol)
+    base = portfolio - weights(ctx).get(symbol, 0.0) * column
 
     def curve(weight: float) -> float:
         return historical_cvar(base + weight * column, ALPHA)
@@ -79,11 +74,12 @@ def cvar_limit(p: TradeProposal, ctx: RiskContext, limits: RiskLimits) -> Hit | 
     facts = buy_facts(p, ctx)
     if facts is None:
         return None
-    reason = _unknown_reason(returns_matrix(ctx), p.symbol)
-    if reason is not None or ctx.returns is None:
+    matrix = returns_matrix(ctx)
+    reason = _unknown_reason(matrix, p.symbol)
+    if reason is not None or matrix is None:
         return Hit.note("CVAR_UNKNOWN", symbol=p.symbol, reason=reason)
     limit = limits.max_cvar_95
-    curve = cvar_curve(ctx.returns, ctx, p.symbol)
+    curve = cvar_curve(ctx, p.symbol)
     after = curve(weight_after(p, ctx))
     if after > limit:
         before = curve(ctx.weight(p.symbol))

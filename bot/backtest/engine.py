@@ -56,7 +56,7 @@ from agent.schema import Action
 from agent.universe import Universe
 from bot.backtest.desk_state import ReplayState, stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
-from bot.desk.context import day_return, policy_context
+from bot.desk.context import day_return, market_series, policy_context
 from bot.desk.market import MarketSnapshot
 from bot.desk.sizing import size_decision
 from broker.errors import BrokerError
@@ -306,16 +306,15 @@ def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account:
     REDUCING when the day's return trips the breaker or its window (``state``) covers ``t``.
     """
     today = indicators.as_of
+    returns, correlations = market_series(indicators)
     ctx = RiskContext(
         as_of=today, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
-        market={}, holdings=replay_holdings(positions), returns=indicators.returns,
-        correlations=indicators.correlations,
+        market={}, holdings=replay_holdings(positions), returns=returns, correlations=correlations,
         trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=state.fills_by_day[today],
         trades_this_week=state.fills_by_week[week_of(today)],
         last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
     )
-    snapshot_view = MarketSnapshot(history=spec.history, indicators=indicators, quotes={}, fx={})
-    drop = day_return(positions, account, snapshot_view)
+    drop = day_return(positions, account, indicators)
     breaker = drop <= -spec.limits.intraday_drop_halt or state.trading_state(t) is TradingState.REDUCING
     return replace(ctx, day_return=drop, trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from agent.indicators import IndicatorSet
 from agent.policies.base import HoldingView, PolicyContext
 from agent.universe import Universe
 from bot.desk.market import MarketSnapshot
 from broker.models import Account, Position
 from broker.protocol import Broker
 from risk.limits import RiskLimits
+from risk.measures import CorrelationMatrix, ReturnsMatrix
 from risk.models import Holding, RiskContext, TradingState
 from storage.store import Store
 
@@ -26,16 +28,25 @@ def holdings_of(positions: list[Position]) -> dict[str, Holding]:
     }
 
 
-def day_return(positions: list[Position], account: Account, snapshot: MarketSnapshot) -> float:
+def day_return(positions: list[Position], account: Account, indicators: IndicatorSet) -> float:
     """The portfolio's return on the last day of data (the intraday-drop input)."""
-    if account.equity <= 0 or snapshot.indicators.returns.empty:
+    arrays = indicators.arrays
+    if account.equity <= 0 or arrays.returns.size == 0:
         return 0.0
-    last = snapshot.indicators.returns.iloc[-1]
+    last, rows = arrays.returns[-1], arrays.rows
     total = 0.0
     for p in positions:
-        if p.symbol in last.index:
-            total += float(p.market_value_base / account.equity) * float(last[p.symbol])
+        row = rows.get(p.symbol)
+        if row is not None:
+            total += float(p.market_value_base / account.equity) * float(last[row])
     return total
+
+
+def market_series(indicators: IndicatorSet) -> tuple[ReturnsMatrix, CorrelationMatrix]:
+    """The indicators' daily returns and correlations as the risk engine reads them (no pandas)."""
+    arrays = indicators.arrays
+    return (ReturnsMatrix.of_array(arrays.returns, arrays.rows),
+            CorrelationMatrix(values=arrays.correlations, index=arrays.rows))
 
 
 def risk_context(*, as_of: date, account: Account, positions: list[Position], snapshot: MarketSnapshot,
@@ -44,11 +55,12 @@ def risk_context(*, as_of: date, account: Account, positions: list[Position], sn
     trades_today, trades_week, last_exit = store.activity(as_of)
     peak = store.peak_equity()
     peak = account.equity if peak is None else max(peak, account.equity)
+    returns, correlations = market_series(snapshot.indicators)
     return RiskContext(
         as_of=as_of, equity=account.equity, cash=account.cash, instruments=universe.by_symbol,
-        market=snapshot.facts(), holdings=holdings_of(positions), returns=snapshot.indicators.returns,
-        correlations=snapshot.indicators.correlations, trading_state=state, peak_equity=peak,
-        day_return=day_return(positions, account, snapshot), trades_today=trades_today,
+        market=snapshot.facts(), holdings=holdings_of(positions), returns=returns,
+        correlations=correlations, trading_state=state, peak_equity=peak,
+        day_return=day_return(positions, account, snapshot.indicators), trades_today=trades_today,
         trades_this_week=trades_week, last_exit=last_exit,
         tradable=frozenset(s for s in universe.symbols if broker.is_tradable(s)),
     )

@@ -65,7 +65,7 @@ def test_cvar_curve_equals_the_pandas_curve(seed: int) -> None:
     symbol = str(rng.choice(list(UNIVERSE)))
     others = {s: w for s, w in dict(weights(ctx)).items() if s != symbol}
     base, column = pandas_portfolio(ctx.returns, others), pandas_portfolio(ctx.returns, {symbol: 1.0})
-    curve = cvar_curve(ctx.returns, ctx, symbol)
+    curve = cvar_curve(ctx, symbol)
     for weight in rng.random(5):
         assert curve(float(weight)) == pytest.approx(historical_cvar(base + weight * column), abs=1e-12)
 
