@@ -132,3 +132,15 @@ def test_shipped_head_follows_merges_and_gives_up_when_not_simple(tmp_path: Path
     assert shipped_head(tmp_path) == "d"
     _script(tmp_path, "e", "revision = 'e' + 'x'\ndown_revision = 'd'")
     assert shipped_head(tmp_path) is None  # not a literal: fall back to Alembic
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "1"), ("3", "3")])
+def test_the_cli_runs_numpy_on_one_blas_thread_unless_the_user_chose(chosen: str | None, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if chosen is not None:
+        env["OPENBLAS_NUM_THREADS"] = chosen
+    code = RUN_CLI.format(args=["--help"]) + "import os, numpy\nprint('threads', os.environ['OPENBLAS_NUM_THREADS'])\n"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"threads {expected}"
