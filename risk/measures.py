@@ -114,12 +114,12 @@ class CorrelationMatrix:
         return value if math.isfinite(value) else None
 
 
-def portfolio_returns(returns: pd.DataFrame, weights: Mapping[str, float]) -> FloatArray:
+def portfolio_returns(returns: pd.DataFrame | ReturnsMatrix, weights: Mapping[str, float]) -> FloatArray:
     """Daily portfolio returns; symbols missing from ``returns`` and NaNs count as a 0 return."""
     return ReturnsMatrix.of(returns).portfolio(weights)
 
 
-def portfolio_cvar(returns: pd.DataFrame, weights: Mapping[str, float], alpha: float = 0.95) -> float:
+def portfolio_cvar(returns: pd.DataFrame | ReturnsMatrix, weights: Mapping[str, float], alpha: float = 0.95) -> float:
     """Historical CVaR of the portfolio with these weights (fractions of equity)."""
     return historical_cvar(portfolio_returns(returns, weights), alpha)
 
