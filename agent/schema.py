@@ -1,7 +1,9 @@
 """The policy output schema (DESIGN.md): one decision per cycle, validated before use.
 
 ``target_weight`` is the desired final weight of the symbol, so re-running a decision never
-doubles a position. The same model is the strict JSON schema the LLM policy asks for.
+doubles a position. The same model is the strict JSON schema the LLM policy asks for; its field
+descriptions state the units (the ``_pct`` fields hold fractions: their names are the public
+interface of DESIGN.md, so the descriptions, not new names, tell a model so).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ class ProposalIdea(BaseModel):
 
     symbol: str
     action: Action
-    target_weight: float = Field(ge=0, le=1)
-    confidence: float = Field(ge=0, le=1)
+    target_weight: float = Field(ge=0, le=1, description="final weight as a fraction of equity, 0..1 (0.25 = 25%)")
+    confidence: float = Field(ge=0, le=1, description="0..1")
     thesis: str
-    expected_upside_pct: float
-    worst_case_loss_pct: float
+    expected_upside_pct: float = Field(description="a fraction, not a percentage number (0.05 = 5%)")
+    worst_case_loss_pct: float = Field(description="a positive fraction (0.04 = a 4% loss)")
     time_horizon_days: int = Field(ge=1)
-    stop_loss_pct: float | None
+    stop_loss_pct: float | None = Field(description="a fraction below the entry (0.06 = 6%), or null")
     risk_factors: list[str]
     catalysts: list[str]
     exit_triggers: list[str]

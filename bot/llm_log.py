@@ -18,7 +18,7 @@ from storage.tables_llm import LlmCallRow
 
 
 class SqlCallLog:
-    """Implements ``agent.llm.audit.CallLog`` with ``storage.llm_store.LlmStore``."""
+    """Implements ``agent.llm.audit.CallLog`` and ``agent.llm.modes.ModeMemory`` with ``storage.llm_store.LlmStore``."""
 
     def __init__(self, store: LlmStore, redactor: Redactor | None = None) -> None:
         self.store = store
@@ -44,7 +44,11 @@ class SqlCallLog:
             finish_reason=(call.finish_reason or None) and call.finish_reason[:24],
             error=_text(None if call.error is None else clean(call.error)),
             prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens, latency_ms=call.latency_ms,
-            cost_usd=call.cost_usd, from_cache=call.from_cache))
+            cost_usd=call.cost_usd, from_cache=call.from_cache, output_mode=call.output_mode))
+
+    def negotiated_mode(self, endpoint_host: str, model: str) -> str | None:
+        """The mode of the newest answered call to ``model`` at ``endpoint_host`` (keyed as ``record`` stores them)."""
+        return self.store.negotiated_mode(self.redactor.text(host_of(endpoint_host))[:200], model[:120])
 
     def month_spend(self, month: date) -> Decimal:
         """USD spent in the calendar month of ``month``."""

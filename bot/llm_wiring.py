@@ -26,9 +26,9 @@ def make_llm_policy(settings: Settings, store: Store, clock: Clock,
     sdk = make_openai(settings.openai_base_url, settings.openai_api_key or REPLAY_ONLY_KEY,
                       settings.llm_timeout_seconds)
     client = LlmClient(sdk, settings.llm_model, max_retries=settings.llm_max_retries,
-                       max_tokens=settings.llm_max_tokens)
+                       max_tokens=settings.llm_max_tokens, output_mode=settings.llm_output_mode)
     prices = Prices(Decimal(str(settings.llm_price_input_per_mtok)), Decimal(str(settings.llm_price_output_per_mtok)))
     budget = None if settings.llm_budget_usd is None else Decimal(str(settings.llm_budget_usd))
-    log: CallLog = SqlCallLog(LlmStore(store.session))
-    return LlmPolicy(client, wrap_log(log) if wrap_log else log, clock, cache=settings.llm_cache,
-                     budget_usd=budget, prices=prices)
+    sql_log = SqlCallLog(LlmStore(store.session))
+    log: CallLog = wrap_log(sql_log) if wrap_log else sql_log
+    return LlmPolicy(client, log, clock, cache=settings.llm_cache, budget_usd=budget, prices=prices, modes=sql_log)

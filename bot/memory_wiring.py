@@ -2,7 +2,8 @@
 
 Policy: ``off`` (the default) is the null memory. ``mem0`` is the offline Mem0 store in
 PAPERDESK_HOME with the chosen embedder (``openai`` uses the configured OpenAI-compatible endpoint,
-``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``), opened on first use (``agent.memory.lazy``) so commands
+``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``, and ``PAPERDESK_MEMORY_EMBEDDING_MODEL``, whatever
+the size of its vectors), opened on first use (``agent.memory.lazy``) so commands
 that never remember or recall do not load the model. The embedded store admits one process at a
 time: a command that needs memory while the daemon holds it gets a ``MemoryBusy`` failure, which
 the desk reports as an alert or a one-line refusal. With the LLM policy, the policy's recall hook
@@ -34,7 +35,8 @@ def make_memory(settings: Settings) -> Memory:
     if importlib.util.find_spec("mem0") is None:
         raise SettingsError("PAPERDESK_MEMORY=mem0 needs mem0ai: pip install -e . (it is a dependency)")
     options = Mem0Options(home=settings.home, embedder=settings.memory_embedder,
-                          openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key)
+                          openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
+                          openai_model=settings.memory_embedding_model)
     try:
         mem0_config(options)  # fails now, not at the first cycle, when the local model is not installed
     except MemoryFailure as exc:

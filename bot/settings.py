@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(4000, ge=256, le=200_000)
     llm_price_input_per_mtok: float = Field(0.15, ge=0, le=1e6)
     llm_price_output_per_mtok: float = Field(0.60, ge=0, le=1e6)
+    llm_output_mode: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
 
     alpaca_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_API_KEY"))
     alpaca_secret_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_SECRET_KEY"))
@@ -110,6 +111,7 @@ class Settings(BaseSettings):
 
     memory: Literal["off", "mem0"] = "off"
     memory_embedder: Literal["local", "openai"] = "local"
+    memory_embedding_model: str = Field("text-embedding-3-small", min_length=1, max_length=200)
 
     risk: RiskLimits = Field(default_factory=RiskLimits)
     sim: SimSettings = Field(default_factory=SimSettings)

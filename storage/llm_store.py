@@ -2,7 +2,9 @@
 
 Policy: one short transaction per call, on the Store's session factory. A replayable answer is the
 newest row of that cache key that holds a model answer (text or refusal), whether it was called
-or itself replayed. Month spend is the sum of ``cost_usd`` of rows whose ``at`` falls in the month.
+or itself replayed. The negotiated output mode of an endpoint and model is the mode of the newest
+call there that the server answered (not a replay). Month spend is the sum of ``cost_usd`` of rows
+whose ``at`` falls in the month.
 
 Failure contract: database errors propagate (SQLAlchemy's), nothing is half-written.
 """
@@ -51,6 +53,15 @@ class LlmStore:
             stmt = select(func.coalesce(func.sum(LlmCallRow.cost_usd), 0)).where(
                 LlmCallRow.at >= start, LlmCallRow.at < end)
             return Decimal(str(s.exec(stmt).one()))
+
+    def negotiated_mode(self, endpoint_host: str, model: str) -> str | None:
+        """The output mode of the newest call to ``model`` at ``endpoint_host`` that the server answered."""
+        with self._session() as s:
+            stmt = (select(LlmCallRow.output_mode).where(LlmCallRow.endpoint_host == endpoint_host)
+                    .where(LlmCallRow.model == model).where(col(LlmCallRow.outcome).in_(ANSWERED))
+                    .where(col(LlmCallRow.output_mode).is_not(None)).where(col(LlmCallRow.from_cache).is_(False))
+                    .order_by(col(LlmCallRow.id).desc()).limit(1))
+            return s.exec(stmt).first()
 
     def calls(self, limit: int = 20) -> list[LlmCallRow]:
         """The most recent calls first."""

@@ -35,3 +35,4 @@ class LlmCallRow(SQLModel, table=True):
     latency_ms: float = 0.0
     cost_usd: Decimal = money_field()
     from_cache: bool = False
+    output_mode: str | None = Field(default=None, max_length=16)  # json_schema, json_object or prompt

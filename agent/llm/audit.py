@@ -53,6 +53,7 @@ class LlmCall:
     latency_ms: float = 0.0
     cost_usd: Decimal = Decimal(0)
     from_cache: bool = False
+    output_mode: str | None = None
 
 
 class CallLog(Protocol):

@@ -3,9 +3,13 @@
 Policy: one ``AsyncOpenAI`` built by the composition root (never at import), with the SDK's own
 retries off (``max_retries=0``) so that the retry loop here is the only one: 429, 5xx, timeouts and
 connection errors are retried with exponential backoff (``Retry-After`` honoured, capped); any
-other HTTP error is final. Requests go through ``chat.completions.parse`` with the strict JSON
-schema of ``agent.schema.PolicyDecision``. The SDK's own parse verdict is noted, but the raw answer
-text is always kept, because ``agent.llm.gate`` is the authority on what the answer means.
+other HTTP error is final. The structured-output mode is negotiated (``agent.llm.modes``):
+``json_schema`` requests go through ``chat.completions.parse`` with the strict JSON schema of
+``agent.schema.PolicyDecision`` (the SDK's own parse verdict is noted); ``json_object`` sends that
+schema inside a ``json_object`` response format; ``prompt`` sends none and writes the schema into
+the system prompt. A refusal of the response format is not retried: the next mode is tried at once
+(in ``auto``), and the mode that answered is kept for this client's next calls. The raw answer text
+is always kept, because ``agent.llm.gate`` is the authority on what the answer means.
 
 Redaction: the endpoint's error text (proxies answer ``Invalid API key provided: sk-…``) and any
 refusal are untrusted; they leave this module through ``broker.redaction.Redactor``, which knows the
@@ -14,7 +18,7 @@ downstream (audit rows, alerts, cycle reports, output) receives a secret. ``endp
 carries a user or password.
 
 Failure contract: ``complete`` never raises for a transport or answer problem; it returns a
-``CallResult`` listing every failed attempt (with its reason and latency) and the answer, if any.
+``CallResult`` listing every failed attempt (with its reason, latency and mode) and the answer, if any.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import openai
 from openai import AsyncOpenAI
 from openai.lib._parsing._completions import type_to_response_format_param
 
+from agent.llm.modes import AUTO, OutputMode, candidates, json_object_format, refuses_format
+from agent.llm.prompt import with_schema
 from agent.schema import PolicyDecision
 from broker.redaction import Redactor, host_of, url_credentials
 
@@ -49,14 +55,17 @@ class ModelAnswer:
     completion_tokens: int
     latency_ms: float
     note: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
 class FailedAttempt:
-    """One HTTP attempt that produced no answer."""
+    """One HTTP attempt that produced no answer (``refused``: the server refused the response format)."""
 
     reason: str
     latency_ms: float
+    mode: str | None = None
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,12 @@ class LlmClient:
     """Chat completions with our retry loop."""
 
     def __init__(self, sdk: AsyncOpenAI, model: str, *, max_retries: int = 3, max_tokens: int = 4000,
-                 backoff_seconds: float = 1.0, sleep: Sleep = asyncio.sleep, secrets: Sequence[str] = ()) -> None:
+                 backoff_seconds: float = 1.0, sleep: Sleep = asyncio.sleep, secrets: Sequence[str] = (),
+                 output_mode: str = AUTO) -> None:
+        candidates(output_mode)  # an unknown mode fails here, when the client is built
         self._sdk = sdk
+        self.output_mode = output_mode
+        self.negotiated: OutputMode | None = None
         self.redactor = Redactor([sdk.api_key, *url_credentials(str(sdk.base_url)), *secrets])
         self.model = model
         self.max_retries = max_retries
@@ -95,36 +108,59 @@ class LlmClient:
         """The host (and port) the requests go to, without any user or password."""
         return self.redactor.text(host_of(str(self._sdk.base_url)))
 
-    async def complete(self, messages: Sequence[dict[str, str]]) -> CallResult:
-        """Ask once, retrying transient failures; never raises for transport or answer problems."""
+    def modes(self, remembered: str | None = None) -> list[OutputMode]:
+        """The output modes the next call tries, in order (``remembered``: the stored mode of this endpoint)."""
+        return candidates(self.output_mode, self.negotiated or remembered)
+
+    async def complete(self, messages: Sequence[dict[str, str]], remembered: str | None = None) -> CallResult:
+        """Ask once, negotiating the output mode and retrying transient failures; never raises for
+        transport or answer problems."""
         failures: list[FailedAttempt] = []
+        for mode in self.modes(remembered):
+            answer = await self._retrying(mode, messages, failures)
+            if answer is not None:
+                if self.output_mode == AUTO:
+                    self.negotiated = mode
+                return CallResult(answer, failures)
+            if not failures or not failures[-1].refused:
+                break
+        return CallResult(None, failures)
+
+    async def _retrying(self, mode: OutputMode, messages: Sequence[dict[str, str]],
+                        failures: list[FailedAttempt]) -> ModelAnswer | None:
+        """One mode with our retry loop; the failures are appended to ``failures``."""
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
-                answer = await self._attempt(messages, started)
+                return await self._attempt(mode, messages, started)
             except (openai.APIError, BadResponse) as exc:
+                refused = isinstance(exc, openai.APIStatusError) and refuses_format(exc.status_code, exc.message, mode)
                 reason = self.redactor.text(_reason(exc))[:MAX_REASON]  # cut after redaction: no partial key
-                failures.append(FailedAttempt(reason, _ms(started)))
-                if not _retryable(exc) or attempt == self.max_retries:
-                    break
+                if refused:
+                    forced = "" if self.output_mode == AUTO else " (forced; PAPERDESK_LLM_OUTPUT_MODE=auto falls back)"
+                    reason = f"{mode} refused by the server{forced}: {reason}"[:MAX_REASON]
+                failures.append(FailedAttempt(reason, _ms(started), str(mode), refused))
+                if refused or not _retryable(exc) or attempt == self.max_retries:
+                    return None
                 await self._sleep(self._delay(exc, attempt))
-            else:
-                return CallResult(answer, failures)
-        return CallResult(None, failures)
+        return None
 
-    async def _attempt(self, messages: Sequence[dict[str, str]], started: float) -> ModelAnswer:
-        raw = await self._sdk.chat.completions.with_raw_response.parse(
-            model=self.model, messages=list(messages), response_format=PolicyDecision,  # type: ignore[arg-type]
-            max_completion_tokens=self.max_tokens)
-        body = _json_body(raw.http_response.text)
-        note = None
-        try:
-            raw.parse()
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
-            note = type(exc).__name__
-        except Exception as exc:  # the SDK's verdict is a note; the gate decides
-            note = f"sdk parse: {type(exc).__name__}"
-        answer = _answer(body, _ms(started), note)
+    async def _attempt(self, mode: OutputMode, messages: Sequence[dict[str, str]], started: float) -> ModelAnswer:
+        if mode is OutputMode.JSON_SCHEMA:
+            raw = await self._sdk.chat.completions.with_raw_response.parse(
+                model=self.model, messages=list(messages), response_format=PolicyDecision,  # type: ignore[arg-type]
+                max_completion_tokens=self.max_tokens)
+            body = _json_body(raw.http_response.text)
+            note = _sdk_verdict(raw)
+        else:
+            schema = response_format()["json_schema"]["schema"]
+            sent = with_schema(messages, schema) if mode is OutputMode.PROMPT else list(messages)
+            extra: dict[str, Any] = {} if mode is OutputMode.PROMPT else {
+                "response_format": json_object_format(schema)}
+            plain = await self._sdk.chat.completions.with_raw_response.create(
+                model=self.model, messages=sent, max_completion_tokens=self.max_tokens, **extra)  # type: ignore[arg-type]
+            body, note = _json_body(plain.http_response.text), None
+        answer = _answer(body, _ms(started), note, str(mode))
         return answer if answer.refusal is None else replace(answer, refusal=self.redactor.text(answer.refusal))
 
     def _delay(self, exc: openai.APIError | BadResponse, attempt: int) -> float:
@@ -152,7 +188,18 @@ def _json_body(text: str) -> dict[str, Any]:
     return body
 
 
-def _answer(body: dict[str, Any], latency_ms: float, note: str | None) -> ModelAnswer:
+def _sdk_verdict(raw: Any) -> str | None:
+    """The SDK's own parse verdict, as a note (the gate decides)."""
+    try:
+        raw.parse()
+    except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+        return type(exc).__name__
+    except Exception as exc:  # the SDK's verdict is a note; the gate decides
+        return f"sdk parse: {type(exc).__name__}"
+    return None
+
+
+def _answer(body: dict[str, Any], latency_ms: float, note: str | None, mode: str | None = None) -> ModelAnswer:
     first = body["choices"][0]
     choice = first if isinstance(first, dict) else {}
     message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
@@ -160,7 +207,7 @@ def _answer(body: dict[str, Any], latency_ms: float, note: str | None) -> ModelA
     return ModelAnswer(
         content=_text(message.get("content")), refusal=_text(message.get("refusal")),
         finish_reason=_text(choice.get("finish_reason")), prompt_tokens=_int(usage.get("prompt_tokens")),
-        completion_tokens=_int(usage.get("completion_tokens")), latency_ms=latency_ms, note=note)
+        completion_tokens=_int(usage.get("completion_tokens")), latency_ms=latency_ms, note=note, mode=mode)
 
 
 def _text(value: Any) -> str | None:

@@ -7,6 +7,10 @@ Policy:
   complete ``ProposalIdea``), or when the kept BUY/HOLD targets plus the weights of holdings the
   answer does not mention sum above ``1 − min_cash_weight`` (DESIGN: weights summing above 1 minus
   the cash floor are never executed). The caller then asks once for a repair, then abstains.
+- The same rules hold in every output mode (``agent.llm.modes``): a grammar-constrained answer
+  parses, but its numbers are not bounded by the server (a real small model answered
+  ``target_weight: 32.9``), so bounds are checked here. One markdown code fence around the whole
+  answer (as models asked in plain prompt mode write) is removed before parsing; nothing else is.
 - Single proposals are dropped with a stable code and the rest go on to the risk engine:
   ``WEIGHT_OUT_OF_RANGE`` (a numeric ``target_weight`` outside 0..1), ``UNKNOWN_SYMBOL`` (not in
   the universe, compared exactly), ``HOLD_WITH_SIZE`` (a HOLD whose target differs from the current
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +41,7 @@ HOLD_TOLERANCE = 0.005
 SUM_TOLERANCE = 1e-9
 TOP_KEYS = frozenset({"market_view", "proposals"})
 MAX_ERRORS = 20
+_FENCE = re.compile(r"```[A-Za-z]*\s*\n(.*)\n\s*```", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,15 @@ def parse_content(content: str | None) -> tuple[Any, str | None]:
     if content is None or not content.strip():
         return None, "the answer is empty"
     try:
-        return json.loads(content), None
+        return json.loads(_unfenced(content)), None
     except (ValueError, RecursionError) as exc:
         return None, f"the answer is not valid JSON: {str(exc)[:200]}"
+
+
+def _unfenced(content: str) -> str:
+    """The text inside one markdown code fence wrapping the whole answer, else the answer."""
+    match = _FENCE.fullmatch(content.strip())
+    return match.group(1) if match else content
 
 
 def screen(document: Any, universe: frozenset[str], holdings: Mapping[str, float],
@@ -115,7 +127,8 @@ def _one(index: int, item: Any) -> ProposalIdea | DroppedIdea | str:
     label = symbol[:40] if isinstance(symbol, str) else "?"
     weight = item.get("target_weight")
     if isinstance(weight, int | float) and not isinstance(weight, bool) and not 0 <= weight <= 1:
-        return DroppedIdea(label, "WEIGHT_OUT_OF_RANGE", f"target_weight {_show(weight)} is outside 0..1")
+        return DroppedIdea(label, "WEIGHT_OUT_OF_RANGE",
+                           f"target_weight {_show(weight)} is outside 0..1 (a fraction of equity: 0.25 = 25%)")
     try:
         idea = ProposalIdea.model_validate_json(json.dumps(item), strict=True)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -9,6 +9,9 @@ Policy:
   ``from_cache`` and zero cost, and goes through the same gate, so the result is the same.
 - Budget: with ``budget_usd`` set, a call whose estimated cost (prompt characters / 4 and the
   maximum completion tokens) would take this calendar month's spend over the budget is not made.
+- Output mode (``agent.llm.modes``): in ``auto`` the client starts at the mode remembered for the
+  endpoint and model (``ModeMemory``: the audit trail) and falls back when the server refuses a
+  response format; every record carries the mode it was made in, so the audit trail is the memory.
 - A refusal, an answer cut off at the token limit, or no answer after the client's retries ends
   the cycle with an abstention. An invalid document gets one repair request (the previous answer
   and the gate's errors appended), then the cycle abstains. Dropped proposals travel with the
@@ -33,6 +36,7 @@ import structlog
 from agent.llm.audit import CallLog, LlmCall, Prices, StoredAnswer, cache_key, estimate_prompt_tokens
 from agent.llm.client import LlmClient, ModelAnswer, response_format
 from agent.llm.gate import GateResult, parse_content, screen
+from agent.llm.modes import AUTO, ModeMemory
 from agent.llm.prompt import build_messages
 from agent.policies.base import PolicyAbstained, PolicyContext, ScreenedDecision
 
@@ -60,8 +64,9 @@ class LlmPolicy:
 
     def __init__(self, client: LlmClient, log: CallLog, clock: Callable[[], datetime], *,
                  cache: CacheMode = "record", budget_usd: Decimal | None = None, prices: Prices | None = None,
-                 recall: Recall | None = None) -> None:
+                 recall: Recall | None = None, modes: ModeMemory | None = None) -> None:
         self.client = client
+        self.modes = modes
         self.log = log
         self.clock = clock
         self.cache = cache
@@ -102,13 +107,19 @@ class LlmPolicy:
 
     async def _called(self, messages: Messages, base: LlmCall) -> ModelAnswer:
         self._check_budget(messages, base)
-        result = await self.client.complete(messages)
+        result = await self.client.complete(messages, self._remembered_mode())
         for failure in result.failures:
-            self._record(base, outcome="failed", error=failure.reason, latency_ms=failure.latency_ms)
+            self._record(base, outcome="failed", error=failure.reason, latency_ms=failure.latency_ms,
+                         output_mode=failure.mode)
         if result.answer is None:
             last = result.failures[-1].reason if result.failures else "no answer"
             raise PolicyAbstained(f"the model could not be reached after {len(result.failures)} attempt(s): {last}")
         return result.answer
+
+    def _remembered_mode(self) -> str | None:
+        if self.modes is None or self.client.output_mode != AUTO or self.client.negotiated is not None:
+            return None
+        return self.modes.negotiated_mode(self.client.endpoint_host, self.client.model)
 
     def _check_budget(self, messages: Messages, base: LlmCall) -> None:
         if self.budget_usd is None:
@@ -125,7 +136,8 @@ class LlmPolicy:
         cost = Decimal(0) if from_cache else self.prices.cost(answer.prompt_tokens, answer.completion_tokens)
         seen = {"raw_answer": answer.content, "finish_reason": answer.finish_reason, "cost_usd": cost,
                 "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-                "latency_ms": 0.0 if from_cache else answer.latency_ms, "from_cache": from_cache}
+                "latency_ms": 0.0 if from_cache else answer.latency_ms, "from_cache": from_cache,
+                "output_mode": None if from_cache else answer.mode}
         stop = _stopped(answer)
         if stop is not None:
             outcome, reason = stop
@@ -148,7 +160,7 @@ class LlmPolicy:
         log.info("llm_call", outcome=call.outcome, model=call.model, from_cache=call.from_cache,
                  prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
                  cost_usd=str(call.cost_usd), latency_ms=call.latency_ms, errors=len(call.validation_errors),
-                 error=call.error)
+                 error=call.error, output_mode=call.output_mode)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,16 @@ limits, which the desk holds itself. ``NullMemory`` (``PAPERDESK_MEMORY=off``) r
 and recalls nothing, so callers never branch on whether memory is on.
 
 Failure contract: bad input (empty text, unknown kind, k out of range) raises ``ValueError`` with a
-one-line message and stores nothing; a backend failure raises ``MemoryFailure`` with the reason.
-Calls are synchronous and short (one embedding and one local vector search).
+one-line message and stores nothing; a backend failure, whatever its type, raises ``MemoryFailure``
+with the reason (``failures_as``), so a caller that catches ``MemoryFailure`` is never crossed by an
+embedder's or a vector store's own exception. Calls are synchronous and short (one embedding and
+one local vector search).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -47,6 +50,18 @@ class MemoryRecord:
     created_at: datetime | None
     metadata: dict[str, Any] = field(default_factory=dict)
     score: float | None = None
+
+
+@contextmanager
+def failures_as(action: str, keep: tuple[type[Exception], ...] = (MemoryFailure,)) -> Iterator[None]:
+    """Any exception but those in ``keep`` becomes a one-line ``MemoryFailure`` naming ``action``."""
+    try:
+        yield
+    except keep:
+        raise
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise MemoryFailure(f"memory {action} failed: {reason}") from exc
 
 
 def check_text(text: str, kind: str) -> tuple[str, MemoryKind]:

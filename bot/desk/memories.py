@@ -11,7 +11,9 @@ setup, plus the nearest general ones (notes, retrospectives) for the regime; the
 the desk never reads it back as a setting.
 
 Failure contract: memory is advisory. A ``MemoryFailure`` never undoes or blocks a decision or a
-cycle: it is logged and raised as an alert, and the cycle runs without memories. The user-facing
+cycle: it is logged and raised as one alert, and the cycle runs without memories (the memory port
+turns every backend error, an embedder's or a vector store's included, into a ``MemoryFailure``:
+``agent.memory.base.failures_as``). The user-facing
 use cases (``remember_note``, ``search``, ``forget``) refuse with a one-line ``DeskError`` (memory
 off, empty text, unknown id, store busy) and change nothing.
 """
@@ -119,7 +121,8 @@ def forget(desk: Desk, memory_id: str, actor: str) -> str:
 def memory_failed(desk: Desk, action: str, exc: Exception) -> None:
     """Log and alert; memory never blocks the desk."""
     log.warning("memory_failed", action=action, error=str(exc))
-    desk.store.add_alert("memory_failed", "warning", f"memory {action} failed: {exc}")
+    consequence = " (no memories this cycle)" if action == "recall" else ""
+    desk.store.add_alert("memory_failed", "warning", f"memory {action} failed{consequence}: {exc}")
 
 
 def heading(record: MemoryRecord) -> str:

@@ -5,9 +5,17 @@ the queue is empty) and records every request body, so tests can assert on promp
 calls. Responses have the shape of OpenAI's ``chat.completion`` objects. An error reply's message
 may quote the request's API key (``key_echo``), as some proxies do ("Invalid API key provided: …").
 
+Structured-output support is configurable: ``refuse_format("json_schema", llama_cpp_refusal())``
+makes every request with that ``response_format`` type fail as llama-cpp-python's server does
+(HTTP 500 quoting its request validation error); ``format_refusal(kind)`` is the HTTP 400 that
+names ``response_format`` (OpenAI's wording). A refused request is recorded but leaves the queue alone.
+
 ``POST /v1/embeddings`` answers with deterministic vectors (``embed``: hashed word counts, unit
-length, ``dimensions`` long or 1536), so texts that share words are near each other; its requests
-are kept apart in ``embedding_requests`` so chat tests count only chat calls.
+length), so texts that share words are near each other; its requests are kept apart in
+``embedding_requests`` so chat tests count only chat calls. The vector size is the request's
+``dimensions`` or 1536, unless ``embedding_dims`` fixes it (a model such as all-MiniLM, 384, or
+nomic-embed-text, 768, whatever is asked); ``embedding_error`` (a ``Reply``) makes every
+embeddings request fail with that status.
 """
 
 from __future__ import annotations
@@ -70,6 +78,19 @@ def key_echo(status: int = 401) -> Reply:
                                       "https://platform.openai.com/account/api-keys.")
 
 
+def llama_cpp_refusal(kind: str = "json_schema") -> Reply:
+    """llama-cpp-python's server on a response_format type it does not know: HTTP 500, its validation error."""
+    # doubled braces: the error text is a format string ({key} quotes the request's key)
+    return Reply(status=500, error=("[{{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                                    "'msg': \"Input should be 'text' or 'json_object'\", 'input': '" + kind + "'}}]"))
+
+
+def format_refusal(kind: str) -> Reply:
+    """An HTTP 400 naming the response format, as OpenAI answers a model that does not support it."""
+    return Reply(status=400, error=f"Invalid parameter: 'response_format' of type '{kind}' is not supported "
+                                   "with this model.")
+
+
 def slow(seconds: float, document: Any) -> Reply:
     """A valid answer that arrives after ``seconds``."""
     return Reply(content=json.dumps(document), delay=seconds)
@@ -97,6 +118,9 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.embedding_requests: list[dict[str, Any]] = []
+        self.refusals: dict[str, Reply] = {}
+        self.embedding_dims: int | None = None
+        self.embedding_error: Reply | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -122,10 +146,17 @@ class FakeOpenAI:
         """Queue behaviours for the next requests."""
         self.queue.extend(replies)
 
+    def refuse_format(self, kind: str, reply: Reply | None = None) -> None:
+        """Refuse every request whose ``response_format`` type is ``kind`` (default: llama-cpp-python's 500)."""
+        self.refusals[kind] = reply or llama_cpp_refusal(kind)
+
     def _next(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            kind = (body.get("response_format") or {}).get("type")
+            if kind in self.refusals:
+                return self.refusals[kind]
             if self.queue:
                 return self.queue.popleft()
             if self.default is None:
@@ -137,7 +168,7 @@ class FakeOpenAI:
             self.embedding_requests.append(body)
         texts = body.get("input") or []
         texts = [texts] if isinstance(texts, str) else texts
-        size = int(body.get("dimensions") or EMBEDDING_DIMS)
+        size = self.embedding_dims or int(body.get("dimensions") or EMBEDDING_DIMS)
         return {"object": "list", "model": body.get("model", "fake-embedding"),
                 "data": [{"object": "embedding", "index": i, "embedding": embed(str(t), size)}
                          for i, t in enumerate(texts)],
@@ -155,6 +186,11 @@ class FakeOpenAI:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if self.path == "/v1/embeddings":
+                    failure = fake.embedding_error
+                    if failure is not None:
+                        self._send(failure.status, {"error": {"message": failure.error or "scripted embeddings failure",
+                                                              "type": "server_error", "code": None}})
+                        return
                     self._send(200, fake._embeddings(json.loads(raw or b"{}")))
                     return
                 if self.path != "/v1/chat/completions":
