@@ -19,7 +19,7 @@ from broker.errors import RetryableBrokerError
 from broker.ledger import SimLedger
 from broker.models import Account, Order, Position
 from risk.models import TradingState
-from storage.tables import EquitySnapshotRow, PositionSnapshotRow, SimLedgerRow, TradingStateRow
+from storage.tables import CycleRow, EquitySnapshotRow, PositionSnapshotRow, SimLedgerRow, TradingStateRow
 
 
 class PortfolioStoreMixin:
@@ -65,6 +65,12 @@ class PortfolioStoreMixin:
             stmt = (select(EquitySnapshotRow).where(col(EquitySnapshotRow.as_of) < as_of)
                     .order_by(col(EquitySnapshotRow.at).desc(), col(EquitySnapshotRow.id).desc()))
             return s.exec(stmt).first()
+
+    def latest_as_of(self) -> date | None:
+        """The latest as-of date of any cycle or equity snapshot (None before the first)."""
+        with self.session() as s:
+            dates = [s.exec(select(func.max(row.as_of))).one() for row in (CycleRow, EquitySnapshotRow)]
+        return max((d for d in dates if d is not None), default=None)
 
     def first_snapshot(self) -> EquitySnapshotRow | None:
         """The first snapshot ever (for total P&L)."""

@@ -126,8 +126,9 @@ def _refuse_time_travel(desk: Desk) -> None:
     """A portfolio lives forward in time: replaying an earlier day on it would mix two histories."""
     latest = desk.store.cycles(limit=1)
     if latest and latest[0].as_of is not None and latest[0].as_of > desk.today:
-        raise DeskError(f"this portfolio already has a cycle as of {latest[0].as_of}, after {desk.today}; "
-                        "use another PAPERDESK_HOME (or database) to replay an earlier date")
+        raise DeskError(f"this portfolio already has a cycle as of {latest[0].as_of}, after {desk.today}: it only "
+                        "moves forward, so run cycles in date order, or use another PAPERDESK_HOME (or database) to "
+                        "replay an earlier date")
 
 
 def _circuit_breaker(desk: Desk, ctx: RiskContext, alerts: list[str]) -> RiskContext:

@@ -57,11 +57,16 @@ class Desk:
     retry_delay: float = 0.5
     memory: Memory = field(default_factory=NullMemory)
     lock_wait: float = 30.0
+    as_of: date | None = None  # the date a command pinned with --as-of
 
     @property
     def today(self) -> date:
         """The desk's date, from its clock."""
         return self.clock().date()
+
+    def portfolio_date(self) -> date:
+        """The date the portfolio is looked at: the pinned --as-of date, else ``portfolio_date`` of the store."""
+        return self.as_of or portfolio_date(self.store, self.today)
 
     def snapshot(self) -> MarketSnapshot:
         """Market data for today (cached per date)."""
@@ -177,6 +182,13 @@ class Desk:
         self.store.add_alert("trading_state", "warning" if state is not TradingState.ACTIVE else "info", message)
         log.warning("trading_state_changed", previous=str(previous), state=str(state), actor=actor, reason=reason)
         return StateChange(state=str(state), previous=str(previous), actor=actor, reason=reason)
+
+
+def portfolio_date(store: Store, today: date) -> date:
+    """The portfolio's date: the as-of date of its latest cycle or equity snapshot, never after ``today``;
+    ``today`` before the first cycle. Status, positions, P&L and the report look at this day (``bot.wiring``)."""
+    latest = store.latest_as_of()
+    return today if latest is None else min(latest, today)
 
 
 def money(value: Decimal) -> Decimal:

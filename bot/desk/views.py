@@ -1,7 +1,15 @@
-"""Read-only use cases: status, positions, P&L, pending approvals, history."""
+"""Read-only use cases: status, positions, P&L, pending approvals, history.
+
+Status, positions and P&L value the portfolio on the desk's date, which the CLI sets to the
+portfolio's date (``bot.wiring``: ``--as-of``, else its latest cycle's as-of date), so a desk
+replayed on CSV files is valued on its own day, not the files' last. Day P&L compares with the
+last snapshot of an earlier day at most ``DAY_GAP`` before (a weekend and a holiday); an older
+one would not be a day's move, so day P&L is then unknown (None).
+"""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.desk.desk import Desk, money
@@ -9,20 +17,21 @@ from bot.desk.lines import line_from_row
 from bot.desk.results import EquityPoint, PnlView, PositionLine, ProposalLine, StatusView
 from risk.lifecycle import ProposalStatus
 from risk.measures import max_drawdown
+from storage.tables import EquitySnapshotRow
 
 S = ProposalStatus
+DAY_GAP = timedelta(days=4)
 
 
 async def status(desk: Desk) -> StatusView:
     """Equity, P&L, drawdown, trading state and what is pending."""
-    desk.snapshot()
+    snapshot = desk.snapshot()
     account, positions = await desk.broker.account(), await desk.broker.positions()
     state = desk.store.trading_state()
     start = _start_equity(desk, account.equity)
-    previous = desk.store.last_snapshot_before(desk.market.snapshot.as_of) if desk.market.snapshot else None
+    previous = _day_before(desk, snapshot.as_of)
     peak = max(desk.store.peak_equity() or account.equity, account.equity)
     cycles = desk.store.cycles(limit=1)
-    snapshot = desk.market.snapshot
     return StatusView(
         base_currency=account.base_currency, equity=money(account.equity), cash=money(account.cash),
         positions_value=money(account.positions_value),
@@ -32,12 +41,18 @@ async def status(desk: Desk) -> StatusView:
         drawdown=float(1 - account.equity / peak) if peak > 0 else 0.0, trading_state=state.state,
         state_since=state.at, state_reason=state.reason, pending=len(desk.store.proposals([S.AWAITING_APPROVAL])),
         positions=len(positions), last_cycle_at=cycles[0].started_at if cycles else None,
-        last_cycle_as_of=cycles[0].as_of if cycles else None, data_source=snapshot.label if snapshot else "",
+        last_cycle_as_of=cycles[0].as_of if cycles else None, data_source=snapshot.label,
     )
 
 
+def _day_before(desk: Desk, as_of: date) -> EquitySnapshotRow | None:
+    """The last snapshot of an earlier day, if it is recent enough to make a day's P&L."""
+    previous = desk.store.last_snapshot_before(as_of)
+    return previous if previous is not None and as_of - previous.as_of <= DAY_GAP else None
+
+
 async def positions(desk: Desk) -> list[PositionLine]:
-    """Open positions valued at the latest prices, largest first."""
+    """Open positions valued on the desk's date, largest first."""
     desk.snapshot()
     account, held = await desk.broker.account(), await desk.broker.positions()
     lines = []
@@ -53,10 +68,10 @@ async def positions(desk: Desk) -> list[PositionLine]:
 
 
 async def pnl(desk: Desk) -> PnlView:
-    """P&L since the first snapshot, with the equity series."""
+    """P&L since the first snapshot, with the equity series up to the desk's date."""
     view = await status(desk)
     held = await desk.broker.positions()
-    history = desk.store.equity_history()
+    history = [row for row in desk.store.equity_history() if row.as_of <= desk.today]
     fills = desk.store.fills()
     commissions = sum((f.commission_base for f in fills), Decimal(0))
     unrealized = sum((p.market_value_base - p.cost_base for p in held), Decimal(0))
