@@ -5,6 +5,9 @@ Under systemd (``JOURNAL_STREAM`` or ``INVOCATION_ID`` set) the ``auto`` format 
 event per journal line. Secrets never reach a log line: every event (and every record of a
 library using the standard ``logging`` module) passes through ``Redactor``, the structlog face of
 ``broker.redaction.Redactor`` (the one redaction function: configured secrets and key-shaped text).
+A command that prints an outcome as its own line (``halt``, a refused ``approve``) names those events
+as ``shown``: they are logged at INFO instead of WARNING, so the default level does not say it twice
+(the database keeps the record either way; ``PAPERDESK_LOG_LEVEL=info`` shows the log line too).
 """
 
 from __future__ import annotations
@@ -78,25 +81,47 @@ def use_json(fmt: str) -> bool:
     return any(os.environ.get(name) for name in SYSTEMD_VARIABLES) or not sys.stderr.isatty()
 
 
-def configure_logging(level: str = "warning", fmt: str = "auto", secrets: Iterable[str | None] = ()) -> None:
-    """Configure structlog (and the standard ``logging`` root) once for the process."""
+class _Shown:
+    """Demotes the events the caller prints itself to INFO: dropped below that level, relabelled above it."""
+
+    def __init__(self, events: Iterable[str], threshold: int) -> None:
+        self.events, self.threshold = frozenset(events), threshold
+
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        """The structlog processor (after ``add_log_level``)."""
+        if event.get("event") not in self.events or event.get("level") not in {"warning", "error"}:
+            return event
+        if self.threshold > logging.INFO:
+            raise structlog.DropEvent
+        event["level"] = "info"
+        return event
+
+
+def configure_logging(level: str = "warning", fmt: str = "auto", secrets: Iterable[str | None] = (),
+                      shown: Iterable[str] = ()) -> None:
+    """Configure structlog (and the standard ``logging`` root) once for the process.
+
+    ``shown``: events whose outcome the command prints as its own line; logged at INFO, not WARNING.
+    """
     redactor = Redactor(secrets)
+    threshold = _LEVELS.get(level, logging.WARNING)
     renderer: structlog.types.Processor = (structlog.processors.JSONRenderer() if use_json(fmt)
                                            else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        _Shown(shown, threshold),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redactor,
     ]
     structlog.configure(
         processors=[*shared, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.WARNING)),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    _configure_stdlib(max(_LEVELS.get(level, logging.WARNING), logging.WARNING), redactor, renderer, shared)
+    _configure_stdlib(max(threshold, logging.WARNING), redactor, renderer, shared)
 
 
 def _configure_stdlib(level: int, redactor: Redactor, renderer: structlog.types.Processor,

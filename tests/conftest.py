@@ -26,6 +26,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in list(os.environ):
         if (key.startswith("PAPERDESK_") and key not in _KEEP) or key in _SECRETS:
             monkeypatch.delenv(key)
+    monkeypatch.delenv("COLUMNS", raising=False)  # the CLI fits the terminal: a shell's width would change its output
     home = tmp_path / "home"
     monkeypatch.setenv("PAPERDESK_HOME", str(home))
     return home

@@ -198,7 +198,7 @@ def _reasoning(console: Console, story: ProposalStory) -> None:
     r = story.reasoning
     _title(console, "thesis" if story.cycle.policy == "llm" else "the rules policy's reasons")
     _say(console, ("thesis: ", "bold"), r.thesis or "—")
-    _say(console, f"action {r.action or '—'} · confidence {r.confidence:.0%} · expected upside "
+    _say(console, f"action {r.action or '—'} · confidence {formats.confidence(r.confidence)} · expected upside "
          f"{_pct(r.expected_upside_pct, True)} · worst case {_loss(r.worst_case_loss_pct)} · horizon "
          f"{r.time_horizon_days or '—'} days · stop-loss {_pct(r.stop_loss_pct)}")
     for label, items in (("risk factors", r.risk_factors), ("catalysts", r.catalysts),

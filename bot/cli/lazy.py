@@ -6,6 +6,9 @@ read from the module's source with ``ast`` (nothing imported); running it, or as
 ``--help``, imports the module and hands the arguments to the command typer builds from the
 function, so options, help and errors are exactly those of an eagerly registered command.
 
+Every command this group holds or loads shows no type for a flag in its help (typer 0.29 prints
+``<bool>`` beside ``--json`` and ``--help``, as if they took a value): ``typeless_flags``.
+
 Failure contract: a docstring that cannot be read from the source falls back to importing the
 module (slower, never wrong); an unknown target raises ``ImportError`` / ``AttributeError``.
 """
@@ -20,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer._click import Context
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
-    from typer._click import Command, Context, HelpFormatter  # typer's own click, the types its classes use
+    from typer._click import Command, HelpFormatter  # typer's own click, the types its classes use
 
 
 def docstring(target: str) -> str | None:
@@ -38,6 +42,18 @@ def docstring(target: str) -> str | None:
     return inspect.getdoc(getattr(importlib.import_module(module), name))
 
 
+def typeless_flags(command: Command) -> Command:
+    """``command`` (and its subcommands) with an empty type column for flags, ``--help`` included."""
+    if not isinstance(command, LazyCommand):
+        help_option = command.get_help_option(Context(command))  # made now (and cached) so it is marked too
+        for param in [*command.params, help_option]:
+            if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+                param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        typeless_flags(sub)
+    return command
+
+
 class LazyCommand(TyperCommand):
     """A listed command; the real one is built from its function on first use."""
 
@@ -50,7 +66,7 @@ class LazyCommand(TyperCommand):
         module, _, function = self.target.partition(":")
         single = typer.Typer(add_completion=False)
         single.command(name=self.name)(getattr(importlib.import_module(module), function))
-        return typer.main.get_command(single)
+        return typeless_flags(typer.main.get_command(single))
 
     def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
                      **extra: Any) -> Context:
@@ -65,6 +81,7 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        typeless_flags(self)
         eager = dict(self.commands)
         self.commands = {name: LazyCommand(name, target) for name, target in self.lazy.items()}
         self.commands.update(eager)

@@ -6,15 +6,24 @@ values, never written into the text), control characters are shown escaped (no t
 sequences, no hidden links) and secrets are redacted. The CLI's consoles come from
 ``make_console``, which reads no markup or emoji codes at all, so a string printed elsewhere is safe
 too.
+
+Width: the console is as wide as the terminal (``COLUMNS`` first, 150 when piped). Every table is a
+``Fitted`` table, drawn at the width it is given: it first drops the columns of least value (each
+names its rank), then wraps cells between words; an id, a symbol or an amount is never cut, folded
+or replaced by an ellipsis. Lines outside tables wrap between words.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -39,8 +48,15 @@ _num, _qty, _signed = formats.amount, formats.quantity, formats.signed
 
 
 def make_console() -> Console:
-    """A console that reads no markup, emoji codes or highlighting from what it prints."""
-    return Console(highlight=False, markup=False, emoji=False, width=None if sys.stdout.isatty() else 150)
+    """A console that reads no markup, emoji codes or highlighting from what it prints, as wide as the terminal."""
+    return Console(highlight=False, markup=False, emoji=False, width=terminal_width())
+
+
+def terminal_width() -> int:
+    """``COLUMNS`` when set, else the terminal's width; 150 when piped (no terminal to fit, keep rows whole)."""
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size((150, 24)).columns
+    return 150
 
 
 def plain(value: object, style: str = "") -> Text:
@@ -57,8 +73,86 @@ def line(*parts: Part) -> Text:
     return text
 
 
-def _row(table: Table, *cells: Part) -> None:
-    table.add_row(*(plain(*c) if isinstance(c, tuple) else plain(c) for c in cells))
+@dataclass(frozen=True)
+class Column:
+    """A table column: ``whole`` cells (ids, amounts) never wrap; ``drop`` ranks it for leaving out (0: never)."""
+
+    header: str
+    justify: JustifyMethod = "left"
+    whole: bool = False
+    drop: int = 0
+
+
+class Fitted:
+    """A table that fits the width it is drawn at: low-value columns go first (``drop`` 1, then 2, ...), then
+    cells wrap between words. No column is narrower than its longest word (a whole cell's full text), so
+    nothing is ever cut; when even the kept columns cannot fit, each row becomes a wrapped line instead."""
+
+    def __init__(self, title: str, columns: Sequence[Column], rows: Sequence[Sequence[Part]]) -> None:
+        self.title, self.columns = title, list(columns)
+        self.rows = [[plain(*c) if isinstance(c, tuple) else plain(c) for c in row] for row in rows]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The table for this width, or one line per row (rich calls this when printing)."""
+        kept = self._kept(options.max_width)
+        least = [self._least(i) for i in kept]
+        room = options.max_width - _frame(len(kept))
+        if sum(least) > room:
+            yield plain(self.title, "italic")
+            for row in self.rows:
+                yield Text(" · ").join(Text.assemble(plain(f"{self.columns[i].header} ", "dim"), row[i]) for i in kept)
+            return
+        yield self._table(kept, _share(least, [self._natural(i) for i in kept], room))
+
+    def _table(self, kept: list[int], widths: list[int]) -> Table:
+        table = Table(title=plain(self.title), title_justify="left")
+        for i, width in zip(kept, widths, strict=True):
+            column = self.columns[i]
+            # every width is at least the column's longest word (a whole cell's full text): nothing folds or cuts
+            table.add_column(plain(column.header), justify=column.justify, width=width, overflow="fold")
+        for row in self.rows:
+            table.add_row(*(row[i] for i in kept))
+        return table
+
+    def _kept(self, width: int) -> list[int]:
+        kept = list(range(len(self.columns)))
+        for i in sorted((i for i in kept if self.columns[i].drop), key=lambda i: self.columns[i].drop):
+            if sum(self._least(k) for k in kept) + _frame(len(kept)) <= width:
+                break
+            kept.remove(i)
+        return kept
+
+    def _natural(self, i: int) -> int:
+        return max([_widest_line(self.columns[i].header), *(_widest_line(row[i].plain) for row in self.rows)])
+
+    def _least(self, i: int) -> int:
+        cells = [_widest_line(row[i].plain) if self.columns[i].whole else _widest_word(row[i].plain)
+                 for row in self.rows]
+        return max([_widest_word(self.columns[i].header), *cells])
+
+
+def _frame(columns: int) -> int:
+    """Borders and padding of a default rich table: one space each side of a cell, one rule between cells."""
+    return 3 * columns + 1
+
+
+def _widest_line(text: str) -> int:
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _widest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)
+
+
+def _share(least: list[int], natural: list[int], room: int) -> list[int]:
+    """Widths from ``least`` towards ``natural``, the spare room shared evenly among the columns still short."""
+    widths, spare = list(least), room - sum(least)
+    while spare > 0 and (short := [k for k, w in enumerate(widths) if w < natural[k]]):
+        step = max(1, spare // len(short))
+        for k in short:
+            grow = min(step, natural[k] - widths[k], spare)
+            widths[k], spare = widths[k] + grow, spare - grow
+    return widths
 
 
 def _fate(p: ProposalLine) -> str:
@@ -67,17 +161,22 @@ def _fate(p: ProposalLine) -> str:
     return p.status
 
 
-def proposals_table(lines: Sequence[ProposalLine], title: str = "Proposals") -> Table:
-    """One row per proposal: action, weights, size, verdict and fate."""
-    table = Table(title=plain(title), title_justify="left", show_lines=False)
-    for column in ("id", "symbol", "action", "weight now → target", "order", "verdict", "conf", "codes", "status"):
-        table.add_column(column)
+PROPOSAL_COLUMNS = (Column("id", whole=True), Column("symbol", whole=True), Column("action"),
+                    Column("weight now → target", drop=3), Column("order"), Column("verdict"),
+                    Column("conf", drop=2), Column("codes", drop=1), Column("status"))
+
+
+def proposals_table(lines: Sequence[ProposalLine], title: str = "Proposals") -> Fitted:
+    """One row per proposal: action, weights, size, verdict and fate (codes, confidence and weights give way
+    first in a narrow terminal: the lines under the table repeat the hits)."""
+    rows = []
     for p in lines:
         level = p.level or ""
         order = f"{_qty(p.quantity)} @ {_num(p.price, 2)} {p.currency or ''}".strip()
-        _row(table, p.id, p.symbol, p.side.upper(), f"{p.weight_before:.1%} → {p.target_weight:.1%}", order,
-             (level, LEVEL_STYLE.get(level, "white")), f"{p.confidence:.2f}", ", ".join(p.codes) or "—", _fate(p))
-    return table
+        rows.append((p.id, p.symbol, p.side.upper(), f"{p.weight_before:.1%} → {p.target_weight:.1%}", order,
+                     (level, LEVEL_STYLE.get(level, "white")), formats.confidence(p.confidence),
+                     ", ".join(p.codes) or "—", _fate(p)))
+    return Fitted(title, PROPOSAL_COLUMNS, rows)
 
 
 def cycle(console: Console, report: CycleReport) -> None:
@@ -89,17 +188,17 @@ def cycle(console: Console, report: CycleReport) -> None:
     console.print(line(f"policy: {report.policy}   regime: ", (report.regime, "bold"),
                        f" ({inputs})   trading state: {report.trading_state}"))
     if report.status == "abstained":
-        console.print(line((f"ABSTAINED — {report.market_view}", "bold red")), soft_wrap=True)
+        console.print(line((f"ABSTAINED — {report.market_view}", "bold red")))
         console.print("nothing was sized, classified or submitted; see `paperdesk llm calls` for the model's answers")
         _cycle_sections(console, report)
         return
-    console.print(line(f"market view: {report.market_view}"), soft_wrap=True)
+    console.print(line(f"market view: {report.market_view}"))
     if report.proposals:
         console.print(proposals_table(report.proposals))
         if report.policy == "llm":
             for p in report.proposals:
-                console.print(line(f"  {p.id} {p.symbol} thesis (confidence {p.confidence:.2f}): {p.thesis}"),
-                              soft_wrap=True)
+                console.print(line(f"  {p.id} {p.symbol} thesis (confidence {formats.confidence(p.confidence)}): "
+                                   f"{p.thesis}"))
     else:
         console.print("no orders proposed: the portfolio is already where the policy wants it")
     _cycle_sections(console, report)
@@ -118,7 +217,7 @@ def _cycle_sections(console: Console, report: CycleReport) -> None:
         clamp = f"; {p.clamp}" if p.clamp else ""
         console.print(line(("awaiting approval", "yellow"), f" {p.id} {p.side.upper()} {_qty(p.quantity)} {p.symbol}: "
                            f"{'; '.join(p.hits) or p.level}{clamp} → `paperdesk approve {p.id}` or "
-                           f"`paperdesk reject {p.id} --reason ...`"), soft_wrap=True)
+                           f"`paperdesk reject {p.id} --reason ...`"))
     for p in rejected:
         why = "; ".join(p.hits) if p.status == "REJECTED_BY_RISK" else (p.note or "")
         console.print(line(("rejected", "red"), f" {p.id} {p.side.upper()} {p.symbol} ({p.status}): {why}"))
@@ -149,15 +248,14 @@ def positions(console: Console, lines: Sequence[PositionLine], base_currency: st
     if not lines:
         console.print("no open positions")
         return
-    table = Table(title="Positions", title_justify="left")
-    for column in ("symbol", "quantity", "avg price", "price", "ccy", f"value {base_currency}", "weight", "P&L",
-                   "P&L %"):
-        table.add_column(plain(column), justify="right" if column not in {"symbol", "ccy"} else "left")
-    for p in lines:
-        _row(table, p.symbol, _qty(p.quantity), _num(p.avg_price, 4), _num(p.market_price, 4), p.currency,
+    columns = (Column("symbol", whole=True), Column("quantity", "right", whole=True),
+               Column("avg price", "right", whole=True, drop=1), Column("price", "right", whole=True),
+               Column("ccy"), Column(f"value {base_currency}", "right", whole=True), Column("weight", "right"),
+               Column("P&L", "right", whole=True), Column("P&L %", "right", drop=2))
+    rows = [(p.symbol, _qty(p.quantity), _num(p.avg_price, 4), _num(p.market_price, 4), p.currency,
              _num(p.market_value_base), f"{p.weight:.1%}", _signed(p.unrealized_pnl_base),
-             f"{p.unrealized_pnl_pct:+.2%}")
-    console.print(table)
+             f"{p.unrealized_pnl_pct:+.2%}") for p in lines]
+    console.print(Fitted("Positions", columns, rows))
 
 
 def pnl(console: Console, view: PnlView) -> None:
@@ -167,13 +265,9 @@ def pnl(console: Console, view: PnlView) -> None:
                        f"({view.total_return:+.2%}), day {_signed(view.day_pnl)}"))
     console.print(line(f"unrealised {_signed(view.unrealized_pnl)}   realised incl. costs {_signed(view.realized_pnl)}"
                        f"   commissions {_num(view.commissions)}   max drawdown {view.max_drawdown:.2%}"))
-    table = Table(title="Equity (last 10 snapshots)", title_justify="left")
-    table.add_column("at")
-    table.add_column("as of")
-    table.add_column(plain(f"equity {ccy}"), justify="right")
-    for point in view.series[-10:]:
-        _row(table, f"{point.at:%Y-%m-%d %H:%M}", str(point.as_of), _num(point.equity))
-    console.print(table)
+    columns = (Column("at"), Column("as of", whole=True), Column(f"equity {ccy}", "right", whole=True))
+    rows = [(f"{point.at:%Y-%m-%d %H:%M}", str(point.as_of), _num(point.equity)) for point in view.series[-10:]]
+    console.print(Fitted("Equity (last 10 snapshots)", columns, rows))
 
 
 def pending(console: Console, lines: Sequence[ProposalLine]) -> None:
@@ -185,7 +279,8 @@ def pending(console: Console, lines: Sequence[ProposalLine]) -> None:
     for p in lines:
         expires = f"{p.expires_at:%Y-%m-%d %H:%M} UTC" if p.expires_at else "never"
         clamp = f" | {p.clamp}" if p.clamp else ""
-        console.print(line(f"{p.id}: {'; '.join(p.hits)}{clamp} | confidence {p.confidence:.2f} | expires {expires}"))
+        console.print(line(f"{p.id}: {'; '.join(p.hits)}{clamp} | confidence {formats.confidence(p.confidence)} "
+                           f"| expires {expires}"))
         console.print(line(f"  thesis: {p.thesis}"))
 
 

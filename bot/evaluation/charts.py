@@ -1,18 +1,24 @@
 """PNG charts of an equity curve: equity vs benchmarks, drawdown, and a calibration plot.
 
 Policy: matplotlib with the Agg backend, imported inside each function (nothing is built at
-import time and no display is needed). Each function writes one file and returns its path.
+import time and no display is needed). Each ``*_chart`` function writes one file and returns its path.
+Equity is drawn by ``equity_figure`` (also behind the Telegram P&L chart): the axis names the base
+currency and separates thousands, and turns logarithmic by itself when the curves span more than
+``LOG_SCALE_RANGE`` times (a long backtest's early years would otherwise be a flat line).
 Failure contract: OS errors from writing propagate; empty inputs still produce a labelled chart.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bot.evaluation.metrics import drawdown_curve
+
+LOG_SCALE_RANGE = 4.0
 
 
 def _pyplot() -> Any:
@@ -24,21 +30,65 @@ def _pyplot() -> Any:
     return plt
 
 
-def equity_chart(path: Path, equity: pd.Series, benchmarks: dict[str, pd.Series], title: str) -> Path:
+def equity_chart(path: Path, equity: pd.Series, benchmarks: dict[str, pd.Series], title: str,
+                 currency: str) -> Path:
     """Equity and the benchmark curves on one chart."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 5))
-    ax.plot(equity.index, equity.to_numpy(dtype=float), label="strategy", linewidth=2)
+    fig = equity_figure(equity, benchmarks, title, currency)
+    try:
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def equity_png(equity: pd.Series, benchmarks: dict[str, pd.Series], title: str, currency: str) -> bytes:
+    """The portfolio's equity snapshots (held between them) and the benchmarks as PNG bytes, for a message."""
+    plt = _pyplot()
+    fig = equity_figure(equity, benchmarks, title, currency, label="portfolio", steps=True, size=(8, 4.5))
+    try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def equity_figure(equity: pd.Series, benchmarks: dict[str, pd.Series], title: str, currency: str, *,
+                  label: str = "strategy", steps: bool = False, size: tuple[float, float] = (10, 5)) -> Any:
+    """The equity figure (the caller saves and closes it); ``steps`` draws sparse snapshots as held levels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig, ax = _pyplot().subplots(figsize=size)
+    style: dict[str, Any] = {"drawstyle": "steps-post", "marker": "o"} if steps else {}
+    ax.plot(equity.index, equity.to_numpy(dtype=float), label=label, linewidth=2, **style)
     for name, series in benchmarks.items():
         ax.plot(series.index, series.to_numpy(dtype=float), label=name, linewidth=1)
+    log = _wide_range([equity, *benchmarks.values()])
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 100,000 200,000 500,000 1,000,000 ...
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_title(title)
-    ax.set_ylabel("equity (base currency)")
+    ax.set_ylabel(f"equity ({currency}{', log scale' if log else ''})")
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return fig
+
+
+def _wide_range(curves: list[pd.Series]) -> bool:
+    """Whether the curves' highest value is more than ``LOG_SCALE_RANGE`` times their lowest (all positive)."""
+    values = pd.concat([c.astype(float) for c in curves]) if curves else pd.Series(dtype=float)
+    values = values[values.notna()]
+    if values.empty or float(values.min()) <= 0:
+        return False
+    return float(values.max()) / float(values.min()) > LOG_SCALE_RANGE
+
+
+def _thousands(value: float, _position: object) -> str:
+    return f"{value:,.0f}"
 
 
 def drawdown_chart(path: Path, equity: pd.Series, title: str) -> Path:

@@ -1,4 +1,4 @@
-"""Charts as PNG bytes (matplotlib, Agg backend, imported only when a chart is drawn).
+"""The Telegram P&L chart as PNG bytes, drawn by ``bot.evaluation.charts`` (matplotlib loads only then).
 
 The P&L chart shows the portfolio's equity against buy-and-hold of SPY and of the CAC 40 (the
 seed universe's CAC.PA, priced from ^FCHI), both converted to the base currency and scaled to the
@@ -8,13 +8,13 @@ Returns None when there is nothing to draw (no equity history or no market data 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pandas as pd
 
 from bot.desk.desk import Desk
 from bot.desk.results import PnlView
+from bot.evaluation.charts import equity_png
 
 BENCHMARKS = {"SPY": "SPY buy-and-hold", "CAC.PA": "CAC 40 buy-and-hold"}
 
@@ -48,24 +48,5 @@ def equity_chart(desk: Desk, view: PnlView) -> bytes | None:
 
 
 def _draw(equity: pd.Series, curves: dict[str, pd.Series], currency: str, synthetic: bool) -> bytes:
-    import matplotlib  # lazy: only the daemon draws charts
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    try:
-        ax.plot(equity.index, equity.to_numpy(), label="portfolio", linewidth=2, drawstyle="steps-post", marker="o")
-        for label, series in curves.items():
-            ax.plot(series.index, series.to_numpy(), label=label, linewidth=1)
-        title = "Equity vs buy-and-hold" + (" — SYNTHETIC DATA, not real prices" if synthetic else "")
-        ax.set_title(title)
-        ax.set_ylabel(currency)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best")
-        fig.autofmt_xdate()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    title = "Equity vs buy-and-hold" + (" — SYNTHETIC DATA, not real prices" if synthetic else "")
+    return equity_png(equity, curves, title, currency)

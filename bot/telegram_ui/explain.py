@@ -88,7 +88,7 @@ def proposal_story(story: ProposalStory) -> str:
     lines = [f"<b>{escape(s.side.upper())} {escape(story.symbol)}</b> · <code>{escape(story.id)}</code> · "
              f"<b>{escape(story.status)}</b>", *_header(story.cycle), *_calls(story.llm_calls, story.id),
              f"<b>Why</b>: {short(r.thesis, TEXT_CHARS) or '—'}",
-             f"Confidence {r.confidence:.0%} · upside {_pct(r.expected_upside_pct, True)} · worst case "
+             f"Confidence {formats.confidence(r.confidence)} · upside {_pct(r.expected_upside_pct, True)} · worst case "
              f"{_pct(-r.worst_case_loss_pct if r.worst_case_loss_pct is not None else None, True)} · horizon "
              f"{r.time_horizon_days or '—'} d · stop-loss {_pct(r.stop_loss_pct)}",
              f"<b>Sizing</b>: weight {s.weight_before:.1%} → {s.target_weight:.1%} · {formats.quantity(s.quantity)} @ "

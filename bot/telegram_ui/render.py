@@ -217,7 +217,7 @@ def approval(line: ProposalLine) -> str:
         f"{line.target_weight:.1%}",
         f"Order {_q(line.quantity)} @ {_m(line.price, 4)} {escape(line.currency or '')} "
         f"(≈ {_m(line.notional_base)})",
-        f"Confidence {line.confidence:.0%}",
+        f"Confidence {formats.confidence(line.confidence)}",
         f"Why: {escape(line.thesis) or '—'}",
         f"Risk: {_codes(line)}",
     ]
