@@ -5,7 +5,9 @@ without limit over the price dates, because FX feeds often end before the equity
 of the last real FX observation is kept in ``series.attrs["last_observed"]``.
 When a provider is built without a base currency it is inferred per request: the instruments'
 single currency, else EUR (the composition root should pass the universe's base currency).
-Failure contract: a symbol with no price on or before ``end`` raises ``MarketDataError``.
+Failure contract: symbols with no price on or before ``end`` raise ``NoPriceBeforeEnd`` (a
+``MarketDataError`` naming them all, in ``symbols``): their series exist but start later, which a
+backtest treats as "not priced in the period", unlike a missing or broken file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ from broker.models import Instrument
 
 EURUSD = "EURUSD=X"
 DEFAULT_BASE = "EUR"
+
+
+class NoPriceBeforeEnd(MarketDataError):
+    """Every symbol in ``symbols`` has no price on or before ``end``."""
+
+    def __init__(self, symbols: Sequence[str], end: date) -> None:
+        self.symbols = tuple(symbols)
+        super().__init__(f"no data for {', '.join(self.symbols)} on or before {end.isoformat()}")
 
 
 def fx_ticker(currency: str, base_currency: str) -> tuple[str, bool]:
@@ -93,7 +103,7 @@ def finish_history(
 def _check_coverage(close: pd.DataFrame, end: date) -> None:
     empty = [str(symbol) for symbol in close.columns[close.notna().sum() == 0]]
     if empty:
-        raise MarketDataError(f"no data for {', '.join(empty)} on or before {end.isoformat()}")
+        raise NoPriceBeforeEnd(empty, end)
 
 
 def align_fx(series: pd.Series, index: pd.Index) -> pd.Series:

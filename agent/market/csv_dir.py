@@ -2,13 +2,14 @@
 
 Each instrument is read from ``<data_symbol or symbol>.csv`` with the header
 ``date,open,high,low,close,adj_close,volume`` (names are case-insensitive; only ``date`` and
-``close`` are required). Blank lines are ignored and missing trailing fields count as empty.
-Dates are ISO ``YYYY-MM-DD``, strictly ascending. An empty field means "not available". The price
-of a row is ``adj_close`` when that column exists and the field is non-empty, else ``close``; it is
-multiplied by the instrument's ``price_scale``. A row without any price is skipped. ``open``, when
-the file has it, is scaled the same way and adjusted by ``adj_close / close`` on rows that have both,
-so opens and prices share one scale (the backtest fills at the next open); ``low`` likewise (the
-backtest's stop-losses trigger on it). Volumes are
+``close`` are required). Blank lines are ignored; every other line has as many fields as the
+header (``2016-03-10,1,2`` under a seven-column header is a truncated line, an error: its close is
+not "unknown", it was cut off). Dates are ISO ``YYYY-MM-DD``, strictly ascending. An empty field
+means "not available". The price of a row is ``adj_close`` when that column exists and the field
+is non-empty, else ``close``; it is multiplied by the instrument's ``price_scale``. A row without
+any price is skipped. ``open``, when the file has it, is scaled the same way and adjusted by
+``adj_close / close`` on rows that have both, so opens and prices share one scale (the backtest
+fills at the next open); ``low`` likewise (the backtest's stop-losses trigger on it). Volumes are
 shares, kept as given (a zero means the source did not know it; indicators treat it as unknown).
 
 Exchanges are outer-joined on dates and prices are not forward-filled (NaN on a market's
@@ -19,13 +20,16 @@ cached per (path, size, mtime), so repeated calls (backtests) do not re-read the
 
 Failure contract: ``MarketDataError`` naming the symbol and the file: a series name that is not a
 plain symbol (a path separator, ``..``, an absolute path: the file must be inside DIR); a missing
-file; a corrupt file (missing ``close`` column, unparseable date or number, a non-finite number such
-as ``inf`` or ``1e400``, non-positive price, negative volume, dates not ascending or duplicated)
-with the 1-based line of the first bad row; a symbol with no price on or before ``end``.
+file; a corrupt file (missing ``close`` column, a line with fewer fields than the header,
+unparseable date or number, a non-finite number such as ``inf`` or ``1e400``, non-positive price,
+negative volume, dates not ascending or duplicated) with the 1-based line of the first bad row;
+symbols with no price on or before ``end`` (``NoPriceBeforeEnd``, naming them all).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -110,18 +114,22 @@ def _known(series: dict[str, pd.Series]) -> pd.DataFrame | None:
 def read_price_file(path: Path, label: str) -> pd.DataFrame:
     """Parse one price file into ``price`` and ``volume`` columns on a ``DatetimeIndex``."""
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True)
+        content = path.read_text(encoding="utf-8-sig")
+        # Numbers are parsed by pandas' C reader (a column keeps its text only where some field is
+        # not a number: that column alone is converted below, and its first bad line reported).
+        raw = pd.read_csv(io.StringIO(content), keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                          skipinitialspace=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise MarketDataError(f"{label}: cannot read {path}: {exc}") from None
     raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
     missing = [column for column in ("date", "close") if column not in raw.columns]
     if missing:
         raise MarketDataError(f"{label}: {path} line 1: missing column(s) {', '.join(missing)}")
-    raw = raw.loc[(raw.fillna("") != "").any(axis=1)]  # blank lines
+    raw = raw.loc[raw.notna().any(axis=1)]  # blank lines
     if raw.empty:
         return pd.DataFrame({"price": [], "open": [], "low": [], "volume": []}, index=pd.DatetimeIndex([]),
                             dtype=float)
-    parsed = _parse(raw, path, label)
+    parsed = _parse(raw, content, path, label)
     price = parsed["close"]
     unknown = pd.Series(float("nan"), index=price.index)
     opening, low = parsed.get("open", unknown), parsed.get("low", unknown)
@@ -140,39 +148,63 @@ class _Check(NamedTuple):
     column: str | None = None
 
 
-def _parse(raw: pd.DataFrame, path: Path, label: str) -> dict[str, pd.Series]:
-    """Convert the text columns, raising on the first bad line."""
-    text = raw.fillna("")
-    dates = pd.to_datetime(text["date"], format="%Y-%m-%d", errors="coerce")
+def _field_counts(content: str) -> pd.Series:
+    """The number of fields of each data row, numbered as ``read_csv`` numbers them (blank lines included)."""
+    if '"' in content:  # quoted fields may hold commas: let the csv module split them
+        counts = [len(fields) for fields in csv.reader(io.StringIO(content, newline=None))]
+    else:  # without quotes a line has one field more than it has commas (a blank line has none)
+        counts = [line.count(",") + 1 if line else 0 for line in content.splitlines()]
+    return pd.Series(counts[1:], dtype=int)
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """The column as floats: as parsed when every field was a number, else converted (NaN where one is not)."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.astype(float)
+    return pd.to_numeric(column, errors="coerce").astype(float)
+
+
+def _parse(raw: pd.DataFrame, content: str, path: Path, label: str) -> dict[str, pd.Series]:
+    """Convert the columns, raising on the first bad line."""
+    width = len(raw.columns)
+    dates = pd.to_datetime(raw["date"].astype(object), format="%Y-%m-%d", errors="coerce")
     later = dates.diff().dt.days > 0
     later.iloc[:1] = True
     checks = [
+        _Check(_field_counts(content).reindex(raw.index) < width,
+               f"truncated line: fewer than the header's {width} fields ({', '.join(raw.columns)})"),
         _Check(dates.isna(), "unparseable date {value} (expected YYYY-MM-DD)", "date"),
         _Check(dates.notna() & ~later, "date {value} is not after the previous row's date", "date"),
     ]
     parsed: dict[str, pd.Series] = {"date": dates}
     for column in (*PRICE_COLUMNS, "volume"):
-        if column not in text:
+        if column not in raw:
             continue
-        values = pd.to_numeric(text[column].where(text[column] != ""), errors="coerce")
-        checks.append(_Check(values.isna() & (text[column] != ""), f"unparseable number {{value}} in {column}", column))
-        checks.append(_Check(pd.Series(np.isinf(values.to_numpy(dtype=float)), index=values.index),
+        values = _numbers(raw[column])
+        checks.append(_Check(values.isna() & raw[column].notna(), f"unparseable number {{value}} in {column}", column))
+        checks.append(_Check(pd.Series(np.isinf(values.to_numpy()), index=values.index),
                              f"non-finite {column} {{value}}", column))
         if column == "volume":
             checks.append(_Check(values < 0, "negative volume {value}", column))
         else:
             checks.append(_Check(values <= 0, f"non-positive {column} {{value}}", column))
         parsed[column] = values
-    _raise_first(checks, text, path, label)
+    _raise_first(checks, raw, content, path, label)
     return {name: series.set_axis(range(len(series))) for name, series in parsed.items()}
 
 
-def _raise_first(checks: list[_Check], text: pd.DataFrame, path: Path, label: str) -> None:
-    """Raise for the earliest row flagged by any check."""
+def _raise_first(checks: list[_Check], raw: pd.DataFrame, content: str, path: Path, label: str) -> None:
+    """Raise for the earliest row flagged by any check, quoting the field as the file has it."""
     flagged = [(int(hits[0]), check) for check in checks if len(hits := check.mask.to_numpy().nonzero()[0])]
     if not flagged:
         return
     position, check = min(flagged, key=lambda item: item[0])
-    value = repr(text[check.column].iloc[position]) if check.column else ""
-    line = int(text.index[position]) + 2  # header is line 1; blank lines keep their numbers
+    line = int(raw.index[position]) + 2  # header is line 1; blank lines keep their numbers
+    value = repr(_field(content, line, list(raw.columns).index(check.column))) if check.column else ""
     raise MarketDataError(f"{label}: {path} line {line}: {check.message.format(value=value)}")
+
+
+def _field(content: str, line: int, index: int) -> str:
+    """Field ``index`` of 1-based ``line`` of the file, as written (leading spaces skipped, as the reader does)."""
+    fields = next(csv.reader([content.splitlines()[line - 1]], skipinitialspace=True), [])
+    return fields[index] if index < len(fields) else ""

@@ -8,13 +8,21 @@ shares. FX is forward-filled without limit over the price dates. The request sta
 ``lookback_days × 1.5 + 10`` calendar days before ``end`` (weekends and holidays) and ends the
 day after ``end`` (yfinance's end is exclusive).
 
-Failure contract: ``MarketDataError`` when the download fails, or names every ticker that came
-back empty; ``MarketDataError`` when yfinance is not installed (install the ``yfinance`` extra).
+yfinance logs every failure (offline: about a hundred lines) and pandas warnings of its own: its
+logger is silenced during the download and its errors are kept, so a failure is one line.
+
+Failure contract: ``MarketDataError`` when the download fails (every ticker empty, with yfinance's
+first error), or naming every ticker that came back empty; ``MarketDataError`` when yfinance is
+not installed (install the ``yfinance`` extra).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 
 import pandas as pd
@@ -32,6 +40,7 @@ from broker.models import Instrument
 
 Download = Callable[..., pd.DataFrame]
 FIELDS = ("Adj Close", "Close", "High", "Low", "Open", "Volume")
+EARLIEST = date(1970, 1, 2)  # Yahoo has nothing before; a backtest asks for "all rows" (a huge lookback)
 
 
 def yfinance_download(tickers: list[str], start: date, end: date) -> pd.DataFrame:
@@ -40,11 +49,47 @@ def yfinance_download(tickers: list[str], start: date, end: date) -> pd.DataFram
         import yfinance
     except ImportError as exc:
         raise MarketDataError("yfinance is not installed: pip install 'paperdesk[yfinance]'") from exc
-    frame: pd.DataFrame = yfinance.download(
-        tickers, start=start.isoformat(), end=end.isoformat(), auto_adjust=False, progress=False,
-        group_by="column",
-    )
+    with _kept_errors("yfinance") as errors:
+        frame: pd.DataFrame = yfinance.download(
+            tickers, start=start.isoformat(), end=end.isoformat(), auto_adjust=False, progress=False,
+            group_by="column",
+        )
+    if errors and (frame is None or frame.dropna(how="all").empty):
+        reason = _TICKERS.sub("", next((e for e in errors if e.startswith("[")), errors[-1]))
+        raise MarketDataError(f"yfinance download failed for {', '.join(tickers)}: {reason}")
     return frame
+
+
+class _Keep(logging.Handler):
+    """Keeps the messages of error records, one line each, without the links yfinance appends."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = " ".join(record.getMessage().split())
+        if text and not text.endswith("Failed downloads:") and "Failed download" not in text[:20]:
+            self.messages.append(_LINK.sub("", text))
+
+
+_LINK = re.compile(r"\s*See https?://\S+ first for more details\.?")
+_TICKERS = re.compile(r"^\[[^\]]*\]:\s*")  # yfinance's "['SPY', 'GLD']: " before a shared error
+
+
+@contextlib.contextmanager
+def _kept_errors(name: str) -> Iterator[list[str]]:
+    """Silence logger ``name`` (and warnings) for the block; yield the error messages it logged."""
+    logger = logging.getLogger(name)
+    saved = logger.handlers[:], logger.propagate
+    keep = _Keep()
+    logger.handlers, logger.propagate = [keep], False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield keep.messages
+    finally:
+        logger.handlers, logger.propagate = saved
 
 
 class YFinanceMarketData:
@@ -62,7 +107,7 @@ class YFinanceMarketData:
         base = resolve_base(self.base_currency, instruments)
         tickers = sorted({data_symbol(i) for i in instruments})
         tickers += [fx_ticker(c, base)[0] for c in foreign_currencies(instruments, base)]
-        start = end - timedelta(days=int(lookback_days * 1.5) + 10)
+        start = max(EARLIEST, end - timedelta(days=min(int(lookback_days * 1.5) + 10, (end - EARLIEST).days)))
         try:
             frame = self._download(sorted(set(tickers)), start=start, end=end + timedelta(days=1))
         except MarketDataError:

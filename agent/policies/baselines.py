@@ -1,39 +1,84 @@
 """Baseline policies: the strategies that do (almost) nothing, for backtests and benchmarks.
 
-- ``buy_and_hold``: buy every priced, tradable instrument not held yet at an equal weight (so a
-  purchase the risk engine refused or capped today is asked again tomorrow); hold every position
-  forever (never rebalances, never sells).
-- ``equal_weight``: every cycle, move every priced, tradable instrument back to an equal weight
-  (a daily rebalance; the desk skips changes smaller than one share).
+- ``buy_and_hold``: buy every priced, tradable instrument not held yet at its baseline weight (so
+  a purchase the risk engine refused or capped today, or one the trade pace left for later, is
+  asked again tomorrow); hold every position forever (never rebalances, never sells).
+- ``equal_weight``: move every priced, tradable instrument back to its baseline weight when it
+  has drifted from it by more than ``REBALANCE_BAND`` of that weight (sells first, then the largest
+  gaps); a smaller drift is held.
 
-The weight of each of n instruments is ``min(max_position_weight, (1 − min_cash_weight) / n)``
-so the baselines respect the same cash floor and position cap as the risk engine (they still go
-through it). Confidence is 1 (a baseline is not a forecast), expected upside 0, and the worst case
-is 2.33 σ over the horizon (σ from ``vol60``, 0 when unknown). Deterministic; never raises on NaN
-indicators (an instrument without a close is simply not bought).
+A baseline sizes and paces itself inside the risk limits so that its buys are SAFE, not
+BORDERLINE (a backtest has nobody to approve them):
+
+- weights (``baseline_weights``): every position at most ``max_position_weight ×
+  borderline_fraction``, every asset class and every sector at most ``min(max_asset_class_weight,
+  max_sector_weight) × borderline_fraction`` (a group over it is scaled down, so its members weigh
+  less than the others), the whole at most ``1 − min_cash_weight``; equal within those caps,
+  floored to 4 decimals, so a rounded weight never crosses a cap;
+- pace: at most ``min(max_trades_per_day, max_trades_per_week / 5) × borderline_fraction`` trades
+  a cycle (floored, at least 1); the rest wait for the next cycles.
+
+``sizing_note`` says this in one line for the backtest summary. The risk engine still classifies
+every proposal. Confidence is 1 (a baseline is not a forecast), expected upside 0, and the worst
+case is 2.33 σ over the horizon (σ from ``vol60``, 0 when unknown). Deterministic; never raises on
+NaN indicators (an instrument without a close is simply not bought).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from agent.policies.base import PolicyContext
+from agent.policies.rules_sizing import allocate, floor4
 from agent.schema import Action, PolicyDecision, ProposalIdea
 
 HORIZON_DAYS = 20
+REBALANCE_BAND = 0.2
+WEEK_DAYS = 5
+NAMES = ("buy_and_hold", "equal_weight")
 
 
-def equal_target(context: PolicyContext, count: int) -> float:
-    """The weight each of ``count`` instruments gets (floored to 4 decimals)."""
-    return equal_weight(count, context.max_position_weight, context.min_cash_weight)
+class Caps(NamedTuple):
+    """What a baseline stays within: weight per position, per asset class or sector, in total; trades a cycle."""
+
+    position: float
+    group: float
+    budget: float
+    trades: int
 
 
-def equal_weight(count: int, max_position_weight: float, min_cash_weight: float) -> float:
-    """``equal_target`` from the two limits it reads."""
-    if count == 0:
-        return 0.0
-    weight = min(max_position_weight, (1 - min_cash_weight) / count)
-    return math.floor(weight * 10_000) / 10_000
+def caps(limits: Mapping[str, float]) -> Caps:
+    """The caps from the ``[risk]`` limits (a missing key does not bind; the fraction then is 1)."""
+    share = limits.get("borderline_fraction", 1.0)
+    group = min(limits.get("max_asset_class_weight", 1.0), limits.get("max_sector_weight", 1.0))
+    pace = min(limits.get("max_trades_per_day", math.inf), limits.get("max_trades_per_week", math.inf) / WEEK_DAYS)
+    trades = max(1, math.floor(pace * share)) if math.isfinite(pace) else 1_000_000
+    return Caps(position=limits.get("max_position_weight", 1.0) * share, group=group * share,
+                budget=1 - limits.get("min_cash_weight", 0.0), trades=trades)
+
+
+def context_caps(context: PolicyContext) -> Caps:
+    """``caps`` of the context's limits."""
+    return caps({**context.limits, "max_position_weight": context.max_position_weight,
+                 "min_cash_weight": context.min_cash_weight})
+
+
+def baseline_weights(context: PolicyContext, symbols: list[str]) -> dict[str, float]:
+    """Equal weights of ``symbols`` within the caps (floored to 4 decimals)."""
+    limit = context_caps(context)
+    groups = {s: _groups(context, s) for s in symbols}
+    raw = allocate(dict.fromkeys(symbols, 1.0), groups, limit.budget, limit.position, limit.group)
+    return {s: floor4(w) for s, w in raw.items()}
+
+
+def sizing_note(policy: str, limits: Mapping[str, float]) -> str:
+    """One line saying how the baseline ``policy`` sized and paced itself under ``limits``."""
+    limit = caps(limits)
+    return (f"{policy} sizes itself inside the risk limits (so its buys are SAFE): at most {limit.position:.1%} "
+            f"a position, {limit.group:.1%} an asset class or sector (limits × borderline_fraction), "
+            f"{limit.trades} trade(s) a day; cash at least {1 - limit.budget:.1%}")
 
 
 def priced_symbols(context: PolicyContext) -> list[str]:
@@ -52,35 +97,75 @@ def _idea(context: PolicyContext, symbol: str, action: Action, target: float, wh
                         exit_triggers=[])
 
 
+def _held(context: PolicyContext, symbol: str) -> float:
+    held = context.holdings.get(symbol)
+    return min(1.0, max(0.0, held.weight)) if held is not None else 0.0
+
+
+def _groups(context: PolicyContext, symbol: str) -> tuple[str, str]:
+    instrument = context.instruments[symbol]
+    return f"class:{instrument.asset_class}", f"sector:{instrument.sector}"
+
+
+def fit_buys(context: PolicyContext, buys: dict[str, float]) -> dict[str, float]:
+    """Buy targets shrunk, in order, to the cash above the floor and the room left in each group's cap."""
+    limit = context_caps(context)
+    cash = context.cash_weight - context.min_cash_weight
+    weight_of: dict[str, float] = {}
+    for held in context.holdings:
+        if held in context.instruments:
+            for group in _groups(context, held):
+                weight_of[group] = weight_of.get(group, 0.0) + _held(context, held)
+    fitted = {}
+    for symbol, target in buys.items():
+        groups = _groups(context, symbol)
+        room = min([cash, *(limit.group - weight_of.get(g, 0.0) for g in groups)])
+        step = floor4(min(target - _held(context, symbol), room))
+        if step <= 0:
+            continue
+        fitted[symbol] = _held(context, symbol) + step
+        cash -= step
+        for group in groups:
+            weight_of[group] = weight_of.get(group, 0.0) + step
+    return fitted
+
+
 class BuyAndHoldPolicy:
-    """Buy the priced universe once at equal weights, then hold."""
+    """Buy the priced universe once at the baseline weights, then hold."""
 
     name = "buy_and_hold"
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
-        """Hold every position; buy every priced instrument not held yet at the equal weight."""
+        """Hold every position; buy priced instruments not held yet (a cycle's pace of them) at their weight."""
         symbols = priced_symbols(context)
-        target = equal_target(context, len(symbols))
-        ideas = [_idea(context, s, Action.HOLD, min(1.0, max(0.0, h.weight)), "buy and hold: keep the position")
-                 for s, h in context.holdings.items()]
-        ideas += [_idea(context, s, Action.BUY, target, f"buy and hold: initial equal weight {target:.2%}")
-                  for s in symbols if s not in context.holdings]
+        targets = baseline_weights(context, symbols)
+        ideas = [_idea(context, s, Action.HOLD, _held(context, s), "buy and hold: keep the position")
+                 for s in context.holdings]
+        new = [s for s in symbols if s not in context.holdings and targets[s] > 0][:context_caps(context).trades]
+        ideas += [_idea(context, s, Action.BUY, target, f"buy and hold: initial weight {target:.2%}")
+                  for s, target in fit_buys(context, {s: targets[s] for s in new}).items()]
         return PolicyDecision(market_view=f"buy and hold over {len(symbols)} instruments", proposals=ideas)
 
 
 class EqualWeightPolicy:
-    """Rebalance the priced universe to equal weights every cycle."""
+    """Bring the priced universe back to its baseline weights when they drift."""
 
     name = "equal_weight"
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
-        """Targets back to equal weights; sells of instruments without a price today are not forced."""
-        symbols = priced_symbols(context)
-        target = equal_target(context, len(symbols))
+        """Sells, then the largest drifts beyond the band, up to the pace; instruments without a price are kept."""
+        targets = baseline_weights(context, priced_symbols(context))
+        drifted = [s for s, t in targets.items() if abs(_held(context, s) - t) > REBALANCE_BAND * t]
+        drifted.sort(key=lambda s: (targets[s] > _held(context, s), -abs(targets[s] - _held(context, s))))
+        moving = drifted[:context_caps(context).trades]
+        sells = {s: targets[s] for s in moving if targets[s] < _held(context, s)}
+        changes = {**sells, **fit_buys(context, {s: targets[s] for s in moving if s not in sells})}
         ideas = []
-        for symbol in symbols:
-            held = context.holdings.get(symbol)
-            current = held.weight if held is not None else 0.0
-            action = Action.HOLD if abs(current - target) < 1e-9 else (Action.BUY if target > current else Action.SELL)
-            ideas.append(_idea(context, symbol, action, target, f"equal weight {target:.2%}"))
+        for symbol, target in targets.items():
+            current = _held(context, symbol)
+            if symbol in changes:
+                action = Action.BUY if changes[symbol] > current else Action.SELL
+                ideas.append(_idea(context, symbol, action, changes[symbol], f"equal weight {target:.2%}"))
+            elif symbol in context.holdings:
+                ideas.append(_idea(context, symbol, Action.HOLD, current, f"equal weight {target:.2%}: held"))
         return PolicyDecision(market_view=f"equal weight over {len(ideas)} instruments", proposals=ideas)

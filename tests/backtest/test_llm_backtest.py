@@ -45,7 +45,7 @@ def daily_answers(count: int) -> list[Any]:
 
 def backtest(data: Path, out: Path, end: str = END) -> tuple[int, dict[str, Any], str]:
     code, stdout, stderr = run("backtest", "--start", START, "--end", end, "--data", f"csv:{data}",
-                               "--policy", "llm", "--out", str(out), "--json")
+                               "--policy", "llm", "--out", str(out), "--json", "--skip-missing")
     return code, json.loads(stdout) if code == 0 else {}, stderr
 
 

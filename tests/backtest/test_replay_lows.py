@@ -68,7 +68,8 @@ def test_a_low_through_the_models_stop_is_a_counted_stop_loss_sell(tmp_path: Pat
     assert date(2024, 5, 1) < dip < date(2024, 6, 14)
     out = tmp_path / "out"
     code, stdout, stderr = run("backtest", "--start", "2024-05-01", "--end", "2024-06-14", "--data", f"csv:{data}",
-                               "--policy", "llm", "--out", str(out), "--json", "--breaker-days", "3")
+                               "--policy", "llm", "--out", str(out), "--json", "--breaker-days", "3",
+                               "--skip-missing")
     assert code == 0, stderr
     document = json.loads(stdout)
     assert document["counts"]["stop_loss_sells"] == 1

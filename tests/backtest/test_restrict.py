@@ -1,7 +1,7 @@
 """Which instruments a backtest keeps: those with a price in the period, however the data is loaded.
 
-``restrict_universe`` loads every instrument at once and falls back to one load each when some
-instrument has no data at all; both ways must keep exactly the same instruments.
+``restrict_universe`` loads every instrument at once; an instrument whose file is missing is an
+error, unless ``skip_missing`` (then one load each finds which); both ways keep the same instruments.
 """
 
 from __future__ import annotations
@@ -36,11 +36,12 @@ def _write(directory: Path, symbol: str, first: str, last: str) -> None:
     frame.to_csv(directory / f"{symbol}.csv", index=False)
 
 
-def _request(directory: Path, symbols: list[str]) -> BacktestRequest:
+def _request(directory: Path, symbols: list[str], skip_missing: bool = False) -> BacktestRequest:
     universe = Universe(base_currency="USD", instruments=tuple(_instrument(s) for s in symbols), name="test")
     return BacktestRequest(start=START, end=END, policy=EqualWeightPolicy(), universe=universe,
                            provider=make_market_data(f"csv:{directory}", base_currency="USD"),
-                           limits=RiskLimits(), sim=SimConfig(initial_cash=Decimal(1000), base_currency="USD"))
+                           limits=RiskLimits(), sim=SimConfig(initial_cash=Decimal(1000), base_currency="USD"),
+                           skip_missing=skip_missing)
 
 
 @pytest.fixture
@@ -56,12 +57,14 @@ def test_one_load_keeps_the_instruments_priced_in_the_period(data: Path) -> None
     assert kept.symbols == ("IN", "LATE")
 
 
-def test_an_instrument_without_any_file_is_dropped_like_one_without_prices_in_the_period(data: Path) -> None:
-    kept = restrict_universe(_request(data, ["IN", "NOFILE", "BEFORE", "LATE"]))
+def test_an_instrument_without_any_file_is_dropped_only_with_skip_missing(data: Path) -> None:
+    with pytest.raises(BacktestError, match=r"NOFILE\.csv not found .*--skip-missing"):
+        restrict_universe(_request(data, ["IN", "NOFILE", "BEFORE", "LATE"]))
+    kept = restrict_universe(_request(data, ["IN", "NOFILE", "BEFORE", "LATE"], skip_missing=True))
     assert kept.symbols == ("IN", "LATE")
 
 
 def test_no_instrument_priced_in_the_period_is_a_one_line_error(data: Path) -> None:
     with pytest.raises(BacktestError, match="no price data between 2024-03-01 and 2024-03-29") as caught:
-        restrict_universe(_request(data, ["BEFORE", "NOFILE"]))
+        restrict_universe(_request(data, ["BEFORE", "NOFILE"], skip_missing=True))
     assert "\n" not in str(caught.value)

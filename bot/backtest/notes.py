@@ -1,0 +1,66 @@
+"""What a backtest summary must tell its reader besides the figures, one line each.
+
+- synthetic prices (``SYNTHETIC DATA — not real prices``), first, as everywhere they are shown;
+- instruments left out: by ``--skip-missing`` (with the error of their data) and for having no
+  price in the period; benchmarks that could not be computed, with the reason;
+- how a baseline policy sized itself inside the risk limits (``agent.policies.baselines``);
+- a warning when most proposals were not executed (BORDERLINE ones wait for a human a backtest
+  does not have; UNSAFE ones never run), with the most frequent rule codes and the fix.
+
+Pure functions over the run's figures; the CLI prints the lines above the tables and writes them
+to ``summary.txt`` and ``metrics.json``. Never raises on empty counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent.policies.baselines import NAMES as BASELINES
+from agent.policies.baselines import sizing_note
+from bot.backtest.run import DataReport
+
+SYNTHETIC = "SYNTHETIC DATA — not real prices"
+TOP_CODES = 3
+
+
+def data_notes(data: DataReport) -> list[str]:
+    """Synthetic data, and what the data left out of the run."""
+    notes = [f"{SYNTHETIC}: the seeded synthetic market (--data synthetic)"] if data.synthetic else []
+    if data.skipped:
+        notes.append(f"left out by --skip-missing, {len(data.skipped)} instrument(s): "
+                     + "; ".join(f"{symbol}: {why}" for symbol, why in data.skipped.items()))
+    if data.unpriced:
+        notes.append(f"no price in the period, left out: {', '.join(data.unpriced)}")
+    notes += [f"benchmark unavailable: {name}: {why}" for name, why in data.benchmarks_unavailable.items()]
+    return notes
+
+
+def policy_note(policy: str, limits: Mapping[str, float]) -> list[str]:
+    """How a baseline sized itself; nothing for the other policies."""
+    return [sizing_note(policy, limits)] if policy in BASELINES else []
+
+
+def execution_warning(counts: Mapping[str, int], codes: Mapping[str, int], approve_borderline: bool) -> str | None:
+    """A warning when more than half of the proposals were not executed, saying why and what to do."""
+    borderline, unsafe = counts.get("proposals_borderline", 0), counts.get("proposals_unsafe", 0)
+    total = counts.get("proposals_safe", 0) + borderline + unsafe
+    waiting = 0 if approve_borderline else borderline
+    if total == 0 or 2 * (waiting + unsafe) <= total:
+        return None
+    frequent = ", ".join(f"{code} {n}" for code, n in sorted(codes.items(), key=lambda c: -c[1])[:TOP_CODES])
+    why = [f"{waiting} BORDERLINE, which nobody approves in a backtest"] if waiting else []
+    why += [f"{unsafe} UNSAFE"] if unsafe else []
+    fix = "--approve-borderline executes BORDERLINE ones (at the engine's clamped size), or " if waiting else ""
+    return (f"WARNING: most proposals were not executed: {waiting + unsafe} of {total} ({'; '.join(why)}). "
+            f"Most frequent rules: {frequent or 'none'}. Fix: {fix}loosen the limits in [risk] "
+            "(PAPERDESK_RISK__<KEY>).")
+
+
+def summed(folds: Sequence[Mapping[str, Any]], key: str) -> dict[str, int]:
+    """The ``key`` counters (``counts`` or ``risk_codes``) of fold documents, added up."""
+    total: dict[str, int] = {}
+    for fold in folds:
+        for name, n in fold[key].items():
+            total[name] = total.get(name, 0) + n
+    return total
