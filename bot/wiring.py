@@ -1,9 +1,18 @@
 """The composition root: settings in, a wired ``Desk`` out. Nothing is built at import time.
 
-Clock policy: the desk runs on the wall clock, except when a date is pinned (``--as-of``) or the
-data is a CSV directory that ends before today, in which case the desk lives on the last day of
-the data (21:00 UTC): fills, expiry and holding periods then all use market time, and a replay of
-historical files behaves like the day it describes.
+Clock policy: a pinned date (``--as-of``) wins, and it is refused, before anything is written,
+when it lies after the wall clock's today or after the last day of CSV data (a day with no
+prices yet would invent them). Without one, the date depends on what the command does (``dating``):
+- ``cycle`` (cycle, run) moves the portfolio forward: the wall clock, or, on a CSV directory that
+  ends before today ("historical" data), the data's last day;
+- ``view`` (status, positions, pnl, report: they only read) looks at the portfolio on its own
+  date, ``bot.desk.desk.portfolio_date`` (its latest cycle's or equity snapshot's as-of date);
+- ``act`` (approvals, reconcile and the rest: they record what happens now) uses the wall clock
+  on live data and the portfolio's date on historical data, where the portfolio lives in the past.
+A pinned day stands at 21:00 UTC (the US close): fills, expiry and holding periods then all use
+market time, and a replay of historical files behaves like the day it describes. A database
+holding a cycle dated after today (a future ``--as-of`` from before it was refused) stops
+``cycle`` with a one-line error naming it and the way out, and is a note on the other commands.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
@@ -20,8 +29,9 @@ from agent.policies.base import Policy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
 from bot.clock import Clock, FixedClock, system_clock
-from bot.desk.desk import Desk
+from bot.desk.desk import Desk, portfolio_date
 from bot.desk.market import CLOSE_TIME, MarketService
+from bot.desk.results import DeskError
 from bot.memory_wiring import attach_recall, make_memory
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore
@@ -36,6 +46,7 @@ if TYPE_CHECKING:
     from broker.alpaca import AlpacaConfig
 
 log = structlog.get_logger("paperdesk.wiring")
+Dating = Literal["cycle", "act", "view"]
 
 
 @dataclass
@@ -60,40 +71,83 @@ def pinned_clock(as_of: date) -> FixedClock:
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | None = None,
-              policy_name: str | None = None) -> App:
-    """Wire the desk from settings; raises SettingsError, MarketDataError or SchemaOutOfDate."""
+              policy_name: str | None = None, dating: Dating = "act") -> App:
+    """Wire the desk from settings; raises SettingsError, MarketDataError, DeskError or SchemaOutOfDate."""
     universe = load_universe(settings.universe)
     market = MarketService(make_provider(settings, universe), universe, settings.lookback_days)
-    notices: list[str] = []
-    clock = _choose_clock(settings, market, clock, as_of, notices)
+    wall = clock or system_clock
+    today = wall().date()
+    data_end = _csv_data_end(settings, market, today)
+    if as_of is not None:
+        refuse_future_as_of(as_of, today, data_end, settings.data)
     policy_name = policy_name or settings.effective_policy
     check_policy(policy_name, settings)
+    check_broker(settings)
+    memory = make_memory(settings)  # every setting is checked before the database is created or migrated
     engine = make_engine(settings.effective_database_url)
     ensure_schema(engine)
+    reader = Store(engine, wall)
+    future = _future_cycle(reader, today)
+    if future is not None and dating == "cycle":
+        memory.close()
+        engine.dispose()
+        raise DeskError(future)
+    notices = [future] if future else []
+    historical = data_end is not None and (today - data_end).days > settings.risk.max_price_age_days
+    clock = _choose_clock(reader, wall, as_of, data_end if historical else None, dating, notices)
     store = Store(engine, clock)
     policy = make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
     notices += untradable_notice(broker, universe)
-    memory = make_memory(settings)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
-                limits=settings.risk, clock=clock, memory=memory)
+                limits=settings.risk, clock=clock, memory=memory, as_of=as_of)
     attach_recall(desk)
     return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
 
 
-def _choose_clock(settings: Settings, market: MarketService, clock: Clock | None, as_of: date | None,
+def _csv_data_end(settings: Settings, market: MarketService, today: date) -> date | None:
+    """The last day of CSV data (loaded now: a bad file fails before anything is written); None for other data."""
+    return market.load(today).as_of if settings.data.startswith("csv:") else None
+
+
+def refuse_future_as_of(as_of: date, today: date, data_end: date | None, source: str) -> None:
+    """A pinned date after today, or after the data's last day, would invent prices: refuse it in one line."""
+    if data_end is not None and as_of > data_end:  # the data never ends after today
+        raise DeskError(f"--as-of {as_of} is after the last day of the data ({data_end} in {source}); "
+                        f"use {data_end} or earlier")
+    if as_of > today:
+        raise DeskError(f"--as-of {as_of} is after today ({today}): that day has no prices yet; use {today} or earlier")
+
+
+def _future_cycle(store: Store, today: date) -> str | None:
+    """What to do about a cycle dated after today (an --as-of typo from before such dates were refused), if any."""
+    latest = store.latest_as_of()
+    if latest is None or latest <= today:
+        return None
+    where = store.engine.url
+    if where.get_backend_name() == "sqlite" and where.database:
+        fix = f"with no paperdesk running, move the database aside to start afresh: mv {where.database} " \
+              f"{where.database}.{latest}"
+    else:
+        fix = "point PAPERDESK_DATABASE_URL at a new database to start afresh"
+    return (f"this portfolio has a cycle as of {latest}, after today ({today}): a mistyped --as-of, priced on days "
+            f"that have not happened, and no cycle can follow it; {fix}")
+
+
+def _choose_clock(store: Store, wall: Clock, as_of: date | None, historical_end: date | None, dating: Dating,
                   notices: list[str]) -> Clock:
+    """The desk's clock (module docstring); ``historical_end`` is the last day of CSV data ending in the past."""
     if as_of is not None:
         return pinned_clock(as_of)
-    clock = clock or system_clock
-    if not settings.data.startswith("csv:"):
-        return clock
-    today = clock().date()
-    data_end = market.load(today).as_of
-    if (today - data_end).days <= settings.risk.max_price_age_days:
-        return clock
-    notices.append(f"the CSV data ends on {data_end}; running as of that day (pass --as-of to choose another)")
-    return pinned_clock(data_end)
+    if dating == "cycle" or (dating == "act" and historical_end is None):
+        if historical_end is None:
+            return wall
+        notices.append(f"the CSV data ends on {historical_end}; running as of that day (pass --as-of to choose "
+                       "another)")
+        return pinned_clock(historical_end)
+    market_day = historical_end or wall().date()
+    day = portfolio_date(store, market_day)
+    return wall if day == market_day and historical_end is None else pinned_clock(day)
 
 
 def check_policy(name: str, settings: Settings) -> None:
@@ -103,6 +157,12 @@ def check_policy(name: str, settings: Settings) -> None:
     if name == "llm" and not settings.openai_api_key and settings.llm_cache != "replay":
         raise SettingsError("the llm policy needs OPENAI_API_KEY (any string for a local server), "
                             "or PAPERDESK_LLM_CACHE=replay to answer from recorded calls; or use --policy rules")
+
+
+def check_broker(settings: Settings) -> None:
+    """Refuse broker settings that cannot work (Alpaca without keys or with a bad URL), before anything is built."""
+    if settings.broker == "alpaca":
+        alpaca_config(settings, "PAPERDESK_BROKER=alpaca")
 
 
 def make_policy(name: str, settings: Settings, notices: list[str], store: Store | None = None,

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
 
-    from bot.wiring import App
+    from bot.wiring import App, Dating
 
 T = TypeVar("T")
 
@@ -48,11 +47,13 @@ app.add_typer(llm_app, name="llm")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (YYYY-MM-DD), e.g. to replay CSV data.")]
+# Events whose outcome a command prints as its own line (halt, resume, a refused approval, an abstained cycle):
+# logged at INFO, not WARNING, so the default log level does not repeat the line on stderr.
+SHOWN_EVENTS = ("trading_state_changed", "approval_refused", "cycle_abstained")
 
 
-@cache
 def out() -> Console:
-    """The console: reads no markup from data; tables stay readable when piped (rich would assume 80 columns)."""
+    """The console: reads no markup from data; as wide as the terminal now (``COLUMNS``), 150 when piped."""
     from bot.cli import render
 
     return render.make_console()
@@ -77,8 +78,12 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
-    """Build the app and turn every expected failure into one line and exit code 1."""
+def _app(as_of: str | None = None, policy: str | None = None, dating: Dating = "act",
+         shown: tuple[str, ...] = SHOWN_EVENTS) -> Iterator[App]:
+    """Build the app (on the date ``dating`` picks, ``bot.wiring``); every expected failure is one line, exit 1.
+
+    ``shown``: the events this command prints as its own line (SHOWN_EVENTS), logged at INFO only.
+    """
     from bot.logging import configure_logging, settings_secrets
     from bot.settings import load_settings
     from bot.wiring import build_app
@@ -87,8 +92,8 @@ def _app(as_of: str | None = None, policy: str | None = None) -> Iterator[App]:
     expected = expected_errors()
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format, settings_secrets(settings))
-        built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy)
+        configure_logging(settings.log_level, settings.log_format, settings_secrets(settings), shown)
+        built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy, dating=dating)
     except expected as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
@@ -151,40 +156,40 @@ def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default
 
     if policy not in {None, "rules", "llm"}:
         raise _fail(f"unknown policy {policy!r}: choose rules or llm")
-    with _app(as_of, policy) as built:
+    with _app(as_of, policy, "cycle") as built:
         report = _run(run_cycle(built.desk))
         _emit(as_json, report, lambda: render.cycle(out(), report), _secrets(built))
 
 
 @app.command()
 def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
-    """Equity, P&L, drawdown, trading state and pending approvals."""
+    """Equity, P&L, drawdown, trading state and pending approvals, on the portfolio's date (its latest cycle)."""
     from bot.cli import render
     from bot.desk import views
 
-    with _app(as_of) as built:
+    with _app(as_of, dating="view") as built:
         view = _run(views.status(built.desk))
         _emit(as_json, view, lambda: render.status(out(), view), _secrets(built))
 
 
 @app.command()
 def positions(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
-    """Open positions at the latest prices."""
+    """Open positions valued on the portfolio's date (its latest cycle)."""
     from bot.cli import render
     from bot.desk import views
 
-    with _app(as_of) as built:
+    with _app(as_of, dating="view") as built:
         lines = _run(views.positions(built.desk))
         _emit(as_json, lines, lambda: render.positions(out(), lines, built.desk.universe.base_currency))
 
 
 @app.command()
 def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
-    """Profit and loss since the first cycle."""
+    """Profit and loss since the first cycle, to the portfolio's date (its latest cycle)."""
     from bot.cli import render
     from bot.desk import views
 
-    with _app(as_of) as built:
+    with _app(as_of, dating="view") as built:
         view = _run(views.pnl(built.desk))
         _emit(as_json, view, lambda: render.pnl(out(), view))
 
@@ -261,7 +266,7 @@ def run() -> None:
     from storage.engine import redact
     from storage.instance_lock import instance_lock
 
-    with _app() as built:
+    with _app(dating="cycle", shown=()) as built:  # the daemon prints no outcome lines: its log is the record
         lock = instance_lock(built.engine)  # one daemon per database; the OS or server frees it if we die
         if not lock.try_acquire():
             where = redact(built.settings.effective_database_url)
@@ -276,11 +281,11 @@ def run() -> None:
 
 
 @app.command()
-def reconcile(as_json: JsonFlag = False) -> None:
+def reconcile(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Settle orders a crash left open with the broker, compare positions, print what was done."""
     from bot.desk.reconcile import reconcile as reconcile_desk
 
-    with _app() as built:
+    with _app(as_of) as built:  # it writes: the wall clock on live data, the portfolio's date on historical files
         result = _run(reconcile_desk(built.desk))
         _emit(as_json, result, lambda: _print_lines(result.lines() or [result.summary()]), _secrets(built))
 

@@ -2,11 +2,15 @@
 
 The replay runs in memory with a progress bar on stderr; at the end the metrics table (strategy
 vs benchmarks) goes to stdout, or one JSON document with ``--json``. The out dir (default
-PAPERDESK_HOME/backtests/<run id>/) receives ``equity.csv``, ``metrics.json``, ``summary.txt``
-and the PNG charts; the run (each fold with ``--walk-forward``) is stored in ``backtest_run``.
-The summary counts stop-loss sells and circuit-breaker days; with ``--policy llm`` (calls stored in
-``llm_call`` as live, ``bot.backtest.llm``) the progress bar and the summary show the LLM calls
-made and replayed and their cost.
+PAPERDESK_HOME/backtests/<run id>/), the policy's settings and the data source are checked before
+the database is touched or a day replayed. The out dir receives ``equity.csv``, ``metrics.json``,
+``summary.txt`` and the PNG charts (with ``--walk-forward``, per fold and the folds chained); the
+run (each fold with ``--walk-forward``) is stored in ``backtest_run``. The summary's notes
+(``bot.backtest.notes``: SYNTHETIC data, what was left out, a baseline's sizing, a warning when
+most proposals were not executed) come first in ``summary.txt`` and last on the terminal. It
+counts stop-loss sells and circuit-breaker days; with ``--policy llm`` (calls stored in ``llm_call``
+as live, ``bot.backtest.llm``) the progress bar and the summary show the LLM calls made and
+replayed and their cost.
 ``report`` builds the live portfolio's report (``bot.evaluation.report``) and prints its text.
 """
 
@@ -26,21 +30,33 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from agent.market.base import MarketDataError
+from agent.market.base import MarketData, MarketDataError
 from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
-from agent.universe import UniverseError, load_universe
+from agent.universe import Universe, UniverseError, load_universe
+from bot.backtest import notes
 from bot.backtest.engine import BREAKER_DAYS
-from bot.backtest.run import ENGINES, BacktestError, BacktestRequest, FoldResult, run_backtest, write_equity
-from bot.cli.render import make_console
+from bot.backtest.run import (
+    ENGINES,
+    BacktestError,
+    BacktestRequest,
+    DataReport,
+    FoldResult,
+    check_out_dir,
+    combined,
+    run_backtest,
+    write_equity,
+)
+from bot.cli.app import AsOf, _app
+from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
+from bot.desk import formats
 from bot.evaluation import charts
 from bot.evaluation.report import alpha_line
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import make_provider
+from bot.wiring import check_policy, make_provider
 from broker.simulated import SimConfig
 from storage.backtest_store import BacktestStore
 from storage.engine import DatabaseError, make_engine
@@ -92,8 +108,11 @@ def backtest(
         help="synthetic, yfinance, alpaca or csv:DIR (default: PAPERDESK_DATA).")] = None,
     symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols to restrict the universe to.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
-    approve_borderline: Annotated[bool, typer.Option(help="Execute BORDERLINE proposals (no human).")] = False,
+    approve_borderline: Annotated[bool, typer.Option(
+        "--approve-borderline", help="Execute BORDERLINE proposals (no human).")] = False,
     walk_forward: Annotated[int, typer.Option(min=1, max=50, help="Split the period into N folds.")] = 1,
+    skip_missing: Annotated[bool, typer.Option(
+        "--skip-missing", help="Leave out (and list) instruments whose data is missing or broken.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     engine: Annotated[str, typer.Option(help="auto or objects: both run every policy through the one object "
                                         "replay (kept for scripts that pass it).")] = "auto",
@@ -113,23 +132,26 @@ def backtest(
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
+        run_id = "bt" + uuid.uuid4().hex[:10]
+        target = out_dir or settings.home.expanduser() / "backtests" / run_id
+        universe, provider = _checked_inputs(settings, policy, data, target)  # before anything is written
         database = make_engine(settings.effective_database_url)
         ensure_schema(database)
         store = Store(database, system_clock)
         chosen, tally = make_backtest_policy(policy, settings, store)
-        request = replace(_request(settings, first, last, chosen, data, symbols, approve_borderline, walk_forward),
-                          engine=engine, breaker_days=breaker_days)
+        request = replace(_request(settings, universe, provider, first, last, chosen, symbols, approve_borderline,
+                                   walk_forward), engine=engine, breaker_days=breaker_days, skip_missing=skip_missing)
         started = time.perf_counter()
         folds = _run_with_progress(request, tally)
         elapsed = round(time.perf_counter() - started, 3)
-        run_id = "bt" + uuid.uuid4().hex[:10]
-        target = out_dir or settings.home.expanduser() / "backtests" / run_id
         document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data, tally)
         _store(store, run_id, request, folds, document, policy, data or settings.data, elapsed)
     except EXPECTED as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
         raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:  # the out dir was checked before the run; a disk can still fill up
+        raise _fail(f"cannot write {exc.filename or 'the output files'}: {exc.strerror or exc}") from None
     finally:
         if database is not None:
             database.dispose()
@@ -139,10 +161,17 @@ def backtest(
         _render(document)
 
 
-def _request(settings: Settings, first: date, last: date, policy: Policy, data: str | None, symbols: str | None,
-             approve_borderline: bool, walk_forward: int) -> BacktestRequest:
+def _checked_inputs(settings: Settings, policy: str, data: str | None, target: Path) -> tuple[Universe, MarketData]:
+    """The output directory, the policy's settings, the universe and the data source, checked before the run."""
+    check_out_dir(target)
+    if policy == "llm":
+        check_policy(policy, settings)
     universe = load_universe(settings.universe)
-    provider = make_provider(settings, universe, data)
+    return universe, make_provider(settings, universe, data)
+
+
+def _request(settings: Settings, universe: Universe, provider: MarketData, first: date, last: date, policy: Policy,
+             symbols: str | None, approve_borderline: bool, walk_forward: int) -> BacktestRequest:
     sim = settings.sim
     config = SimConfig(initial_cash=Decimal(str(sim.initial_cash)), base_currency=universe.base_currency,
                        slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
@@ -199,31 +228,49 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
         document["llm"] = tally.document()
     if main is not None:
         document.update({k: v for k, v in document["folds"][0].items() if k in {"metrics", "benchmarks", "counts"}})
-    for k, fold in enumerate(folds):
-        suffix = "" if main is not None else f"_fold{k + 1}"
-        write_equity(target / f"equity{suffix}.csv", fold.equity)
-        charts.equity_chart(target / f"equity{suffix}.png", fold.equity, fold.benchmark_series,
-                            f"{policy} {fold.start} → {fold.end}")
-        charts.drawdown_chart(target / f"drawdown{suffix}.png", fold.equity, f"{policy} drawdown")
+    document.update(_data_document(folds[0].data, request, policy, document["folds"]))
+    flag = f" — {notes.SYNTHETIC}" if folds[0].data.synthetic else ""
+    curves = [(f"_fold{k + 1}", f.equity, f.benchmark_series, f.start, f.end) for k, f in enumerate(folds)]
+    if main is None:  # walk-forward: the folds chained into one curve too
+        equity, benchmarks = combined(folds)
+        curves.append(("", equity, benchmarks, folds[0].start, folds[-1].end))
+    for suffix, equity, benchmarks, first, last in curves:
+        suffix = "" if main is not None else suffix
+        write_equity(target / f"equity{suffix}.csv", equity)
+        charts.equity_chart(target / f"equity{suffix}.png", equity, benchmarks,
+                            f"{policy} {first} → {last}{flag}", request.universe.base_currency)
+        charts.drawdown_chart(target / f"drawdown{suffix}.png", equity, f"{policy} drawdown{flag}")
     (target / "metrics.json").write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
     (target / "summary.txt").write_text(summary_text(document), encoding="utf-8")
     return document
 
 
+def _data_document(data: DataReport, request: BacktestRequest, policy: str,
+                   folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Synthetic or not, what the data left out, and the notes the summary shows first."""
+    warning = notes.execution_warning(notes.summed(folds, "counts"), notes.summed(folds, "risk_codes"),
+                                      request.approve_borderline)
+    lines = [*notes.data_notes(data), *notes.policy_note(policy, request.limits.model_dump()),
+             *([warning] if warning else [])]
+    return {"synthetic": data.synthetic, "skipped": data.skipped, "unpriced": list(data.unpriced),
+            "benchmarks_unavailable": data.benchmarks_unavailable, "notes": lines}
+
+
 def summary_text(document: dict[str, Any]) -> str:
-    """A plain-text metrics table per fold."""
+    """The notes, then a plain-text metrics table per fold."""
     lines = [f"backtest {document['run_id']}: policy {document['policy']}, data {document['data']}, "
-             f"{document['start']} → {document['end']}"]
+             f"{document['start']} → {document['end']}", *document.get("notes", [])]
     keys = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar", "max_drawdown",
             "max_drawdown_days", "hit_rate", "profit_factor", "turnover", "cvar_95")
     for k, fold in enumerate(document["folds"]):
-        lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), counts {fold['counts']}")
+        lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), "
+                     f"counts: {formats.tally(fold['counts'])}")
         lines.append(desk_line(fold["counts"], document["breaker_days"]))
         names = ["strategy", *fold["benchmarks"]]
         rows = [fold["metrics"], *fold["benchmarks"].values()]
         lines.append(f"{'metric':<18}" + "".join(f"{n[:22]:>24}" for n in names))
         for key in keys:
-            lines.append(f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>24}" for r in rows))
+            lines.append(f"{key:<18}" + "".join(f"{formats.metric(key, r.get(key)):>24}" for r in rows))
         lines += [alpha_line(fold["metrics"], name, figures) for name, figures in fold["benchmarks"].items()]
     if "llm" in document:
         lines.append(llm_line(document["llm"]))
@@ -244,27 +291,22 @@ def llm_line(llm: dict[str, Any]) -> str:
             f"{llm['calls_replayed']} replayed{budget}, cost ${llm['cost_usd']}")
 
 
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def _render(document: dict[str, Any]) -> None:
+    flag = f" — {notes.SYNTHETIC}" if document.get("synthetic") else ""
     for k, fold in enumerate(document["folds"]):
-        table = Table(title=f"fold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days)")
         names = ["strategy", *fold["benchmarks"]]
-        table.add_column("metric")
-        for name in names:
-            table.add_column(name, justify="right")
-        rows = [fold["metrics"], *fold["benchmarks"].values()]
-        for key in fold["metrics"]:
-            table.add_row(key, *(_fmt(r.get(key)) for r in rows))
-        out.print(table)
+        columns = [Column("metric", whole=True), *(Column(name, "right", whole=True) for name in names)]
+        figures = [fold["metrics"], *fold["benchmarks"].values()]
+        rows = [(key, *(formats.metric(key, r.get(key)) for r in figures)) for key in fold["metrics"]]
+        out.print(Fitted(f"fold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days){flag}", columns, rows))
         for name, figures in fold["benchmarks"].items():
             out.print(alpha_line(fold["metrics"], name, figures))
-        out.print(f"counts: {fold['counts']}")
+        out.print(f"counts: {formats.tally(fold['counts'])}")
         out.print(desk_line(fold["counts"], document["breaker_days"]))
     if "llm" in document:
         out.print(llm_line(document["llm"]))
+    for line in document.get("notes", []):
+        out.print(line, style="bold yellow" if line.startswith(("WARNING", notes.SYNTHETIC)) else "")
     out.print(f"files in {document['out_dir']} ({document['elapsed_seconds']} s)")
 
 
@@ -279,6 +321,7 @@ def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[F
             data_source=data[:200], status="completed", symbols=list(fold.symbols),
             params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
                     "engine": request.engine, "breaker_days": request.breaker_days, "fold": k + 1,
+                    "skip_missing": request.skip_missing,
                     "requested_symbols": list(request.symbols)},
             metrics={**fold.metrics, "counts": dict(fold.result.counts), **extra}, benchmarks=fold.benchmarks,
             equity=[[d.isoformat(), round(float(v), 2)]
@@ -286,25 +329,14 @@ def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[F
             out_dir=document["out_dir"], elapsed_seconds=elapsed))
 
 
-def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False) -> None:
-    """Performance vs the benchmarks and decision quality; writes charts to PAPERDESK_HOME/reports/<date>/."""
+def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False,
+           as_of: AsOf = None) -> None:
+    """Performance vs the benchmarks and decision quality, to the portfolio's date (its latest cycle, or --as-of);
+    writes charts to PAPERDESK_HOME/reports/<date>/."""
     from bot.evaluation.report import build_report
-    from bot.wiring import build_app
 
-    try:
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        built = build_app(settings)
-    except EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
-    try:
-        result = build_report(built.desk, settings.home.expanduser(), week=week)
-    except EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        built.close()
+    with _app(as_of, dating="view") as built:  # the CLI's one builder: one-line errors, notes, the portfolio's date
+        result = build_report(built.desk, built.settings.home.expanduser(), week=week)
     out.print(result.text, end="")
     for path in result.charts:
         out.print(f"chart: {path}")

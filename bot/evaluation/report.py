@@ -9,10 +9,11 @@ Policy: the figures are per trading day, as a backtest's are: the snapshots (one
 several on some days and none on others) become one equity per business day by
 ``bot.evaluation.metrics.daily_equity`` (each day's last snapshot by its as-of date, carried
 forward over days without one), then ``summarize``, the function every backtest uses. The
-portfolio's date is its last snapshot's as-of date (not the wall clock: a desk replayed on CSV
-data lives in the past): it names the report and its folder and ends the period, which is
-since the first snapshot or, with ``week``, the 7 days before. Performance is measured against
-SPY, the CAC 40 and the equal-weight universe over the same dates, in the base currency; then
+report is as of the portfolio's date, ``Desk.portfolio_date`` (``--as-of``, else its latest
+cycle's or snapshot's as-of date; not the wall clock: a desk replayed on CSV data lives in the
+past): it names the report and its folder and ends the period, which is since the first
+snapshot or, with ``week``, the 7 days before; snapshots after it are left out. Performance is
+measured against SPY, the CAC 40 and the equal-weight universe over the same dates, in the base currency; then
 decision quality (``bot.evaluation.decisions``). A fresh home (no snapshot yet) gives a
 one-paragraph report saying nothing has been traded, and no charts. A benchmark whose data
 cannot be loaded is left out and named in the text.
@@ -31,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from agent.market.base import MarketDataError, PriceHistory
+from bot.desk import formats
 from bot.desk.desk import Desk
 from bot.evaluation import benchmarks as bench
 from bot.evaluation import charts, decisions
@@ -54,10 +56,11 @@ class Report:
 
 def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
     """The report of the live portfolio (since the start, or its last 7 days)."""
-    recorded = _snapshots(desk)
+    as_of = desk.portfolio_date()
+    recorded = _snapshots(desk, as_of)
     history = daily_equity(recorded)
-    as_of = history.index[-1].date() if len(history) else desk.today
     title = f"paperdesk {'weekly ' if week else ''}report, {as_of}"
+    title += " — SYNTHETIC DATA, not real prices" if desk.market.provider.synthetic else ""
     equity = history[history.index >= pd.Timestamp(as_of - timedelta(days=7))] if week else history
     if len(equity) < 2:
         text = (f"{title}\nNothing to measure yet: {len(equity)} trading day(s) with an equity snapshot in this "
@@ -65,13 +68,13 @@ def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
         return Report(title=title, text=text)
     dates = [d.date() for d in equity.index]
     series, missing = _benchmarks(desk, dates, float(equity.iloc[0]))
-    quality = _decision_quality(desk, dates)
+    quality = _decision_quality(desk, dates, as_of)
     data = {"period": [str(dates[0]), str(dates[-1])], "metrics": as_json(summarize(equity)),
             "benchmarks": {name: as_json(summarize(s)) for name, s in series.items()}, "missing_benchmarks": missing,
             "decision_quality": quality, "sparse": _sparse(recorded, pd.DatetimeIndex(equity.index))}
     directory = home / "reports" / as_of.isoformat()
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [charts.equity_chart(directory / "equity.png", equity, series, title),
+    paths = [charts.equity_chart(directory / "equity.png", equity, series, title, desk.universe.base_currency),
              charts.drawdown_chart(directory / "drawdown.png", equity, "drawdown"),
              charts.calibration_chart(directory / "calibration.png", quality["calibration"]["table"], "calibration")]
     text = render_text(title, data)
@@ -88,9 +91,9 @@ def _sparse(recorded: pd.Series, days: pd.DatetimeIndex) -> str | None:
             "equity (a flat day), which understates volatility (run a cycle every trading day for exact figures)")
 
 
-def _snapshots(desk: Desk) -> pd.Series:
-    """Every stored equity snapshot by its as-of date, in the order they were taken."""
-    rows = desk.store.equity_history()
+def _snapshots(desk: Desk, as_of: date) -> pd.Series:
+    """Every stored equity snapshot up to ``as_of`` by its as-of date, in the order they were taken."""
+    rows = [row for row in desk.store.equity_history() if row.as_of <= as_of]
     return pd.Series([float(row.equity) for row in rows], index=pd.DatetimeIndex([row.as_of for row in rows]),
                      dtype=float)
 
@@ -123,11 +126,11 @@ def _benchmarks(desk: Desk, dates: list[date], initial: float) -> tuple[dict[str
     return series, missing
 
 
-def _decision_quality(desk: Desk, dates: list[date]) -> dict[str, Any]:
+def _decision_quality(desk: Desk, dates: list[date], as_of: date) -> dict[str, Any]:
     facts = EvaluationStore(desk.store.session)
     proposals = [p for p in facts.proposal_facts() if p.as_of is None or dates[0] <= p.as_of <= dates[-1]]
     try:
-        closes = desk.market.provider.history(desk.universe.instruments, desk.today, HISTORY_ROWS).close
+        closes = desk.market.provider.history(desk.universe.instruments, as_of, HISTORY_ROWS).close
     except MarketDataError:
         closes = pd.DataFrame()
     due, pending = decisions.outcomes(proposals, closes)
@@ -147,7 +150,7 @@ def render_text(title: str, data: dict[str, Any]) -> str:
     names = ["portfolio", *data["benchmarks"]]
     rows = [data["metrics"], *data["benchmarks"].values()]
     lines.append(f"{'':<18}" + "".join(f"{n[:20]:>22}" for n in names))
-    lines += [f"{key:<18}" + "".join(f"{_fmt(r.get(key)):>22}" for r in rows) for key in KEYS]
+    lines += [f"{key:<18}" + "".join(f"{formats.metric(key, r.get(key)):>22}" for r in rows) for key in KEYS]
     lines += [alpha_line(data["metrics"], name, figures) for name, figures in data["benchmarks"].items()]
     lines += [f"benchmark unavailable: {m}" for m in data["missing_benchmarks"]]
     if data.get("sparse"):
@@ -157,13 +160,15 @@ def render_text(title: str, data: dict[str, Any]) -> str:
     lines += [
         f"decisions: {q['proposals']} proposals, {tvo['due']} past their horizon ({q['not_due']} not yet); "
         f"reached upside {tvo['reached_upside']}, worse than worst case {tvo['worse_than_worst_case']}",
-        f"calibration: Brier {_fmt(cal['brier'])}; position hit rate {_fmt(q['position_hit_rate'])}",
+        f"calibration: Brier {formats.metric('brier', cal['brier'])}; "
+        f"position hit rate {formats.metric('hit_rate', q['position_hit_rate'])}",
         "regret: " + ", ".join(f"{k.lower()} {v['count']} ({v['counterfactual_pnl']:+.2f})"
                                for k, v in q["regret"].items()),
         f"human: asked {human['asked']}, approved {human['approved']} (P&L {human['approved_pnl']:+.2f}), "
         f"stopped {human['stopped']} (value {human['human_value']:+.2f})",
         f"behaviour: {beh['trades']} trades ({beh['trades_per_week']}/week), mean holding "
-        f"{_fmt(beh['holding_days_mean'])} days, override rate {_fmt(beh['override_rate'])}",
+        f"{formats.metric('holding_days_mean', beh['holding_days_mean'])} days, "
+        f"override rate {formats.metric('override_rate', beh['override_rate'])}",
         "risk codes: " + (", ".join(f"{k} {v}" for k, v in list(beh["risk_codes"].items())[:8]) or "none"),
     ]
     return "\n".join(lines) + "\n"
@@ -174,9 +179,8 @@ def alpha_line(mine: dict[str, Any], name: str, theirs: dict[str, Any]) -> str:
     ours, other = mine.get("total_return"), theirs.get("total_return")
     if ours is None or other is None:
         return f"vs {name}: not comparable"
-    verdict = "BEHIND: negative alpha" if ours < other else "ahead"
-    return f"vs {name}: total return {ours:.1%} against {other:.1%}, {(ours - other) * 100:+.1f} points ({verdict})"
+    verdict = "BEHIND: negative alpha" if ours < other else "ahead" if ours > other else "level"
+    points = (ours - other) * 100
+    gap = f"{points:+.1f} points" if abs(points) >= 0.05 else "less than 0.1 points"  # never "-0.0 points"
+    return f"vs {name}: total return {ours:.1%} against {other:.1%}, {gap} ({verdict})"
 
-
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)

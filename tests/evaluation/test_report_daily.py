@@ -25,6 +25,7 @@ from broker.simulated import SimConfig
 from storage.tables import EquitySnapshotRow
 
 FIRST, LAST = date(2025, 1, 6), date(2025, 5, 30)  # five months, Monday to Friday
+SYNTHETIC = " — SYNTHETIC DATA, not real prices"  # the desk of these tests runs on the synthetic market
 # 22 days with snapshots; on five of them an earlier snapshot with another value (the day's last counts),
 # one on a Saturday (it counts for the Friday before), gaps of up to four weeks in between.
 DAYS = [date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8), date(2025, 1, 15), date(2025, 1, 24),
@@ -97,13 +98,14 @@ def test_27_snapshots_over_five_months_are_annualised_per_trading_day(app: App, 
     assert metrics["sharpe"] == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(252), rel=1e-6)
     assert 0 < metrics["sharpe"] < 4  # per snapshot it was 9.3
     assert "22 of 105 trading days have an equity snapshot" in report.data["sparse"]
-    assert report.title == f"paperdesk report, {LAST}" and report.directory == tmp_path / "reports" / str(LAST)
+    assert report.title == f"paperdesk report, {LAST}{SYNTHETIC}"
+    assert report.directory == tmp_path / "reports" / str(LAST)
 
 
 def test_the_week_is_the_portfolios_last_7_days_not_the_wall_clocks(app: App, tmp_path: Path) -> None:
     values = five_months(app)
     report = build_report(app.desk, tmp_path, week=True)
-    assert report.title == f"paperdesk weekly report, {LAST}"
+    assert report.title == f"paperdesk weekly report, {LAST}{SYNTHETIC}"
     assert report.data["period"] == ["2025-05-23", str(LAST)]  # Friday the 23rd carries Thursday's equity
     assert report.data["metrics"]["total_return"] == pytest.approx(values[LAST] / values[date(2025, 5, 22)] - 1)
 
