@@ -165,19 +165,20 @@ class SimulatedBroker:
 
     async def account(self) -> Account:
         """Cash, positions value and equity in the base currency."""
-        ledger = self._loaded()
-        value = sum((p.market_value_base for p in self._valued(ledger)), ZERO)
-        return Account(
-            base_currency=ledger.base_currency,
-            cash=ledger.cash,
-            positions_value=value,
-            equity=ledger.cash + value,
-            at=self._now(),
-        )
+        return (await self.valuation())[0]
 
     async def positions(self) -> list[Position]:
         """Open positions by symbol, valued at the latest prices."""
         return self._valued(self._loaded())
+
+    async def valuation(self) -> tuple[Account, list[Position]]:
+        """``account()`` and ``positions()`` of one read of the ledger, valued once (a replay asks daily)."""
+        ledger = self._loaded()
+        positions = self._valued(ledger)
+        value = sum((p.market_value_base for p in positions), ZERO)
+        account = Account(base_currency=ledger.base_currency, cash=ledger.cash, positions_value=value,
+                          equity=ledger.cash + value, at=self._now())
+        return account, positions
 
     async def submit(self, request: OrderRequest) -> Order:
         """Fill a market order now; a repeated client_order_id returns the recorded order."""

@@ -178,7 +178,7 @@ async def replay(spec: Replay) -> ReplayResult:
         traded = await _execute(desk, pending, decided_on)
         traded += await _stop_losses(desk, t)
         feed.at_close()
-        account, positions = await desk.broker.account(), await desk.broker.positions()
+        account, positions = await desk.broker.valuation()
         desk.out.dates.append(feed.today)
         desk.out.equity.append(account.equity)
         desk.out.traded.append(traded)
@@ -234,7 +234,7 @@ async def _stop_losses(desk: _Day, t: int) -> Decimal:
         return Decimal(0)
     for symbol, price in prices.items():
         feed.at_price(symbol, price)
-    account, positions = await desk.broker.account(), await desk.broker.positions()
+    account, positions = await desk.broker.valuation()
     indicators = indicators_at(desk.spec.panels, t)
     snapshot = replay_snapshot(desk.spec, feed, indicators, list(prices), positions)
     ctx = replay_risk_context(desk.spec, t, indicators, account, positions, state)

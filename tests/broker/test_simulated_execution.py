@@ -108,6 +108,19 @@ async def test_fx_change_moves_position_base_value(broker: SimulatedBroker, feed
     assert (await broker.account()).positions_value == D(5000)
 
 
+async def test_valuation_is_account_and_positions_from_one_read(broker: SimulatedBroker, feed: FakeFeed) -> None:
+    await broker.submit(buy("SPY", 10))
+    await broker.submit(buy("MC.PA", 3, cid="p-3"))
+    feed.fx["USD"] = D("0.9")
+
+    account, positions = await broker.valuation()
+
+    assert positions == await broker.positions()
+    assert account == await broker.account()
+    assert account.positions_value == sum((p.market_value_base for p in positions), D(0))
+    assert account.equity == account.cash + account.positions_value
+
+
 async def test_insufficient_cash_rejection_is_recorded_and_idempotent(
     broker: SimulatedBroker, store: CountingStore
 ) -> None:
