@@ -31,4 +31,5 @@ def make_llm_policy(settings: Settings, store: Store, clock: Clock,
     budget = None if settings.llm_budget_usd is None else Decimal(str(settings.llm_budget_usd))
     sql_log = SqlCallLog(LlmStore(store.session))
     log: CallLog = wrap_log(sql_log) if wrap_log else sql_log
-    return LlmPolicy(client, log, clock, cache=settings.llm_cache, budget_usd=budget, prices=prices, modes=sql_log)
+    return LlmPolicy(client, log, clock, cache=settings.llm_cache, budget_usd=budget, prices=prices, modes=sql_log,
+                     max_instruments=settings.llm_prompt_max_instruments)

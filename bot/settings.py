@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     llm_price_input_per_mtok: float = Field(0.15, ge=0, le=1e6)
     llm_price_output_per_mtok: float = Field(0.60, ge=0, le=1e6)
     llm_output_mode: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    llm_prompt_max_instruments: int = Field(40, ge=1, le=100_000)
 
     alpaca_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_API_KEY"))
     alpaca_secret_key: str | None = Field(default=None, validation_alias=AliasChoices("ALPACA_SECRET_KEY"))

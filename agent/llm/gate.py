@@ -13,9 +13,11 @@ Policy:
   answer (as models asked in plain prompt mode write) is removed before parsing; nothing else is.
 - Single proposals are dropped with a stable code and the rest go on to the risk engine:
   ``WEIGHT_OUT_OF_RANGE`` (a numeric ``target_weight`` outside 0..1), ``UNKNOWN_SYMBOL`` (not in
-  the universe, compared exactly), ``HOLD_WITH_SIZE`` (a HOLD whose target differs from the current
-  weight by more than half a point), ``DUPLICATE_SYMBOL`` (a symbol named twice: every copy is
-  dropped, because the desk does not guess which of two contradictory targets was meant).
+  the universe, compared exactly), ``NOT_SHOWN`` (in the universe, but neither listed in the
+  prompt's shortlist nor held: ``agent.llm.shortlist``), ``HOLD_WITH_SIZE`` (a HOLD whose target
+  differs from the current weight by more than half a point), ``DUPLICATE_SYMBOL`` (a symbol named
+  twice: every copy is dropped, because the desk does not guess which of two contradictory targets
+  was meant).
 
 Failure contract: ``screen`` never raises, whatever JSON value (or Python object) it is given;
 the only way out of the gate towards the risk engine is a ``ScreenedDecision`` built from
@@ -74,16 +76,17 @@ def _unfenced(content: str) -> str:
 
 
 def screen(document: Any, universe: frozenset[str], holdings: Mapping[str, float],
-           min_cash_weight: float) -> GateResult:
-    """Validate a whole answer; never raises."""
+           min_cash_weight: float, shown: frozenset[str] | None = None) -> GateResult:
+    """Validate a whole answer (``shown``: the symbols the prompt listed, None for all); never raises."""
     try:
-        return _screen(document, universe, holdings, min_cash_weight)
+        listed = universe if shown is None else universe & (shown | frozenset(holdings))
+        return _screen(document, universe, holdings, min_cash_weight, listed)
     except Exception as exc:  # the gate must hold whatever arrives: an unexpected input is an invalid document
         return GateResult(None, [f"the answer could not be validated: {type(exc).__name__}"])
 
 
 def _screen(document: Any, universe: frozenset[str], holdings: Mapping[str, float],
-            min_cash_weight: float) -> GateResult:
+            min_cash_weight: float, listed: frozenset[str]) -> GateResult:
     errors = _top_level_errors(document)
     if errors:
         return GateResult(None, errors)
@@ -99,7 +102,7 @@ def _screen(document: Any, universe: frozenset[str], holdings: Mapping[str, floa
             errors.append(result)
     if errors:
         return GateResult(None, errors[:MAX_ERRORS])
-    kept = _screen_ideas(ideas, universe, holdings, dropped)
+    kept = _screen_ideas(ideas, universe, listed, holdings, dropped)
     excess = _budget_error(kept, holdings, min_cash_weight)
     if excess:
         return GateResult(None, [excess])
@@ -144,14 +147,17 @@ def _one(index: int, item: Any) -> ProposalIdea | DroppedIdea | str:
     return idea
 
 
-def _screen_ideas(ideas: list[ProposalIdea], universe: frozenset[str], holdings: Mapping[str, float],
-                  dropped: list[DroppedIdea]) -> list[ProposalIdea]:
+def _screen_ideas(ideas: list[ProposalIdea], universe: frozenset[str], listed: frozenset[str],
+                  holdings: Mapping[str, float], dropped: list[DroppedIdea]) -> list[ProposalIdea]:
     counts = Counter(idea.symbol for idea in ideas)
     kept: list[ProposalIdea] = []
     for idea in ideas:
         current = holdings.get(idea.symbol, 0.0)
         if idea.symbol not in universe:
             dropped.append(DroppedIdea(idea.symbol[:40], "UNKNOWN_SYMBOL", "not in the universe"))
+        elif idea.symbol not in listed:
+            dropped.append(DroppedIdea(idea.symbol, "NOT_SHOWN", f"not among the {len(listed)} instruments "
+                                       "listed in the prompt (a shortlist of the universe)"))
         elif counts[idea.symbol] > 1:
             dropped.append(DroppedIdea(idea.symbol, "DUPLICATE_SYMBOL",
                                        f"named {counts[idea.symbol]} times; every copy is dropped"))

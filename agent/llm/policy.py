@@ -16,6 +16,8 @@ Policy:
   the cycle with an abstention. An invalid document gets one repair request (the previous answer
   and the gate's errors appended), then the cycle abstains. Dropped proposals travel with the
   decision (``ScreenedDecision.dropped``).
+- A universe above ``max_instruments`` is shown as a shortlist (``agent.llm.shortlist``); the gate
+  then drops a proposal for a symbol that was not listed (``NOT_SHOWN``).
 
 Failure contract: ``decide`` returns a ``ScreenedDecision`` whose proposals all passed the gate, or
 raises ``PolicyAbstained`` with a one-line reason; every request, failed attempt, refusal, budget
@@ -38,6 +40,7 @@ from agent.llm.client import LlmClient, ModelAnswer, response_format
 from agent.llm.gate import GateResult, parse_content, screen
 from agent.llm.modes import AUTO, ModeMemory
 from agent.llm.prompt import build_messages
+from agent.llm.shortlist import DEFAULT_MAX_INSTRUMENTS, Shortlist, shortlist
 from agent.policies.base import PolicyAbstained, PolicyContext, ScreenedDecision
 
 log = structlog.get_logger("paperdesk.llm")
@@ -64,7 +67,8 @@ class LlmPolicy:
 
     def __init__(self, client: LlmClient, log: CallLog, clock: Callable[[], datetime], *,
                  cache: CacheMode = "record", budget_usd: Decimal | None = None, prices: Prices | None = None,
-                 recall: Recall | None = None, modes: ModeMemory | None = None) -> None:
+                 recall: Recall | None = None, modes: ModeMemory | None = None,
+                 max_instruments: int = DEFAULT_MAX_INSTRUMENTS) -> None:
         self.client = client
         self.modes = modes
         self.log = log
@@ -73,21 +77,23 @@ class LlmPolicy:
         self.budget_usd = budget_usd
         self.prices = prices or Prices()
         self.recall = recall
+        self.max_instruments = max_instruments
 
     async def decide(self, context: PolicyContext) -> ScreenedDecision:
         """One gated decision, or ``PolicyAbstained``."""
-        messages = build_messages(context, self.recall(context) if self.recall else ())
-        first = await self._ask(messages, context)
+        listed = shortlist(context, self.max_instruments)
+        messages = build_messages(context, self.recall(context) if self.recall else (), listed)
+        first = await self._ask(messages, context, listed)
         if first.decision is not None:
             return first.decision
         repair = [*messages, {"role": "assistant", "content": first.content or ""},
                   {"role": "user", "content": REPAIR.format(errors="\n".join(f"- {e}" for e in first.errors))}]
-        second = await self._ask(repair, context)
+        second = await self._ask(repair, context, listed)
         if second.decision is not None:
             return second.decision
         raise PolicyAbstained(f"the model's answer failed validation twice: {'; '.join(second.errors[:3])}")
 
-    async def _ask(self, messages: Messages, context: PolicyContext) -> _Judged:
+    async def _ask(self, messages: Messages, context: PolicyContext, listed: Shortlist) -> _Judged:
         key = cache_key(self.client.model, messages, response_format())
         base = LlmCall(at=self.clock(), model=self.client.model, endpoint_host=self.client.endpoint_host,
                        cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id)
@@ -95,7 +101,7 @@ class LlmPolicy:
             answer, from_cache = self._replayed(key, base, context.as_of), True
         else:
             answer, from_cache = await self._called(messages, base), False
-        return self._judge(answer, base, context, from_cache)
+        return self._judge(answer, base, context, listed, from_cache)
 
     def _replayed(self, key: str, base: LlmCall, day: date) -> ModelAnswer:
         stored = self.log.find(key)
@@ -132,7 +138,8 @@ class LlmPolicy:
             self._record(base, outcome="over_budget", error=reason)
             raise PolicyAbstained(reason)
 
-    def _judge(self, answer: ModelAnswer, base: LlmCall, context: PolicyContext, from_cache: bool) -> _Judged:
+    def _judge(self, answer: ModelAnswer, base: LlmCall, context: PolicyContext, listed: Shortlist,
+               from_cache: bool) -> _Judged:
         cost = Decimal(0) if from_cache else self.prices.cost(answer.prompt_tokens, answer.completion_tokens)
         seen = {"raw_answer": answer.content, "finish_reason": answer.finish_reason, "cost_usd": cost,
                 "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
@@ -146,7 +153,7 @@ class LlmPolicy:
         document, error = parse_content(answer.content)
         result = GateResult(None, [error]) if error else screen(
             document, frozenset(context.instruments), {s: h.weight for s, h in context.holdings.items()},
-            context.min_cash_weight)
+            context.min_cash_weight, frozenset(listed.shown))
         parsed = result.decision.model_dump(mode="json") if result.decision else (
             document if isinstance(document, dict) and not error else None)
         errors = result.errors or [f"{d.symbol}: {d.code}: {d.detail}" for d in result.dropped]

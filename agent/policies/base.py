@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Protocol
 
 from pydantic import Field
@@ -47,8 +49,21 @@ class HoldingView:
 
 
 @dataclass(frozen=True)
+class TailRisk:
+    """The day's tail-risk figures, measured by the desk (which may read ``risk/``) for the prompt."""
+
+    instrument_cvar: dict[str, float] = field(default_factory=dict)  # 1-day historical CVaR 95%, a positive loss
+    portfolio_cvar: float | None = None  # of the current holdings; None without a returns history
+    holding_max_correlation: dict[str, tuple[str, float]] = field(default_factory=dict)  # holding -> (other, corr)
+
+
+@dataclass(frozen=True)
 class PolicyContext:
-    """Everything a policy may look at; built by the desk, read-only."""
+    """Everything a policy may look at; built by the desk, read-only.
+
+    ``tail_risk`` is measured on first read (``tail_risk_source``), so a policy that never reads it
+    (the rules policy, in every replayed day) never pays for it.
+    """
 
     as_of: date
     instruments: dict[str, Instrument]
@@ -63,6 +78,12 @@ class PolicyContext:
     recent_decisions: list[str] = field(default_factory=list)
     limits: dict[str, float] = field(default_factory=dict)
     cycle_id: str | None = None
+    tail_risk_source: Callable[[], TailRisk] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def tail_risk(self) -> TailRisk:
+        """CVaR per instrument, the portfolio's CVaR and each holding's closest holding (empty when unmeasured)."""
+        return self.tail_risk_source() if self.tail_risk_source is not None else TailRisk()
 
 
 class Policy(Protocol):

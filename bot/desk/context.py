@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
 from agent.indicators import IndicatorSet
-from agent.policies.base import HoldingView, PolicyContext
+from agent.policies.base import HoldingView, PolicyContext, TailRisk
 from agent.universe import Universe
 from bot.desk.market import MarketSnapshot
 from broker.models import Account, Position
 from broker.protocol import Broker
 from risk.limits import RiskLimits
-from risk.measures import CorrelationMatrix, ReturnsMatrix
+from risk.measures import CorrelationMatrix, ReturnsMatrix, historical_cvar, portfolio_cvar
 from risk.models import Holding, RiskContext, TradingState
 from storage.store import Store
 
 RECENT_DECISIONS = 10
+CVAR_ALPHA = 0.95
 
 
 def holdings_of(positions: list[Position]) -> dict[str, Holding]:
@@ -84,7 +87,28 @@ def policy_context(*, as_of: date, account: Account, positions: list[Position], 
         drawdown=drawdown, max_position_weight=limits.max_position_weight, min_cash_weight=limits.min_cash_weight,
         recent_decisions=recent_decisions(store, snapshot) if store is not None else [],
         limits={k: float(v) for k, v in limits.model_dump().items()}, cycle_id=cycle_id,
+        tail_risk_source=functools.partial(tail_risk, snapshot.indicators, {s: h.weight for s, h in holdings.items()}),
     )
+
+
+def tail_risk(indicators: IndicatorSet, weights: Mapping[str, float]) -> TailRisk:
+    """CVaR(95%, 1 day) per instrument and of the portfolio, and each holding's most correlated other holding.
+
+    The same measures and series as the risk engine's CVaR rule (``market_series``), read when the
+    policy first asks (``PolicyContext.tail_risk``).
+    """
+    returns, correlations = market_series(indicators)
+    if returns.empty:
+        return TailRisk()
+    cvar = {s: historical_cvar(returns.column(s), CVAR_ALPHA) for s in returns.columns}
+    closest: dict[str, tuple[str, float]] = {}
+    for symbol in weights:
+        pairs = [(other, c) for other in weights
+                 if other != symbol and (c := correlations.get(symbol, other)) is not None]
+        if pairs:
+            closest[symbol] = min(pairs, key=lambda pair: (-pair[1], pair[0]))
+    return TailRisk(instrument_cvar=cvar, portfolio_cvar=portfolio_cvar(returns, weights, CVAR_ALPHA),
+                    holding_max_correlation=closest)
 
 
 def recent_decisions(store: Store, snapshot: MarketSnapshot, limit: int = RECENT_DECISIONS) -> list[str]:
