@@ -190,8 +190,12 @@ def split_folds(rows: list[int], folds: int) -> list[range]:
     return out
 
 
-async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] | None = None) -> list[FoldResult]:
-    """Replay the period (or each walk-forward fold) and measure it against the benchmarks."""
+async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] | None = None,
+                       on_start: Callable[[int], None] | None = None) -> list[FoldResult]:
+    """Replay the period (or each walk-forward fold) and measure it against the benchmarks.
+
+    ``on_start`` is told the number of days to replay (all folds) before the first; ``on_day`` after each.
+    """
     if request.start >= request.end:
         raise BacktestError(f"empty range: start {request.start} is not before end {request.end}")
     kept = _restricted(request)
@@ -206,6 +210,8 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
     references, unavailable = _benchmark_histories(request, kept.skipped)
     data = DataReport(synthetic=history.synthetic, skipped=kept.skipped, unpriced=kept.unpriced,
                       benchmarks_unavailable=unavailable)
+    if on_start is not None:
+        on_start(len(rows))
     folds = []
     for rows_k in split_folds(rows, request.walk_forward):
         spec = Replay(history=history, panels=panels, rows=rows_k, universe=universe, policy=request.policy,

@@ -1,6 +1,7 @@
 """``paperdesk backtest`` and ``paperdesk report``: parse, run, write the files, render. Errors: one line, exit 1.
 
-The replay runs in memory with a progress bar on stderr; at the end the metrics table (strategy
+The replay runs in memory with its progress on stderr (``bot.cli.progress``: a bar on a terminal, a line
+per tenth of the days elsewhere once the run lasts a few seconds); at the end the metrics table (strategy
 vs benchmarks) goes to stdout, or one JSON document with ``--json``. The out dir (default
 PAPERDESK_HOME/backtests/<run id>/), the policy's settings and the data source are checked before
 the database is touched or a day replayed. The out dir receives ``equity.csv``, ``metrics.json``,
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agent.market.base import MarketData, MarketDataError
 from agent.policies.base import Policy
@@ -49,6 +49,7 @@ from bot.backtest.run import (
     write_equity,
 )
 from bot.cli.app import AsOf, _app
+from bot.cli.progress import DayProgress
 from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
 from bot.desk import formats
@@ -183,29 +184,12 @@ def _request(settings: Settings, universe: Universe, provider: MarketData, first
 
 
 def _run_with_progress(request: BacktestRequest, tally: CallTally | None = None) -> list[FoldResult]:
-    """Replay with a progress bar on a terminal's stderr (days, and LLM calls), shown from the first replayed day.
+    """Replay with its progress on stderr (``bot.cli.progress``): days done of the total, elapsed, LLM calls.
 
-    Off a terminal there is no bar: stopping one writes a newline, and errors must stay one line.
+    A bar on a terminal; elsewhere a line per tenth of the days once the run is long enough to need one.
     """
-    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("days {task.fields[llm]}"),
-               TimeRemainingColumn())
-    console = Console(stderr=True)
-    progress = Progress(*columns, console=console, transient=True)
-    task = progress.add_task("replay", total=None, llm="")
-    started = False
-
-    def advance(_: int) -> None:
-        nonlocal started
-        if not started and console.is_terminal:
-            progress.start()
-            started = True
-        progress.update(task, advance=1, llm=f"· {tally.line()}" if tally is not None else "")
-
-    try:
-        return asyncio.run(run_backtest(request, on_day=advance))
-    finally:
-        if started:
-            progress.stop()
+    with DayProgress(Console(stderr=True), tally.line if tally is not None else None) as progress:
+        return asyncio.run(run_backtest(request, on_day=progress.day, on_start=progress.start))
 
 
 def _fold_document(fold: FoldResult) -> dict[str, Any]:

@@ -8,6 +8,10 @@ messages). SIGINT and SIGTERM stop it cleanly. Under systemd (``NOTIFY_SOCKET``)
 once started, WATCHDOG=1 from the event loop at half of ``WATCHDOG_USEC``, and STOPPING=1 on the
 way out. This module does not import telegram: the service is loaded only when a token is set.
 
+What it says: once the scheduler runs, the set-up (broker, data, policy, Telegram, memory, the next
+cycle and weekly report in UTC and local time, the reconciliation) and then one line per job run go to
+``say`` (``bot.daemon.story``; ``paperdesk run`` prints them on stdout).
+
 Crash safety: before the first cycle, orders a crash left open are reconciled with the broker
 (``bot/desk/reconcile.py``) and anything found is alerted. On SIGINT/SIGTERM a running cycle gets
 ``drain_seconds`` to finish, so no order is left half-recorded.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -28,6 +33,7 @@ from bot.daemon.notify import FanOut, LogNotifier, Outbox
 from bot.daemon.runner import DeskRunner
 from bot.daemon.scheduler import build_scheduler, catch_up
 from bot.daemon.sdnotify import SystemdNotifier
+from bot.daemon.story import SHOWN, Say, Story, setup_lines
 from bot.desk.lines import line_from_row
 from bot.desk.reconcile import ReconcileReport, reconcile
 from bot.wiring import App
@@ -35,17 +41,22 @@ from bot.wiring import App
 if TYPE_CHECKING:
     from bot.telegram_ui.service import TelegramService
 
+__all__ = ["NO_TELEGRAM", "SHOWN", "Daemon", "serve"]
 log = structlog.get_logger("paperdesk.daemon")
 NO_TELEGRAM = ("Telegram is not configured (TELEGRAM_BOT_TOKEN): running the scheduler alone; "
                "approve with `paperdesk approve`")
+TELEGRAM_ON = "Telegram: on (proposals, fills, alerts and reports go to the chat; approve there)"
 
 
 class Daemon:
     """The scheduler, the desk runner and (optionally) the Telegram service, started and stopped together."""
 
-    def __init__(self, app: App, *, poll_timeout: int = 10, poll_interval: float = 0.0) -> None:
+    def __init__(self, app: App, *, poll_timeout: int = 10, poll_interval: float = 0.0, say: Say | None = None,
+                 zone: tzinfo | None = None) -> None:
         settings = app.settings
         self.app = app
+        self.story = Story(say, app.desk.clock, zone)  # zone None: the machine's local time
+        self.reconciled: str | None = None
         self.drain_seconds = 7.0  # SIGTERM to exit stays under 10 s
         self.notifiers = FanOut([LogNotifier()])
         self.runner = DeskRunner(app.desk, self.notifiers, home=settings.home.expanduser(),
@@ -63,7 +74,8 @@ class Daemon:
                 self.notifiers.notifiers.append(self.telegram.notifier)
         else:
             self.notices.append(NO_TELEGRAM)
-        self.scheduler: AsyncIOScheduler = build_scheduler(settings, self.runner, self.outbox, self.calendars)
+        self.scheduler: AsyncIOScheduler = build_scheduler(settings, self.runner, self.outbox, self.calendars,
+                                                           self.story)
 
     @property
     def application(self) -> Any:
@@ -78,8 +90,20 @@ class Daemon:
     def _start_scheduler(self) -> None:
         if not self.scheduler.running:
             self.scheduler.start()
-            catch_up(self.scheduler, self.app.settings, self.runner, self.calendars)
+            missed = catch_up(self.scheduler, self.app.settings, self.runner, self.calendars, self.story)
             log.info("scheduler_started", next_cycle=str(self.runner.next_cycle()))
+            self._tell_setup(missed)
+
+    def _tell_setup(self, missed: bool) -> None:
+        """The set-up, once the scheduler runs (so the next runs are the scheduler's own)."""
+        desk = self.app.desk
+        telegram = [TELEGRAM_ON, *self.notices] if self.telegram is not None else self.notices
+        lines = setup_lines(self.app.settings, desk.universe, desk.memory.enabled, telegram, self.story.upcoming,
+                            self.story.zone)
+        lines += [self.reconciled] if self.reconciled else []
+        lines += ["a scheduled cycle was missed while the daemon was down: it runs now"] if missed else []
+        for line in lines:
+            self.story.tell(line)
 
     async def reconcile(self) -> ReconcileReport | None:
         """Settle orders a crash left open, before the first cycle; alert on anything found (None if it failed)."""
@@ -87,8 +111,10 @@ class Daemon:
             report = await reconcile(self.app.desk)
         except Exception as exc:  # the broker may be down at start; every cycle reconciles again first
             log.error("reconcile_failed", error=str(exc))
-            await self.notifiers.alert(f"reconcile at start failed: {exc}; the next cycle tries again")
+            self.reconciled = f"reconcile at start failed: {exc}; the next cycle tries again"
+            await self.notifiers.alert(self.reconciled)
             return None
+        self.reconciled = report.summary()
         if not report.clean:
             await self.notifiers.alert(report.summary())
         for proposal_id in report.awaiting:  # an interrupted cycle never announced these
