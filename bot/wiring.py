@@ -32,7 +32,7 @@ from bot.clock import Clock, FixedClock, system_clock
 from bot.desk.desk import Desk, portfolio_date
 from bot.desk.market import CLOSE_TIME, MarketService
 from bot.desk.results import DeskError
-from bot.memory_wiring import attach_recall, make_memory
+from bot.memory_wiring import attach_memory, make_memory
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore
 from broker.protocol import Broker
@@ -101,7 +101,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     notices += untradable_notice(broker, universe)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
                 limits=settings.risk, clock=clock, memory=memory, as_of=as_of)
-    attach_recall(desk)
+    attach_memory(desk)
     return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
 
 

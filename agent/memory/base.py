@@ -40,9 +40,14 @@ class MemoryFailure(RuntimeError):
     """The memory backend failed; the message says how."""
 
 
+class MemoryBusy(MemoryFailure):
+    """Another process holds the embedded store (Qdrant local admits one client)."""
+
+
 @dataclass(frozen=True)
 class MemoryRecord:
-    """One stored memory (``score`` is set by ``recall``: higher is nearer)."""
+    """One stored memory (``score`` is set by ``recall``: higher is nearer; ``queued`` is the queue row of a
+    memory waiting for the process that holds the store, which has no id yet)."""
 
     id: str
     text: str
@@ -50,6 +55,7 @@ class MemoryRecord:
     created_at: datetime | None
     metadata: dict[str, Any] = field(default_factory=dict)
     score: float | None = None
+    queued: int | None = None
 
 
 @contextmanager
@@ -90,7 +96,7 @@ class Memory(Protocol):
     enabled: bool
 
     def remember(self, text: str, kind: str, metadata: Mapping[str, Any] | None = None) -> MemoryRecord:
-        """Store one memory and return it with its id."""
+        """Store one memory and return it with its id (one per kind and ``proposal_id``: it replaces the earlier)."""
         ...
 
     def recall(self, query: str, k: int = 5, *, symbol: str | None = None) -> list[MemoryRecord]:

@@ -10,7 +10,9 @@ OpenAI's 1536, nomic-embed-text's 768, all-minilm's 384). Each embedder kind has
 The vector size is measured when the store opens (one probe embedding) and checked against the
 collection's stamp (``agent.memory.stamp``): a changed embedding model is refused with the fix.
 The embedder's HTTP client waits at most ``EMBED_TIMEOUT`` seconds and retries once, so a dead
-endpoint costs a cycle seconds, not minutes. Memories are added verbatim (``infer=False``): no LLM call.
+endpoint costs a cycle seconds, not minutes. Memories are added verbatim (``infer=False``): no LLM
+call. A memory about a proposal (metadata ``proposal_id``) replaces the earlier memory of its kind about
+that proposal, so a decision or an outcome is remembered once however often it is written.
 
 Failure contract: a missing extra, an unusable store, an embedder that cannot embed or a changed
 embedder raises ``MemoryFailure`` with what to do (and leaves the store closed); bad input raises
@@ -23,13 +25,21 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.memory.base import MemoryFailure, MemoryKind, MemoryRecord, check_k, check_text, failures_as
+from agent.memory.base import (
+    MemoryBusy,
+    MemoryFailure,
+    MemoryKind,
+    MemoryRecord,
+    check_k,
+    check_text,
+    failures_as,
+)
 from agent.memory.stamp import Stamp, changed, mismatch, read_stamp, write_stamp
 
 SCOPE = "paperdesk"
@@ -40,10 +50,6 @@ PROBE = "paperdesk embedding probe"
 EMBED_TIMEOUT = 30.0
 LIST_CEILING = 100_000
 Embedder = Literal["local", "openai"]
-
-
-class MemoryBusy(MemoryFailure):
-    """Another process holds the embedded store (Qdrant local admits one client)."""
 
 
 @dataclass(frozen=True)
@@ -123,11 +129,18 @@ def _prepare_environment(options: Mem0Options) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)  # mem0 warns about optional extras on every search
 
 
-def open_mem0(options: Mem0Options) -> Mem0Memory:
-    """Build the Mem0 memory (loading the local model costs a few seconds, once per process)."""
+def open_mem0(options: Mem0Options, announce: Callable[[], None] | None = None) -> Mem0Memory:
+    """Build the Mem0 memory (loading the local model costs seconds, once per process: ``announce`` says so first).
+
+    A store held by another process is refused (``MemoryBusy``) before anything is loaded.
+    """
     stamp = read_stamp(options.directory, options.collection)
     config = mem0_config(options, stamp.dims if stamp else None)
     options.directory.mkdir(parents=True, exist_ok=True)
+    if held_elsewhere(options.directory / "qdrant"):
+        raise _busy(options)
+    if announce is not None:
+        announce()
     _prepare_environment(options)
     try:
         from mem0 import Memory as Mem0
@@ -137,7 +150,7 @@ def open_mem0(options: Mem0Options) -> Mem0Memory:
         backend = Mem0.from_config(config)
     except Exception as exc:  # mem0 and qdrant raise many types; one message for the operator
         if "already accessed" in str(exc):
-            raise MemoryBusy(f"the memory store in {options.directory} is open in another process") from exc
+            raise _busy(options) from exc
         raise MemoryFailure(f"cannot open the memory store in {options.directory}: {exc}") from exc
     memory = Mem0Memory(backend)
     try:
@@ -147,6 +160,29 @@ def open_mem0(options: Mem0Options) -> Mem0Memory:
         memory.close()  # release the store's lock: the next open may succeed
         raise
     return memory
+
+
+def held_elsewhere(qdrant: Path) -> bool:
+    """Whether another client holds the embedded Qdrant directory (its lock file, taken without blocking)."""
+    lock = qdrant / ".lock"
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: Qdrant's own lock answers when the store opens
+        return False
+    if not lock.exists():
+        return False
+    with lock.open("r+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _busy(options: Mem0Options) -> MemoryBusy:
+    return MemoryBusy(f"the memory store in {options.directory} is open in another process "
+                      "(a running `paperdesk run` holds it once it has used memory)")
 
 
 def _tame(embedder: Any) -> None:
@@ -187,10 +223,13 @@ class Mem0Memory:
         self._backend = backend
 
     def remember(self, text: str, kind: str, metadata: Mapping[str, Any] | None = None) -> MemoryRecord:
-        """Embed and store ``text`` verbatim."""
+        """Embed and store ``text`` verbatim, replacing the memory of this kind about the same proposal."""
         cleaned, checked = check_text(text, kind)
         meta = {k: v for k, v in dict(metadata or {}).items() if v is not None} | {"kind": str(checked)}
         with failures_as("remember"):
+            if meta.get("proposal_id"):
+                for old in self.list(LIST_CEILING, kind=checked, proposal_id=str(meta["proposal_id"])):
+                    self._backend.delete(old.id)
             added = self._backend.add(cleaned, user_id=SCOPE, metadata=meta, infer=False)["results"][0]
             return MemoryRecord(id=str(added["id"]), text=cleaned, kind=checked, created_at=None, metadata=meta)
 

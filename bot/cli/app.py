@@ -22,6 +22,7 @@ import typer
 
 from bot.cli.lazy import LazyGroup
 from bot.cli.llm import llm_app
+from bot.cli.memory import memory_app
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -44,6 +45,7 @@ app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(llm_app, name="llm")
+app.add_typer(memory_app, name="memory")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (YYYY-MM-DD), e.g. to replay CSV data.")]
@@ -266,15 +268,13 @@ def run() -> None:
     from storage.engine import redact
     from storage.instance_lock import instance_lock
 
-    with _app(dating="cycle", shown=()) as built:  # the daemon prints no outcome lines: its log is the record
+    with _app(dating="cycle", shown=daemon.SHOWN) as built:  # it tells its set-up and job runs (bot.daemon.story)
         lock = instance_lock(built.engine)  # one daemon per database; the OS or server frees it if we die
         if not lock.try_acquire():
             where = redact(built.settings.effective_database_url)
             raise _fail(f"another paperdesk run holds the lock on {where}; {lock.holder() or 'holder unknown'}")
         try:
-            desk_daemon = daemon.Daemon(built)
-            for notice in desk_daemon.notices:
-                out().print(render.line(notice))
+            desk_daemon = daemon.Daemon(built, say=lambda text: out().print(render.line(text), soft_wrap=True))
             _run(daemon.serve(desk_daemon))
         finally:
             lock.release()

@@ -7,7 +7,8 @@ function the daemon's weekly job calls: it writes one RETROSPECTIVE memory sayin
 worked, which risk rules fired most, and how confident the agent was versus how often it was
 right. ``Recaller`` is what the composition root gives the LLM policy as its ``recall`` hook.
 
-Failure contract: market-data errors leave outcomes for a later day; a ``MemoryFailure`` is
+Failure contract: market-data errors, and a memory store held by another process, leave outcomes
+for a later day (the retrospective is then queued for that process); a ``MemoryFailure`` is
 logged and alerted (``bot.desk.memories.memory_failed``) and never stops a cycle or a job.
 """
 
@@ -21,7 +22,7 @@ import pandas as pd
 import structlog
 
 from agent.market.base import MarketDataError
-from agent.memory import Memory, MemoryFailure, MemoryKind, MemoryRecord
+from agent.memory import Memory, MemoryBusy, MemoryFailure, MemoryKind, MemoryRecord
 from agent.policies.base import PolicyContext
 from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
@@ -114,9 +115,12 @@ def weekly_retrospective(desk: Desk, memory: Memory | None = None) -> MemoryReco
     except MarketDataError:
         closes = pd.DataFrame()
     try:
-        remember_outcomes(desk, closes, memory)
+        try:
+            remember_outcomes(desk, closes, memory)
+        except MemoryBusy:  # outcomes come from the database: the next holder of the store remembers them
+            log.info("outcomes_postponed", reason="the memory store is held by another process")
         record = memory.remember(retrospective_text(desk, closes), MemoryKind.RETROSPECTIVE,
-                                 {"date": desk.today.isoformat()})
+                                 {"date": desk.today.isoformat()})  # queued while another process holds the store
     except MemoryFailure as exc:
         memory_failed(desk, "weekly retrospective", exc)
         return None

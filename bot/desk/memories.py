@@ -2,20 +2,24 @@
 
 Policy: every human approval and rejection (with its reason) and every refusal at approval time
 is remembered with its kind, symbol, desk date and proposal id; a later reason for a button
-rejection replaces the memory made without one. Each LLM cycle first remembers the outcomes that
-came due (``bot.desk.learning``), then recalls, per instrument of interest (held, recently proposed,
-or among the biggest 20-day movers: at most ``MAX_SYMBOLS``, because each filtered search of the
-embedded store scans every memory), the memories about that instrument nearest to its current
-setup, plus the nearest general ones (notes, retrospectives) for the regime; the best
-``MAX_RECALLED`` go into the prompt's fenced data block, each with its date. Memory text is data:
-the desk never reads it back as a setting.
+rejection replaces the memory made without one (the memory port keeps one memory per kind and
+proposal). While another process holds the memory store (the daemon, when the CLI decides), the
+memory waits in the database's queue for that process (``agent.memory.queue``): nothing is lost.
+Each LLM cycle first remembers the outcomes that came due (``bot.desk.learning``), then recalls,
+per instrument of interest (held, recently proposed, or among the biggest 20-day movers: at most
+``MAX_SYMBOLS``, because each filtered search of the embedded store scans every memory), the
+memories about that instrument nearest to its current setup, plus the nearest general ones (notes,
+retrospectives) for the regime; the best ``MAX_RECALLED`` go into the prompt's fenced data block,
+each with its date. Memory text is data: the desk never reads it back as a setting.
 
 Failure contract: memory is advisory. A ``MemoryFailure`` never undoes or blocks a decision or a
 cycle: it is logged and raised as one alert, and the cycle runs without memories (the memory port
 turns every backend error, an embedder's or a vector store's included, into a ``MemoryFailure``:
 ``agent.memory.base.failures_as``). The user-facing
-use cases (``remember_note``, ``search``, ``forget``) refuse with a one-line ``DeskError`` (memory
-off, empty text, unknown id, store busy) and change nothing.
+use cases (``remember_note``, ``search``, ``forget``), shared by Telegram and the CLI, refuse with a
+one-line ``DeskError`` (memory off, empty text, unknown id; a search or a forget while another
+process holds the store) and change nothing; a note added while another process holds the store is
+queued, and ``remembered`` says so.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from agent.memory import MemoryFailure, MemoryKind, MemoryRecord
+from agent.memory import MemoryBusy, MemoryFailure, MemoryKind, MemoryRecord
 from agent.policies.base import PolicyContext
 from bot.desk.desk import Desk
 from bot.desk.results import DeskError
@@ -50,13 +54,12 @@ def remember_decision(desk: Desk, proposal_id: str) -> MemoryRecord | None:
         return None
     kind = KIND_OF.get(S(row.status), MemoryKind.APPROVAL)
     try:
-        for old in desk.memory.list(10, kind=kind, proposal_id=row.id):
-            desk.memory.forget(old.id)
         record = desk.memory.remember(decision_text(row, kind), kind, decision_metadata(desk, row))
     except MemoryFailure as exc:
         memory_failed(desk, "remember", exc)
         return None
-    log.info("memory_remembered", kind=str(kind), symbol=row.symbol, proposal_id=row.id, memory_id=record.id)
+    log.info("memory_remembered", kind=str(kind), symbol=row.symbol, proposal_id=row.id, memory_id=record.id,
+             queued=record.queued)
     return record
 
 
@@ -92,8 +95,16 @@ def remember_note(desk: Desk, text: str, actor: str) -> MemoryRecord:
         raise DeskError(str(exc)) from None
     except MemoryFailure as exc:
         raise DeskError(f"nothing remembered: {exc}") from None
-    log.info("memory_note_added", actor=actor, memory_id=record.id)
+    log.info("memory_note_added", actor=actor, memory_id=record.id, queued=record.queued)
     return record
+
+
+def remembered(record: MemoryRecord) -> str:
+    """What became of a note: its id, or its place in the queue."""
+    if record.queued is not None:
+        return (f"queued as #{record.queued}: another process (usually `paperdesk run`) holds the memory store "
+                "and will store it on its next use of memory")
+    return f"remembered as {record.id}"
 
 
 def search(desk: Desk, query: str | None, limit: int = 10) -> list[MemoryRecord]:
@@ -101,6 +112,8 @@ def search(desk: Desk, query: str | None, limit: int = 10) -> list[MemoryRecord]
     _require_memory(desk)
     try:
         return desk.memory.recall(query, limit) if query and query.strip() else desk.memory.list(limit)
+    except MemoryBusy as exc:
+        raise DeskError(f"{exc}: search it there (Telegram /memory) or once it stops") from None
     except MemoryFailure as exc:
         raise DeskError(str(exc)) from None
 
@@ -110,10 +123,12 @@ def forget(desk: Desk, memory_id: str, actor: str) -> str:
     _require_memory(desk)
     try:
         removed = desk.memory.forget(memory_id.strip())
+    except MemoryBusy as exc:
+        raise DeskError(f"{exc}: forget it there (Telegram /forget) or once it stops") from None
     except MemoryFailure as exc:
         raise DeskError(str(exc)) from None
     if not removed:
-        raise DeskError(f"no memory {memory_id!r}: /memory lists them with their ids")
+        raise DeskError(f"no memory {memory_id!r}: /memory (Telegram) or `paperdesk memory` lists them with their ids")
     log.info("memory_forgotten", actor=actor, memory_id=memory_id)
     return f"memory {memory_id} forgotten by {actor}"
 

@@ -2,7 +2,8 @@
 
 Policy: viewers may list and search (/memory); /remember and /forget are actions, for approvers
 only (the gate in auth.py refuses viewers). Memory text is shown escaped, with its id, kind, date.
-A ``DeskError`` (memory off, empty text, unknown id) reaches the one error handler in app.py.
+The use cases are the desk's (``bot.desk.memories``), shared with ``paperdesk memory``. A ``DeskError``
+(memory off, empty text, unknown id) reaches the one error handler in app.py.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class MemoryHandlers:
         if not text:
             raise DeskError("usage: /remember TEXT")
         record = memories.remember_note(self.desk, text, actor(update))
+        if record.queued is not None:  # another process holds the store: the note waits for it
+            await reply(update, escape(memories.remembered(record)))
+            return
         await reply(update, f"Remembered as <code>{escape(record.id)}</code>.")
 
     async def forget(self, update: Update, context: Ctx) -> None:

@@ -18,6 +18,7 @@ from bot.clock import FixedClock
 from bot.desk import approvals, memories
 from bot.desk.cycle import run_cycle
 from bot.desk.learning import remember_outcomes, weekly_retrospective
+from bot.desk.results import DeskError
 from bot.memory_wiring import make_memory
 from bot.settings import Settings, SettingsError
 from bot.wiring import App
@@ -164,14 +165,16 @@ def test_a_missing_local_model_or_key_is_a_one_line_settings_error(tmp_path: Pat
     assert not (tmp_path / "memory").exists()
 
 
-def test_a_command_beside_the_daemon_is_told_the_memory_is_busy(make_app: AppFactory, server: FakeOpenAI) -> None:
+def test_a_command_beside_the_daemon_queues_its_note_and_is_told_so(make_app: AppFactory, server: FakeOpenAI) -> None:
     daemon = memory_app(make_app, server)
     memories.remember_note(daemon.desk, "held by the daemon", "human:42")
     command = memory_app(make_app, server)
-    with pytest.raises(approvals.DeskError, match=r"nothing remembered: .* is open in another process"):
-        memories.remember_note(command.desk, "from the CLI", "human:42")
+    queued = memories.remember_note(command.desk, "from the CLI", "human:42")
+    assert queued.queued is not None and memories.remembered(queued).startswith(f"queued as #{queued.queued}")
+    with pytest.raises(DeskError, match=r"is open in another process .*: search it there"):
+        memories.search(command.desk, None)
     daemon.close()
-    assert [r.text for r in memories.search(command.desk, None)] == ["held by the daemon"]  # opens once free
+    assert {r.text for r in memories.search(command.desk, None)} == {"held by the daemon", "from the CLI"}
 
 
 def test_memory_opens_only_when_first_used(make_app: AppFactory, server: FakeOpenAI) -> None:
