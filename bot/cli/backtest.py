@@ -36,7 +36,7 @@ from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.universe import Universe, UniverseError, load_universe
 from bot.backtest import notes
-from bot.backtest.engine import BREAKER_DAYS
+from bot.backtest.engine import BREAKER_DAYS, DESK_COUNTS
 from bot.backtest.run import (
     ENGINES,
     BacktestError,
@@ -248,7 +248,7 @@ def summary_text(document: dict[str, Any]) -> str:
             "max_drawdown_days", "hit_rate", "profit_factor", "turnover", "cvar_95")
     for k, fold in enumerate(document["folds"]):
         lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), "
-                     f"counts: {formats.tally(fold['counts'])}")
+                     f"orders: {order_tally(fold['counts'])}")
         lines.append(desk_line(fold["counts"], document["breaker_days"]))
         names = ["strategy", *fold["benchmarks"]]
         rows = [fold["metrics"], *fold["benchmarks"].values()]
@@ -259,6 +259,11 @@ def summary_text(document: dict[str, Any]) -> str:
     if "llm" in document:
         lines.append(llm_line(document["llm"]))
     return "\n".join(lines) + "\n"
+
+
+def order_tally(counts: dict[str, int]) -> str:
+    """The proposal and fill counts of a fold in words (``desk_line`` says the others)."""
+    return formats.tally({k: v for k, v in counts.items() if k not in DESK_COUNTS})
 
 
 def desk_line(counts: dict[str, int], breaker_days: int) -> str:
@@ -285,7 +290,7 @@ def _render(document: dict[str, Any]) -> None:
         out.print(Fitted(f"fold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days){flag}", columns, rows))
         for name, figures in fold["benchmarks"].items():
             out.print(alpha_line(fold["metrics"], name, figures))
-        out.print(f"counts: {formats.tally(fold['counts'])}")
+        out.print(f"orders: {order_tally(fold['counts'])}")
         out.print(desk_line(fold["counts"], document["breaker_days"]))
     if "llm" in document:
         out.print(llm_line(document["llm"]))

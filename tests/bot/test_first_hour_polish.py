@@ -56,10 +56,12 @@ def test_the_backtest_summary_prints_whole_days_words_and_no_negative_zero() -> 
     figures: dict[str, Any] = {"total_return": 0.1, "max_drawdown_days": 494.0, "cvar_95": -2e-7, "sharpe": None}
     document = {"run_id": "bt1", "policy": "rules", "data": "synthetic", "start": "2020-01-01", "end": "2021-12-31",
                 "breaker_days": 5, "folds": [{"start": "2020-01-01", "end": "2021-12-31", "days": 500,
-                                              "counts": {"filled": 7, "proposals_borderline": 2},
+                                              "counts": {"filled": 7, "proposals_borderline": 2,
+                                                         "stop_loss_sells": 3},
                                               "metrics": figures, "benchmarks": {"SPY buy-and-hold": figures}}]}
     text = summary_text(document)
-    assert "counts: filled 7, proposals borderline 2" in text and "{" not in text
+    assert "orders: filled 7, proposals borderline 2\n" in text and "{" not in text
+    assert "stop-loss sells 3, circuit-breaker days 0" in text  # said once, in words, not in the orders tally
     days = next(line for line in text.splitlines() if line.startswith("max_drawdown_days"))
     cvar = next(line for line in text.splitlines() if line.startswith("cvar_95"))
     assert days.split()[1:] == ["494", "494"] and cvar.split()[1:] == ["0.0000", "0.0000"]
