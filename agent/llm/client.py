@@ -157,8 +157,10 @@ class LlmClient:
             sent = with_schema(messages, schema) if mode is OutputMode.PROMPT else list(messages)
             extra: dict[str, Any] = {} if mode is OutputMode.PROMPT else {
                 "response_format": json_object_format(schema)}
+            # max_tokens, not max_completion_tokens: the servers these modes are for (llama-cpp-python)
+            # read only max_tokens and silently ignore the other, leaving the answer unbounded.
             plain = await self._sdk.chat.completions.with_raw_response.create(
-                model=self.model, messages=sent, max_completion_tokens=self.max_tokens, **extra)  # type: ignore[arg-type]
+                model=self.model, messages=sent, max_tokens=self.max_tokens, **extra)  # type: ignore[arg-type]
             body, note = _json_body(plain.http_response.text), None
         answer = _answer(body, _ms(started), note, str(mode))
         return answer if answer.refusal is None else replace(answer, refusal=self.redactor.text(answer.refusal))

@@ -58,6 +58,8 @@ async def test_llama_cpp_500_falls_back_to_json_object_with_the_schema_at_once(s
     assert "HTTP 500" in refused.reason
     assert kinds(server) == ["json_schema", "json_object"]  # the 500 naming response_format is not retried
     assert server.requests[1]["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    # llama-cpp-python reads max_tokens only: the limit must be sent under that name in this mode
+    assert server.requests[1]["max_tokens"] == 1000 and "max_completion_tokens" not in server.requests[1]
     assert server.requests[1]["messages"] == MESSAGES
 
 
