@@ -24,6 +24,8 @@ Failure contract: ``complete`` never raises for a transport or answer problem; i
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -77,7 +79,13 @@ class CallResult:
 
 
 def response_format() -> dict[str, Any]:
-    """The strict ``json_schema`` response format that ``parse`` sends for ``PolicyDecision``."""
+    """The strict ``json_schema`` response format that ``parse`` sends for ``PolicyDecision`` (a fresh copy)."""
+    return copy.deepcopy(_response_format())
+
+
+@functools.cache
+def _response_format() -> dict[str, Any]:
+    # Generating the schema costs ~5 ms (pydantic walks the model); an LLM replay asks for it daily.
     return dict(type_to_response_format_param(PolicyDecision))  # type: ignore[arg-type]
 
 

@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent.indicators import NUMERIC_COLUMNS
 from agent.llm.shortlist import ClassSummary, Shortlist, class_summaries, shortlist
 from agent.policies.base import PolicyContext
 
@@ -115,7 +116,10 @@ def user_message(context: PolicyContext, memories: Sequence[str] = (), listed: S
                                                                      total=len(context.instruments)),
         HEADER,
     ]
-    lines += [_instrument_line(symbol, context) for symbol in listed.shown]
+    arrays = context.indicators.arrays
+    values = arrays.values.tolist()  # plain floats, NaN when unknown: one conversion for every line
+    lines += [_instrument_line(symbol, context, values[i] if (i := arrays.rows.get(symbol)) is not None else None)
+              for symbol in listed.shown]
     if not listed.complete:
         lines.append(SUMMARY_NOTE)
         lines += [_summary_line(summary) for summary in class_summaries(context, listed.hidden)]
@@ -191,10 +195,10 @@ def _summary_line(summary: ClassSummary) -> str:
             f"cvar95% {_fmt(summary.cvar95 * 100, '{:.1f}')}, dd252% {_pct(summary.drawdown)}")
 
 
-def _instrument_line(symbol: str, context: PolicyContext) -> str:
+def _instrument_line(symbol: str, context: PolicyContext, values: list[float] | None) -> str:
+    """One instrument's line from its row of ``IndicatorSet.arrays.values`` (None: no indicators)."""
     instrument = context.instruments[symbol]
-    table = context.indicators.table
-    row: dict[Any, Any] = table.loc[symbol].to_dict() if symbol in table.index else {}
+    row: dict[str, float] = dict(zip(NUMERIC_COLUMNS, values, strict=True)) if values is not None else {}
     close = _num(row.get("close"))
     cells = [
         symbol, str(instrument.asset_class), instrument.sector, instrument.currency,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.llm.client import LlmClient, make_openai
+from agent.llm.client import LlmClient, make_openai, response_format
 from tests.fakes.llm_answers import good
 from tests.fakes.openai_server import FakeOpenAI, Reply, answer, http_error, malformed, slow, truncated
 
@@ -83,3 +83,11 @@ async def test_malformed_truncated_and_refused_answers_come_back_raw(server: Fak
     assert bad and bad.content == '{"market_view": "cut off' and bad.note and "sdk parse" in bad.note
     assert cut and cut.finish_reason == "length" and cut.note == "LengthFinishReasonError"
     assert refused and refused.refusal == "no" and refused.content is None
+
+
+def test_the_response_format_is_generated_once_and_handed_out_as_a_copy() -> None:
+    first = response_format()
+    first["json_schema"]["schema"]["properties"].clear()  # a caller that edits its copy
+    second = response_format()
+    assert second["json_schema"]["schema"]["properties"]
+    assert second is not first and second["json_schema"]["name"] == first["json_schema"]["name"]
