@@ -27,11 +27,11 @@ class SqlCallLog:
     def find(self, cache_key: str) -> StoredAnswer | None:
         """The latest recorded answer to an identical request."""
         row = self.store.answered(cache_key)
-        if row is None:
-            return None
-        refusal = row.error if row.outcome == "refused" else None
-        return StoredAnswer(content=row.raw_answer, refusal=refusal, finish_reason=row.finish_reason,
-                            prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
+        return None if row is None else _stored(row)
+
+    def answers(self, model: str) -> dict[str, StoredAnswer]:
+        """``find`` of every recorded request to ``model``, by cache key, read at once."""
+        return {key: _stored(row) for key, row in self.store.answered_by_key(model[:120]).items()}
 
     def record(self, call: LlmCall) -> None:
         """Store one audit record, its untrusted text redacted."""
@@ -58,3 +58,10 @@ class SqlCallLog:
 def _text(value: str | None) -> str | None:
     """PostgreSQL text cannot hold NUL characters; a model may send them."""
     return None if value is None else value.replace("\x00", "\ufffd")
+
+
+def _stored(row: LlmCallRow) -> StoredAnswer:
+    """A recorded answer as the policy replays it."""
+    refusal = row.error if row.outcome == "refused" else None
+    return StoredAnswer(content=row.raw_answer, refusal=refusal, finish_reason=row.finish_reason,
+                        prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)

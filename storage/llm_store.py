@@ -18,11 +18,18 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.tables_llm import LlmCallRow
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 ANSWERED = ("ok", "invalid", "refused", "truncated")
+
+
+def _holding_answers(stmt: SelectOfScalar[LlmCallRow]) -> SelectOfScalar[LlmCallRow]:
+    """``stmt`` restricted to rows that hold a model answer (text, or a refusal)."""
+    return (stmt.where(col(LlmCallRow.outcome).in_(ANSWERED))
+            .where(or_(col(LlmCallRow.raw_answer).is_not(None), col(LlmCallRow.outcome) == "refused")))
 
 
 class LlmStore:
@@ -41,11 +48,15 @@ class LlmStore:
     def answered(self, cache_key: str) -> LlmCallRow | None:
         """The newest row of this key that holds a model answer."""
         with self._session() as s:
-            stmt = (select(LlmCallRow).where(LlmCallRow.cache_key == cache_key)
-                    .where(col(LlmCallRow.outcome).in_(ANSWERED))
-                    .where(or_(col(LlmCallRow.raw_answer).is_not(None), col(LlmCallRow.outcome) == "refused"))
-                    .order_by(col(LlmCallRow.id).desc()).limit(1))
-            return s.exec(stmt).first()
+            stmt = _holding_answers(select(LlmCallRow).where(LlmCallRow.cache_key == cache_key))
+            return s.exec(stmt.order_by(col(LlmCallRow.id).desc()).limit(1)).first()
+
+    def answered_by_key(self, model: str) -> dict[str, LlmCallRow]:
+        """``answered`` of every key of ``model`` at once (a replay reads one a day), in one query."""
+        with self._session() as s:
+            rows = s.exec(_holding_answers(select(LlmCallRow).where(LlmCallRow.model == model))
+                          .order_by(col(LlmCallRow.id)))
+            return {row.cache_key: row for row in rows}  # ascending ids: the newest of a key wins
 
     def spend_between(self, start: datetime, end: datetime) -> Decimal:
         """Total cost of calls in [start, end)."""

@@ -26,9 +26,11 @@ from agent.policies.base import PolicyContext
 from agent.schema import PolicyDecision
 from bot.backtest.run import BacktestError
 from bot.clock import Clock
+from bot.llm_log import SqlCallLog
 from bot.llm_wiring import make_llm_policy
 from bot.settings import Settings
 from bot.wiring import check_policy
+from storage.llm_store import LlmStore
 from storage.store import Store
 
 NOT_SENT = ("replay_miss", "over_budget")
@@ -66,15 +68,16 @@ class CallTally:
 
 
 class TallyingCallLog:
-    """A ``CallLog`` that counts every record it passes on."""
+    """A ``CallLog`` that counts every record it passes on; with ``answers`` (read at once), finds there."""
 
-    def __init__(self, inner: CallLog, tally: CallTally) -> None:
+    def __init__(self, inner: CallLog, tally: CallTally, answers: dict[str, StoredAnswer] | None = None) -> None:
         self.inner = inner
         self.tally = tally
+        self.answers = answers
 
     def find(self, cache_key: str) -> StoredAnswer | None:
-        """The inner log's recorded answer."""
-        return self.inner.find(cache_key)
+        """The recorded answer: from ``answers`` when given (a replay records no new answer), else the inner log's."""
+        return self.inner.find(cache_key) if self.answers is None else self.answers.get(cache_key)
 
     def record(self, call: LlmCall) -> None:
         """Store, then count."""
@@ -107,5 +110,8 @@ def backtest_llm(settings: Settings, store: Store, clock: Clock) -> tuple[Backte
     """The LLM policy recording in ``store``, and the tally of its calls."""
     check_policy("llm", settings)
     tally = CallTally(model=settings.llm_model, cache=settings.llm_cache)
-    policy = make_llm_policy(settings, store, clock, wrap_log=lambda log: TallyingCallLog(log, tally))
+    # Replaying, every answer is already stored: read them in one query rather than one a day.
+    replaying = settings.llm_cache == "replay"
+    answers = SqlCallLog(LlmStore(store.session)).answers(settings.llm_model) if replaying else None
+    policy = make_llm_policy(settings, store, clock, wrap_log=lambda log: TallyingCallLog(log, tally, answers))
     return BacktestLlm(policy), tally

@@ -56,6 +56,20 @@ def test_find_returns_the_latest_answer_and_skips_failures(log: SqlCallLog) -> N
     assert (found.prompt_tokens, found.completion_tokens, found.refusal) == (11, 3, None)
 
 
+def test_answers_read_at_once_are_what_find_returns_key_by_key(log: SqlCallLog) -> None:
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    log.record(call(at, raw_answer='{"old": 1}'))
+    log.record(call(at, raw_answer='{"new": 1}', finish_reason="stop"))
+    log.record(call(at, outcome="failed", error="timeout"))
+    log.record(call(at, outcome="refused", key="r" * 64, error="no"))
+    log.record(call(at, outcome="failed", key="f" * 64, error="timeout"))
+    log.record(call(at, key="o" * 64, raw_answer="{}", model="other"))
+    answers = log.answers("m")
+    assert set(answers) == {"k" * 64, "r" * 64}  # failures and other models left out
+    assert answers == {key: log.find(key) for key in answers}
+    assert answers["k" * 64].content == '{"new": 1}' and answers["r" * 64].refusal == "no"
+
+
 def test_a_refusal_replays_as_a_refusal_and_nul_characters_are_stored(log: SqlCallLog) -> None:
     at = datetime(2026, 11, 20, tzinfo=UTC)
     log.record(call(at, outcome="refused", error="no\x00pe", finish_reason="stop"))
