@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from agent.policies.base import PolicyContext
-from agent.policies.rules_sizing import allocate, floor4
+from agent.policies.rules_sizing import allocate, floor4, group_names
 from agent.schema import Action, PolicyDecision, ProposalIdea
 
 HORIZON_DAYS = 20
@@ -103,8 +103,7 @@ def _held(context: PolicyContext, symbol: str) -> float:
 
 
 def _groups(context: PolicyContext, symbol: str) -> tuple[str, str]:
-    instrument = context.instruments[symbol]
-    return f"class:{instrument.asset_class}", f"sector:{instrument.sector}"
+    return group_names(context.instruments[symbol])
 
 
 def fit_buys(context: PolicyContext, buys: dict[str, float]) -> dict[str, float]:

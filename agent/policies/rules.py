@@ -40,7 +40,6 @@ indicators gets a HOLD unless its loss triggers an exit); proposes only symbols 
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -57,9 +56,8 @@ from agent.policies.rules_ideas import (
     make_idea,
     read_signals,
 )
-from agent.policies.rules_sizing import allocate, fit_budget
+from agent.policies.rules_sizing import allocate, fit_budget, group_names
 from agent.schema import PolicyDecision
-from broker.models import Instrument
 
 CASH_TARGET = {
     Regime.DEFENSIVE: 0.30, Regime.BALANCED: 0.15, Regime.DIVERSIFIED: 0.12, Regime.OPPORTUNISTIC: 0.10,
@@ -138,7 +136,7 @@ class RulesPolicy:
         eligible = [s for s in signals.values() if s.trending and s.known and s.symbol not in exits
                     and context.instruments[s.symbol].tradable]
         ranked = sorted(eligible, key=lambda s: (s.symbol not in held, -s.score, s.symbol))
-        groups = {s.symbol: _groups(context.instruments[s.symbol]) for s in ranked}
+        groups = {s.symbol: group_names(context.instruments[s.symbol]) for s in ranked}
         chosen: list[str] = []
         chosen_rows: list[int] = []
         members: dict[str, int] = {}
@@ -202,13 +200,3 @@ class RulesPolicy:
             f"{fmt_pct(inputs.get('median_drawdown_252'), '+')}; cash target {cash_target:.0%}; "
             f"{trending} of {len(signals)} symbols trending, {len(chosen)} selected."
         )
-
-
-def _groups(instrument: Instrument) -> tuple[str, str]:
-    """The asset class and sector groups whose weight and member count are capped."""
-    return _group_names(instrument.asset_class, instrument.sector)
-
-
-@functools.cache
-def _group_names(asset_class: str, sector: str) -> tuple[str, str]:
-    return f"class:{asset_class}", f"sector:{sector}"

@@ -13,8 +13,11 @@ the fresh allocation, then everything pro rata. Pure functions; they never raise
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
+
+from broker.models import Instrument
 
 _BISECTIONS = 60
 _EPS = 1e-12
@@ -99,3 +102,13 @@ def fit_budget(
 def floor4(weight: float) -> float:
     """``weight`` rounded down to 4 decimals (a rounded weight never exceeds a cap)."""
     return math.floor(weight * 10_000 + 1e-9) / 10_000
+
+
+def group_names(instrument: Instrument) -> tuple[str, str]:
+    """The asset class and sector groups whose weight (``allocate``'s ``groups``) and member count are capped."""
+    return _group_names(instrument.asset_class, instrument.sector)
+
+
+@functools.cache
+def _group_names(asset_class: str, sector: str) -> tuple[str, str]:
+    return f"class:{asset_class}", f"sector:{sector}"
