@@ -63,24 +63,25 @@ def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="H
 
 
 def _table(views: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    from bot.cli.render import make_console, plain
+    from bot.cli.render import Column, Fitted, make_console
 
     out = make_console()
     if not views:
         out.print("no LLM calls recorded yet")
         return
-    table = Table(title="LLM calls", title_justify="left")
-    for column in ("id", "at", "cycle", "model", "mode", "outcome", "tokens in/out", "cost USD", "ms", "cache", "why"):
-        table.add_column(column)
+    # In a narrow terminal latency, cost, cycle, model and cache give way first; id, time, mode, outcome,
+    # tokens and the reason stay (the reason wraps).
+    columns = (Column("id", "right", whole=True), Column("at UTC"), Column("cycle", whole=True, drop=3),
+               Column("model", whole=True, drop=4), Column("mode", whole=True), Column("outcome", whole=True),
+               Column("tokens in/out", whole=True), Column("cost USD", "right", whole=True, drop=2),
+               Column("ms", "right", drop=1), Column("cache", drop=5), Column("why"))
+    rows = []
     for v in views:
         why = v["error"] or "; ".join(v["validation_errors"][:2]) or ""
-        cells = (str(v["id"]), v["at"][:19], v["cycle_id"] or "—", v["model"], v["output_mode"] or "—", v["outcome"],
-                 f"{v['prompt_tokens']}/{v['completion_tokens']}", v["cost_usd"], f"{v['latency_ms']:.0f}",
-                 "replay" if v["from_cache"] else "", why[:80])
-        table.add_row(*(plain(cell) for cell in cells))
-    out.print(table)
+        rows.append((str(v["id"]), f"{v['at'][:10]} {v['at'][11:19]}", v["cycle_id"] or "—", v["model"],
+                     v["output_mode"] or "—", v["outcome"], f"{v['prompt_tokens']}/{v['completion_tokens']}",
+                     v["cost_usd"], f"{v['latency_ms']:.0f}", "replay" if v["from_cache"] else "", why[:80]))
+    out.print(Fitted("LLM calls", columns, rows))
 
 
 def _fail(message: str) -> typer.Exit:

@@ -48,6 +48,9 @@ def test_cycle_shows_the_view_thesis_and_confidence_next_to_the_verdict(isolated
     assert call["cost_usd"] == "0.00036" and call["validation_errors"] == ["XYZ: UNKNOWN_SYMBOL: not in the universe"]
     code, out, _ = run(server, "llm", "calls")
     assert code == 0 and "LLM calls" in out and "ok" in out
+    code, out, _ = run(server, "llm", "calls", COLUMNS="80")  # a terminal's width: nothing is cut
+    assert code == 0 and "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert f"{call['id']} " in out and "json_schema" in out and "1200/300" in out and "UNKNOWN_SYMBOL" in out
 
 
 def test_cycle_json_reports_filled_llm_proposals(isolated_env: Path, server: FakeOpenAI) -> None:
