@@ -125,83 +125,113 @@ def read_price_file(path: Path, label: str) -> pd.DataFrame:
     missing = [column for column in ("date", "close") if column not in raw.columns]
     if missing:
         raise MarketDataError(f"{label}: {path} line 1: missing column(s) {', '.join(missing)}")
-    raw = raw.loc[raw.notna().any(axis=1)]  # blank lines
-    if raw.empty:
+    # The checks and the result work on numpy arrays: a pandas operation per check cost more than
+    # the C reader's parse of the whole file.
+    absent = {c: pd.isna(raw[c].to_numpy()) for c in raw.columns}
+    rows = ~np.logical_and.reduce(list(absent.values()))  # blank lines are all-NaN rows
+    if not rows.any():
         return pd.DataFrame({"price": [], "open": [], "low": [], "volume": []}, index=pd.DatetimeIndex([]),
                             dtype=float)
-    parsed = _parse(raw, content, path, label)
+    kept = Kept(raw.loc[rows], np.flatnonzero(rows), content, path, label)
+    parsed = _parse(kept, absent[raw.columns[-1]][rows])
     price = parsed["close"]
-    unknown = pd.Series(float("nan"), index=price.index)
+    unknown = np.full(len(price), np.nan)
     opening, low = parsed.get("open", unknown), parsed.get("low", unknown)
     if "adj_close" in parsed:
-        factor = (parsed["adj_close"] / price).fillna(1.0)
+        adjusted = parsed["adj_close"]
+        factor = adjusted / price
+        factor[np.isnan(factor)] = 1.0
         opening, low = opening * factor, low * factor
-        price = parsed["adj_close"].fillna(price)
-    volume = parsed.get("volume", unknown)
-    frame = pd.DataFrame({"price": price, "open": opening, "low": low, "volume": volume}).set_axis(parsed["date"])
-    return frame.loc[frame["price"].notna()]
+        price = np.where(np.isnan(adjusted), price, adjusted)
+    priced = ~np.isnan(price)
+    frame = {"price": price, "open": opening, "low": low, "volume": parsed.get("volume", unknown)}
+    return pd.DataFrame({name: values[priced] for name, values in frame.items()},
+                        index=pd.DatetimeIndex(parsed["date"][priced]))
+
+
+class Kept(NamedTuple):
+    """The non-blank rows of a file (``raw``), their 0-based data-row numbers, and the file."""
+
+    raw: pd.DataFrame
+    numbers: np.ndarray
+    content: str
+    path: Path
+    label: str
 
 
 class _Check(NamedTuple):
-    mask: pd.Series
+    mask: np.ndarray
     message: str
     column: str | None = None
 
 
-def _field_counts(content: str) -> pd.Series:
+def _field_counts(content: str) -> np.ndarray:
     """The number of fields of each data row, numbered as ``read_csv`` numbers them (blank lines included)."""
     if '"' in content:  # quoted fields may hold commas: let the csv module split them
         counts = [len(fields) for fields in csv.reader(io.StringIO(content, newline=None))]
     else:  # without quotes a line has one field more than it has commas (a blank line has none)
         counts = [line.count(",") + 1 if line else 0 for line in content.splitlines()]
-    return pd.Series(counts[1:], dtype=int)
+    return np.array(counts[1:], dtype=int)
 
 
-def _numbers(column: pd.Series) -> pd.Series:
+def _numbers(column: pd.Series) -> np.ndarray:
     """The column as floats: as parsed when every field was a number, else converted (NaN where one is not)."""
     if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.astype(float)
-    return pd.to_numeric(column, errors="coerce").astype(float)
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
 
 
-def _parse(raw: pd.DataFrame, content: str, path: Path, label: str) -> dict[str, pd.Series]:
+def _truncated(kept: Kept, last_absent: np.ndarray) -> np.ndarray:
+    """Rows with fewer fields than the header; only a row whose last field is empty can be one."""
+    if not last_absent.any():
+        return last_absent
+    counts = _field_counts(kept.content)
+    width = len(kept.raw.columns)
+    numbers = kept.numbers
+    return np.array([n < len(counts) and counts[n] < width for n in numbers], dtype=bool) & last_absent
+
+
+def _parse(kept: Kept, last_absent: np.ndarray) -> dict[str, np.ndarray]:
     """Convert the columns, raising on the first bad line."""
+    raw = kept.raw
     width = len(raw.columns)
-    dates = pd.to_datetime(raw["date"].astype(object), format="%Y-%m-%d", errors="coerce")
-    later = dates.diff().dt.days > 0
-    later.iloc[:1] = True
+    dates = pd.to_datetime(raw["date"].astype(object), format="%Y-%m-%d", errors="coerce").to_numpy()
+    unparsed = np.isnat(dates)
+    later = np.ones(len(dates), dtype=bool)
+    later[1:] = dates[1:] > dates[:-1]  # NaT compares False either side
     checks = [
-        _Check(_field_counts(content).reindex(raw.index) < width,
+        _Check(_truncated(kept, last_absent),
                f"truncated line: fewer than the header's {width} fields ({', '.join(raw.columns)})"),
-        _Check(dates.isna(), "unparseable date {value} (expected YYYY-MM-DD)", "date"),
-        _Check(dates.notna() & ~later, "date {value} is not after the previous row's date", "date"),
+        _Check(unparsed, "unparseable date {value} (expected YYYY-MM-DD)", "date"),
+        _Check(~unparsed & ~later, "date {value} is not after the previous row's date", "date"),
     ]
-    parsed: dict[str, pd.Series] = {"date": dates}
+    parsed: dict[str, np.ndarray] = {"date": dates}
     for column in (*PRICE_COLUMNS, "volume"):
         if column not in raw:
             continue
         values = _numbers(raw[column])
-        checks.append(_Check(values.isna() & raw[column].notna(), f"unparseable number {{value}} in {column}", column))
-        checks.append(_Check(pd.Series(np.isinf(values.to_numpy()), index=values.index),
-                             f"non-finite {column} {{value}}", column))
-        if column == "volume":
-            checks.append(_Check(values < 0, "negative volume {value}", column))
-        else:
-            checks.append(_Check(values <= 0, f"non-positive {column} {{value}}", column))
+        given = ~pd.isna(raw[column].to_numpy())
+        with np.errstate(invalid="ignore"):
+            checks.append(_Check(np.isnan(values) & given, f"unparseable number {{value}} in {column}", column))
+            checks.append(_Check(np.isinf(values), f"non-finite {column} {{value}}", column))
+            if column == "volume":
+                checks.append(_Check(values < 0, "negative volume {value}", column))
+            else:
+                checks.append(_Check(values <= 0, f"non-positive {column} {{value}}", column))
         parsed[column] = values
-    _raise_first(checks, raw, content, path, label)
-    return {name: series.set_axis(range(len(series))) for name, series in parsed.items()}
+    _raise_first(checks, kept)
+    return parsed
 
 
-def _raise_first(checks: list[_Check], raw: pd.DataFrame, content: str, path: Path, label: str) -> None:
+def _raise_first(checks: list[_Check], kept: Kept) -> None:
     """Raise for the earliest row flagged by any check, quoting the field as the file has it."""
-    flagged = [(int(hits[0]), check) for check in checks if len(hits := check.mask.to_numpy().nonzero()[0])]
+    flagged = [(int(hits[0]), check) for check in checks if len(hits := check.mask.nonzero()[0])]
     if not flagged:
         return
     position, check = min(flagged, key=lambda item: item[0])
-    line = int(raw.index[position]) + 2  # header is line 1; blank lines keep their numbers
-    value = repr(_field(content, line, list(raw.columns).index(check.column))) if check.column else ""
-    raise MarketDataError(f"{label}: {path} line {line}: {check.message.format(value=value)}")
+    line = int(kept.numbers[position]) + 2  # header is line 1; blank lines keep their numbers
+    value = repr(_field(kept.content, line, list(kept.raw.columns).index(check.column))) if check.column else ""
+    raise MarketDataError(f"{kept.label}: {kept.path} line {line}: {check.message.format(value=value)}")
 
 
 def _field(content: str, line: int, index: int) -> str:
