@@ -188,7 +188,9 @@ def _truncated(kept: Kept, last_absent: np.ndarray) -> np.ndarray:
     counts = _field_counts(kept.content)
     width = len(kept.raw.columns)
     numbers = kept.numbers
-    return np.array([n < len(counts) and counts[n] < width for n in numbers], dtype=bool) & last_absent
+    cut = np.array([n < len(counts) and counts[n] < width for n in numbers], dtype=bool)
+    truncated: np.ndarray = cut & last_absent
+    return truncated
 
 
 def _parse(kept: Kept, last_absent: np.ndarray) -> dict[str, np.ndarray]:
