@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Numeric, cast, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -54,10 +54,15 @@ class PortfolioStoreMixin:
             return list(s.exec(stmt.order_by(col(EquitySnapshotRow.at), col(EquitySnapshotRow.id))))
 
     def peak_equity(self) -> Decimal | None:
-        """The highest equity ever recorded."""
+        """The highest equity ever recorded.
+
+        Ordered as a number: ``Money`` is text on SQLite, where MAX would compare it as text
+        ("99500.25" > "120000") and the drawdown rule would measure from the wrong peak. The value
+        read back is the stored one, exact.
+        """
         with self.session() as s:
-            value = s.exec(select(func.max(EquitySnapshotRow.equity))).one()
-        return None if value is None else Decimal(str(value))
+            equity = col(EquitySnapshotRow.equity)
+            return s.exec(select(equity).order_by(cast(equity, Numeric).desc()).limit(1)).first()
 
     def last_snapshot_before(self, as_of: date) -> EquitySnapshotRow | None:
         """The latest snapshot of an earlier day (for day P&L)."""

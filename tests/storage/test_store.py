@@ -276,3 +276,12 @@ def test_an_alert_quoting_an_echoed_key_is_stored_redacted(store: Store) -> None
     [row] = store.alerts(limit=1)
     assert key not in row.message and key not in str(row.detail)
     assert row.message.startswith("order refused: Invalid API key provided: ")
+
+
+def test_the_peak_is_the_highest_equity_as_a_number_not_as_text(store: Store) -> None:
+    """SQLite keeps money as text, where MAX says "99500.25" > "120000": the drawdown would vanish."""
+    for day, equity in enumerate(("100000", "120000.5", "99500.25", "95000")):
+        account = Account(base_currency="EUR", cash=Decimal(equity), positions_value=Decimal(0),
+                          equity=Decimal(equity), at=NOW)
+        store.snapshot(account, [], date(2026, 11, 2 + day), f"c{day}")
+    assert store.peak_equity() == Decimal("120000.5")
