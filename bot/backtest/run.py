@@ -126,7 +126,8 @@ def _restricted(request: BacktestRequest) -> Restricted:
         left_out = f"; left out for their data: {_listed(skipped)}" if skipped else ""
         raise BacktestError(f"no price data between {request.start} and {request.end} for any instrument of "
                             f"{request.universe.name}; choose another period or data source{left_out}")
-    unpriced = tuple(i.symbol for i in wanted if i not in kept and i.symbol not in skipped)
+    kept_symbols = {i.symbol for i in kept}  # not ``i in kept``: pydantic equality, n² of it at 500 symbols
+    unpriced = tuple(i.symbol for i in wanted if i.symbol not in kept_symbols and i.symbol not in skipped)
     return Restricted(replace(request.universe, instruments=tuple(kept)),
                       history if len(kept) == len(loadable) else None, skipped, unpriced)
 
