@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
+import numpy as np
+
 from agent.indicators import NUMERIC_COLUMNS, IndicatorArrays
 from agent.policies.base import HoldingView, PolicyContext
 from agent.policies.rules_sizing import floor4
@@ -63,24 +65,33 @@ _SIGNAL_INDEX = [NUMERIC_COLUMNS.index(c) for c in _SIGNAL_COLUMNS]
 
 
 def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> dict[str, Signal]:
-    """The ``Signal`` of each of ``symbols`` that has a row in ``arrays``, in the order given."""
-    rows = arrays.values[:, _SIGNAL_INDEX].tolist()  # plain floats (the arithmetic of a pandas row), one read
-    return {s: read_signal(s, *rows[i]) for s in symbols if (i := arrays.rows.get(s)) is not None}
+    """The ``Signal`` of each of ``symbols`` that has a row in ``arrays``, in the order given.
+
+    A symbol trends when close > SMA200 and SMA50 > SMA200, its strength close / SMA200 − 1;
+    without an SMA200, close > SMA50 and close / SMA50 − 1; without either it does not trend and
+    its strength is NaN. Its volatility is vol60, else vol20. Computed on the day's columns at
+    once, so a 500-symbol universe is read in one pass.
+    """
+    rows = arrays.rows
+    present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
+    if not present:
+        return {}
+    names, positions = zip(*present, strict=True)
+    table = arrays.values[np.fromiter(positions, dtype=np.intp, count=len(positions))][:, _SIGNAL_INDEX]
+    close, sma50, sma200, vol60, vol20, rsi, drawdown, return_20d = table.T
+    long_known, mid_known = np.isfinite(sma200), np.isfinite(sma50)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strength = np.where(long_known, close / sma200 - 1, np.where(mid_known, close / sma50 - 1, np.nan))
+        trending = np.where(long_known, (close > sma200) & (sma50 > sma200), mid_known & (close > sma50))
+    average = [_AVERAGES[k] for k in (long_known * 2 + mid_known).tolist()]
+    vol = np.where(np.isfinite(vol60), vol60, vol20)
+    columns = zip(names, trending.tolist(), strength.tolist(), average, vol.tolist(), rsi.tolist(), close.tolist(),
+                  drawdown.tolist(), return_20d.tolist(), strict=True)
+    return {fields[0]: Signal(*fields) for fields in columns}
 
 
-def read_signal(
-    symbol: str, close: float, sma50: float, sma200: float, vol60: float, vol20: float, rsi: float,
-    drawdown: float, return_20d: float,
-) -> Signal:
-    """Trend, strength and risk numbers of one symbol's indicators (NaN when unknown)."""
-    vol = vol60 if math.isfinite(vol60) else vol20
-    if math.isfinite(sma200):
-        trending, strength, name = close > sma200 and sma50 > sma200, close / sma200 - 1, "SMA200"
-    elif math.isfinite(sma50):
-        trending, strength, name = close > sma50, close / sma50 - 1, "SMA50"
-    else:
-        trending, strength, name = False, math.nan, "no moving average"
-    return Signal(symbol, bool(trending), strength, name, vol, rsi, close, drawdown, return_20d)
+# The long average a trend is measured against, by (SMA200 known) * 2 + (SMA50 known).
+_AVERAGES = ("no moving average", "SMA50", "SMA200", "SMA200")
 
 
 def exit_reason(holding: HoldingView, signal: Signal | None) -> str | None:

@@ -329,3 +329,26 @@ async def test_the_decision_reads_the_indicator_arrays_and_no_pandas_frame() -> 
 
     assert decision.model_dump() == (await policy().decide(framed)).model_dump()
     assert "BBB" not in ideas and ideas["EEE"].action is Action.SELL
+
+
+def test_signals_read_the_trend_against_the_longest_known_average() -> None:
+    from agent.policies.rules_ideas import read_signals
+    from tests.agent.factories import indicator_set
+
+    rows = {
+        "UP": row(close=120.0, sma50=110.0, sma200=100.0, vol60=0.2),
+        "FADING": row(close=120.0, sma50=99.0, sma200=100.0, vol60=0.2),  # above SMA200, SMA50 below it
+        "YOUNG": row(close=95.0, sma50=100.0, sma200=math.nan, vol60=math.nan),  # vol falls back to vol20
+        "NEW": row(close=50.0, sma50=math.nan, sma200=math.nan),
+    }
+    rows["YOUNG"]["vol20"] = 0.3
+    signals = read_signals(indicator_set(rows).arrays, ["NEW", "UP", "MISSING", "YOUNG", "FADING"])
+
+    assert list(signals) == ["NEW", "UP", "YOUNG", "FADING"]  # the order asked, unknown symbols left out
+    up, fading, young, new = signals["UP"], signals["FADING"], signals["YOUNG"], signals["NEW"]
+    assert (up.trending, up.strength, up.long_average, up.vol) == (True, 120.0 / 100.0 - 1, "SMA200", 0.2)
+    assert (fading.trending, fading.long_average) == (False, "SMA200")
+    assert (young.trending, young.strength, young.long_average, young.vol) == (False, 95.0 / 100.0 - 1, "SMA50", 0.3)
+    assert (new.trending, new.long_average, new.known) == (False, "no moving average", False)
+    assert math.isnan(new.strength)
+    assert all(type(s.trending) is bool and type(s.strength) is float for s in signals.values())
