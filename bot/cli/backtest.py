@@ -55,6 +55,7 @@ from bot.clock import system_clock
 from bot.desk import formats
 from bot.evaluation import charts
 from bot.evaluation.report import alpha_line
+from bot.evaluation.stored_runs import write_benchmarks
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import check_policy, make_provider
@@ -207,7 +208,8 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
     document: dict[str, Any] = {"run_id": run_id, "policy": policy, "data": data, "start": str(request.start),
                                 "end": str(request.end), "elapsed_seconds": elapsed, "out_dir": str(target),
                                 "approve_borderline": request.approve_borderline, "engine": request.engine,
-                                "breaker_days": request.breaker_days, "folds": [_fold_document(f) for f in folds]}
+                                "breaker_days": request.breaker_days, "folds": [_fold_document(f) for f in folds],
+                                "sim": request.sim.model_dump(mode="json")}  # the costs `paperdesk compare` estimates
     if tally is not None:
         document["llm"] = tally.document()
     if main is not None:
@@ -221,6 +223,7 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
     for suffix, equity, benchmarks, first, last in curves:
         suffix = "" if main is not None else suffix
         write_equity(target / f"equity{suffix}.csv", equity)
+        write_benchmarks(target / f"benchmarks{suffix}.csv", benchmarks)  # read by `paperdesk compare`
         charts.equity_chart(target / f"equity{suffix}.png", equity, benchmarks,
                             f"{policy} {first} → {last}{flag}", request.universe.base_currency)
         charts.drawdown_chart(target / f"drawdown{suffix}.png", equity, f"{policy} drawdown{flag}")
