@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     telegram_viewers: str = ""
     telegram_chat_id: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    web_host: str = Field("127.0.0.1", min_length=1, max_length=253)
+    web_port: int = Field(8765, ge=0, le=65535)
+    web_public_url: str | None = None
+    web_secret: str | None = Field(default=None, min_length=16)
+    web_metrics_token: str | None = Field(default=None, min_length=16)
     cycle_cron: str | None = None
     cycle_delay_minutes: int = Field(30, ge=0, le=600)
     report_delay_minutes: int = Field(60, ge=0, le=600)
@@ -134,7 +139,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
         return value
 
-    @field_validator("openai_base_url", "telegram_api_url")  # Alpaca's URLs: checked by the wiring when used
+    @field_validator("openai_base_url", "telegram_api_url", "web_public_url")  # Alpaca's: checked when used
     @classmethod
     def _endpoint_url(cls, value: str | None) -> str | None:
         if value is not None:
@@ -176,6 +181,16 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_describe(exc)) from None
     except ValueError as exc:  # a TOML syntax error surfaces as a ValueError subclass
         raise SettingsError(f"cannot read {config}: {exc}") from None
+
+
+def parse_ids(value: str, variable: str) -> tuple[int, ...]:
+    """Comma-separated Telegram user ids, in the order listed (repeats dropped); a bad list is a ``SettingsError``."""
+    try:
+        ids = [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise SettingsError(f"invalid setting {variable}: use comma-separated numeric user ids "
+                            f"(got {value!r})") from None
+    return tuple(dict.fromkeys(ids))
 
 
 def check_endpoint(url: str) -> None:

@@ -67,7 +67,7 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.REJECTED_BY_RISK: frozenset(),
 }
 
-_ACTOR = re.compile(r"^(agent|risk|broker|system|human:\d+|cli:[\w.\-]+)$")
+_ACTOR = re.compile(r"^(agent|risk|broker|system|human:\d+|cli:[\w.\-]+|web:[\w.\-]+)$")
 
 
 class IllegalTransition(ValueError):

@@ -23,6 +23,7 @@ import typer
 from bot.cli.lazy import LazyGroup
 from bot.cli.llm import llm_app
 from bot.cli.memory import memory_app
+from bot.cli.web import web_app
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -46,6 +47,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(llm_app, name="llm")
 app.add_typer(memory_app, name="memory")
+app.add_typer(web_app, name="web")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Pin the desk's date (YYYY-MM-DD), e.g. to replay CSV data.")]
@@ -274,7 +276,8 @@ def run() -> None:
             where = redact(built.settings.effective_database_url)
             raise _fail(f"another paperdesk run holds the lock on {where}; {lock.holder() or 'holder unknown'}")
         try:
-            desk_daemon = daemon.Daemon(built, say=lambda text: out().print(render.line(text), soft_wrap=True))
+            desk_daemon = daemon.Daemon(built, say=lambda text: out().print(render.line(text), soft_wrap=True),
+                                        serve_web=True)
             _run(daemon.serve(desk_daemon))
         finally:
             lock.release()

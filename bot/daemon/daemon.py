@@ -52,9 +52,11 @@ class Daemon:
     """The scheduler, the desk runner and (optionally) the Telegram service, started and stopped together."""
 
     def __init__(self, app: App, *, poll_timeout: int = 10, poll_interval: float = 0.0, say: Say | None = None,
-                 zone: tzinfo | None = None) -> None:
+                 zone: tzinfo | None = None, serve_web: bool = False) -> None:
         settings = app.settings
         self.app = app
+        self.serve_web = serve_web  # the dashboard (bot/web/), on this loop, when PAPERDESK_WEB_PORT is not 0
+        self.web: Any = None
         self.story = Story(say, app.desk.clock, zone)  # zone None: the machine's local time
         self.reconciled: str | None = None
         self.drain_seconds = 7.0  # SIGTERM to exit stays under 10 s
@@ -126,6 +128,8 @@ class Daemon:
     async def start(self) -> None:
         """Reconcile, then start everything; Telegram in the background, retried until it answers."""
         await self.reconcile()
+        if self.serve_web:
+            await self._start_web()
         if self.telegram is None:
             self._start_scheduler()
             return
@@ -147,7 +151,25 @@ class Daemon:
             await self.telegram.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.web is not None:
+            await self.web.stop()
         log.info("daemon_stopped")
+
+    async def _start_web(self) -> None:
+        """The dashboard beside the scheduler; a port it cannot bind is told, and the desk trades on without it."""
+        from bot.web.hosting import host_dashboard  # fastapi and uvicorn load only when the dashboard is on
+        from bot.web.server import WebServerError
+
+        def next_runs() -> dict[str, Any]:
+            return {job.id: job.next_run_time for job in self.scheduler.get_jobs() if job.id != "outbox"}
+
+        try:
+            self.web, line = await host_dashboard(self.app.desk, self.app.settings, next_runs=next_runs,
+                                                  settle=self.runner.notifier.settle)
+        except WebServerError as exc:
+            log.error("web_not_started", error=str(exc))
+            line = str(exc)
+        self.notices.append(line)
 
 
 async def serve(daemon: Daemon, stop: asyncio.Event | None = None, systemd: SystemdNotifier | None = None) -> None:

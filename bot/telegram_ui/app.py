@@ -40,7 +40,7 @@ COMMANDS = [
     ("resume", "trade normally again"), ("risk", "limits and how much is used"),
     ("history", "recent decisions and their fate"), ("report", "performance vs benchmarks: /report [week]"),
     ("explain", "the whole story of a proposal or cycle: /explain ID"),
-    ("memory", "memories, or those nearest to: /memory QUERY"),
+    ("memory", "memories, or those nearest to: /memory QUERY"), ("web", "a one-time link to the web dashboard"),
     ("remember", "add a note the agent recalls: /remember TEXT"), ("forget", "remove a memory: /forget ID"),
     ("help", "what the bot can do"),
 ]
@@ -54,12 +54,13 @@ def build_application(settings: Settings, runner: DeskRunner, *, token: str | No
                    .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
                    .concurrent_updates(True).job_queue(None).build())
     application.add_handler(auth.gate(auth.Roles.from_settings(settings)), group=-1)
-    handlers = Handlers(runner)
+    handlers = Handlers(runner, settings)
     for name, callback in [("start", handlers.start), ("help", handlers.start), ("status", handlers.status),
                            ("positions", handlers.positions), ("pnl", handlers.pnl), ("pending", handlers.pending),
                            ("approve", handlers.approve), ("reject", handlers.reject), ("run", handlers.run),
                            ("halt", handlers.halt), ("reduce", handlers.reduce), ("resume", handlers.resume),
-                           ("risk", handlers.risk), ("history", handlers.history), ("report", handlers.report)]:
+                           ("risk", handlers.risk), ("history", handlers.history), ("report", handlers.report),
+                           ("web", handlers.web)]:
         application.add_handler(auth.DeskCommandHandler(name, callback))
     application.add_handler(auth.DeskCommandHandler("explain", ExplainHandlers(runner.desk, settings).explain))
     memory = MemoryHandlers(runner.desk)

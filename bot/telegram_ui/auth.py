@@ -24,11 +24,12 @@ import structlog
 from telegram import Message, MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes, TypeHandler
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
+from bot.settings import parse_ids as parse_ids  # one parser, re-exported for the telegram modules
 
 log = structlog.get_logger("paperdesk.telegram.auth")
 READ_ONLY = frozenset({"start", "help", "status", "positions", "pnl", "pending", "history", "risk", "report",
-                       "memory", "explain"})
+                       "memory", "explain", "web"})
 VIEW_ONLY = "view-only: you can read, not act"
 
 
@@ -38,16 +39,6 @@ class Role(StrEnum):
     APPROVER = "approver"
     VIEWER = "viewer"
     STRANGER = "stranger"
-
-
-def parse_ids(value: str, variable: str) -> tuple[int, ...]:
-    """Comma-separated Telegram user ids, in the order listed (repeats dropped)."""
-    try:
-        ids = [int(part) for part in value.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise SettingsError(f"invalid setting {variable}: use comma-separated numeric user ids "
-                            f"(got {value!r})") from None
-    return tuple(dict.fromkeys(ids))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from html import escape
 
 import structlog
 from telegram import InputFile, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.daemon.runner import DeskRunner
@@ -20,7 +20,9 @@ from bot.desk.results import DeskError
 from bot.desk.risk_usage import risk_usage
 from bot.evaluation import pnl_chart
 from bot.evaluation.report import build_report
+from bot.settings import Settings
 from bot.telegram_ui import render
+from bot.telegram_ui.auth import Roles
 from risk.models import TradingState
 from storage.telegram_store import TelegramStore
 
@@ -53,9 +55,10 @@ def _argument(context: Ctx, usage: str) -> tuple[str, str | None]:
 class Handlers:
     """One short coroutine per command."""
 
-    def __init__(self, runner: DeskRunner) -> None:
+    def __init__(self, runner: DeskRunner, settings: Settings | None = None) -> None:
         self.runner = runner
         self.desk = runner.desk
+        self.settings = settings
 
     async def start(self, update: Update, context: Ctx) -> None:
         """/start and /help."""
@@ -141,6 +144,21 @@ class Handlers:
     async def _state(self, update: Update, context: Ctx, state: TradingState) -> None:
         change = self.desk.set_state(state, actor(update), " ".join(context.args or []).strip() or None)
         await reply(update, render.state_change(change))
+
+    async def web(self, update: Update, context: Ctx) -> None:
+        """/web: a one-time link to the dashboard with the sender's role, in a private chat only."""
+        user, chat = update.effective_user, update.effective_chat
+        if self.settings is None or self.settings.web_port == 0:
+            raise DeskError("the web dashboard is off (PAPERDESK_WEB_PORT=0)")
+        if user is None or chat is None or chat.type != ChatType.PRIVATE:
+            await reply(update, "Ask me for /web in a private chat: a login link is for you alone.")
+            return
+        from bot.web.links import login_link  # the dashboard's modules load only when a link is asked for
+
+        role = Roles.from_settings(self.settings).of(user.id)
+        link = login_link(self.settings, f"tg:{user.id}", str(role), self.desk.clock)
+        await reply(update, f'<a href="{escape(link)}">Open the dashboard</a> as {role} (the link works once, for '
+                            "10 minutes).")
 
     async def reason(self, update: Update, context: Ctx) -> None:
         """A reply to an approval message: the reason of a rejection made with the button."""
