@@ -68,9 +68,10 @@ class _CurrentStderr:
 def settings_secrets(settings: Settings) -> list[str]:
     """The secret values among the settings: tokens, keys and the passwords inside configured URLs."""
     urls = (settings.database_url, settings.openai_base_url, settings.alpaca_url, settings.alpaca_data_url,
-            settings.telegram_api_url)
+            settings.telegram_api_url, settings.web_public_url)
     values = [settings.telegram_bot_token, settings.openai_api_key, settings.alpaca_api_key,
-              settings.alpaca_secret_key, *(url_password(url) for url in urls)]
+              settings.alpaca_secret_key, settings.web_secret, settings.web_metrics_token,
+              *(url_password(url) for url in urls)]
     return [v for v in values if v]
 
 

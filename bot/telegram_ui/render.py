@@ -53,6 +53,7 @@ HELP = """<b>paperdesk</b> — commands
 /risk — limits and how much of each is used
 /history — recent decisions and their fate
 /explain ID — the whole story of a proposal or cycle
+/web — a one-time link to the web dashboard (private chat)
 /report [week] — performance vs SPY, the CAC 40 and equal weight; decision quality; charts
 /memory [QUERY] — latest memories, or those nearest to QUERY
 /remember TEXT — a note the agent will recall · /forget ID — remove a memory"""

@@ -66,3 +66,12 @@ def test_auto_format_is_json_under_systemd(monkeypatch: pytest.MonkeyPatch) -> N
     assert not use_json("auto") and use_json("json") and not use_json("console")
     monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
     assert use_json("auto") and not use_json("console")
+
+
+def test_the_web_secrets_are_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
+    secret, token = "w3b-s3cret-0123456789abcdef", "m3trics-t0ken-0123456789"
+    settings = Settings(web_secret=secret, web_metrics_token=token)  # type: ignore[call-arg]
+    configure_logging("info", "json", settings_secrets(settings))
+    structlog.get_logger("test").info("web_started", secret=secret, header=f"Authorization: Bearer {token}")
+    text = capsys.readouterr().err
+    assert "web_started" in text and secret not in text and token not in text
