@@ -57,7 +57,7 @@ class Report:
 def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
     """The report of the live portfolio (since the start, or its last 7 days)."""
     as_of = desk.portfolio_date()
-    recorded = _snapshots(desk, as_of)
+    recorded = equity_snapshots(desk, as_of)
     history = daily_equity(recorded)
     title = f"paperdesk {'weekly ' if week else ''}report, {as_of}"
     title += " — SYNTHETIC DATA, not real prices" if desk.market.provider.synthetic else ""
@@ -67,7 +67,7 @@ def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
                 "period. Run `paperdesk cycle` on a few days first.\n")
         return Report(title=title, text=text)
     dates = [d.date() for d in equity.index]
-    series, missing = _benchmarks(desk, dates, float(equity.iloc[0]))
+    series, missing = benchmark_curves(desk, dates, float(equity.iloc[0]))
     quality = _decision_quality(desk, dates, as_of)
     data = {"period": [str(dates[0]), str(dates[-1])], "metrics": as_json(summarize(equity)),
             "benchmarks": {name: as_json(summarize(s)) for name, s in series.items()}, "missing_benchmarks": missing,
@@ -91,7 +91,7 @@ def _sparse(recorded: pd.Series, days: pd.DatetimeIndex) -> str | None:
             "equity (a flat day), which understates volatility (run a cycle every trading day for exact figures)")
 
 
-def _snapshots(desk: Desk, as_of: date) -> pd.Series:
+def equity_snapshots(desk: Desk, as_of: date) -> pd.Series:
     """Every stored equity snapshot up to ``as_of`` by its as-of date, in the order they were taken."""
     rows = [row for row in desk.store.equity_history() if row.as_of <= as_of]
     return pd.Series([float(row.equity) for row in rows], index=pd.DatetimeIndex([row.as_of for row in rows]),
@@ -103,7 +103,9 @@ def _load(desk: Desk, symbols: list[str], end: date) -> PriceHistory:
     return desk.market.provider.history(instruments, end, HISTORY_ROWS)
 
 
-def _benchmarks(desk: Desk, dates: list[date], initial: float) -> tuple[dict[str, pd.Series], list[str]]:
+def benchmark_curves(desk: Desk, dates: list[date], initial: float) -> tuple[dict[str, pd.Series], list[str]]:
+    """SPY and CAC 40 buy-and-hold and the equal-weight universe from ``initial`` over ``dates`` (the report's
+    and the dashboard's curves), and a line for each that could not be priced."""
     series: dict[str, pd.Series] = {}
     missing: list[str] = []
     for symbol in (bench.SPY, bench.CAC):

@@ -19,7 +19,7 @@ from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
 from bot.desk.watch import stop_price
 from bot.evaluation.metrics import daily_equity
-from bot.evaluation.report import _benchmarks, _snapshots
+from bot.evaluation.report import benchmark_curves, equity_snapshots
 from bot.llm_log import SqlCallLog
 from bot.web.models import (
     BacktestDetail,
@@ -54,13 +54,13 @@ def decisions(desk: Desk, *, symbol: str | None, verdict: str | None, actor: str
 def equity_chart(desk: Desk) -> EquityChart:
     """The report's daily equity and benchmark curves (``bot.evaluation.report``) and the drawdown."""
     as_of = desk.portfolio_date()
-    equity = daily_equity(_snapshots(desk, as_of))
+    equity = daily_equity(equity_snapshots(desk, as_of))
     synthetic = desk.market.provider.synthetic
     currency = desk.universe.base_currency
     if len(equity) < 2:
         return EquityChart(base_currency=currency, synthetic=synthetic, lines={"portfolio": _points(equity)},
                            drawdown=_points(_drawdown(equity)), missing=[])
-    series, missing = _benchmarks(desk, [d.date() for d in equity.index], float(equity.iloc[0]))
+    series, missing = benchmark_curves(desk, [d.date() for d in equity.index], float(equity.iloc[0]))
     lines = {"portfolio": _points(equity)} | {name: _points(s) for name, s in series.items()}
     return EquityChart(base_currency=currency, synthetic=synthetic, lines=lines, drawdown=_points(_drawdown(equity)),
                        missing=missing)
