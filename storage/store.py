@@ -130,14 +130,18 @@ class Store(PortfolioStoreMixin):
             return s.get(ProposalRow, proposal_id)
 
     def proposals(self, statuses: Sequence[ProposalStatus] | None = None, cycle_id: str | None = None,
-                  limit: int = 200) -> list[ProposalRow]:
-        """Proposals, newest first, optionally filtered by status or cycle."""
+                  limit: int = 200, *, symbol: str | None = None, side: str | None = None) -> list[ProposalRow]:
+        """Proposals, newest first, optionally filtered by status, cycle, symbol and side."""
         with self.session() as s:
             stmt = select(ProposalRow)
             if statuses:
                 stmt = stmt.where(col(ProposalRow.status).in_([str(st) for st in statuses]))
             if cycle_id:
                 stmt = stmt.where(ProposalRow.cycle_id == cycle_id)
+            if symbol:
+                stmt = stmt.where(ProposalRow.symbol == symbol)
+            if side:
+                stmt = stmt.where(ProposalRow.side == side)
             stmt = stmt.order_by(col(ProposalRow.created_at).desc(), col(ProposalRow.id)).limit(limit)
             return list(s.exec(stmt))
 

@@ -126,9 +126,9 @@ def trip_circuit_breaker(desk: Desk, ctx: RiskContext) -> str | None:
 
 def stop_price(desk: Desk, symbol: str) -> Decimal | None:
     """The stop of the latest filled BUY of ``symbol`` that carried a stop_loss_pct, or None."""
-    for row in desk.store.proposals([S.FILLED, S.PARTIALLY_FILLED], limit=1000):
-        if row.symbol != symbol or row.side != str(Side.BUY):
-            continue
+    # Filtered by symbol and side in the database: the 1,000 newest fills of every symbol, read
+    # for each holding, could hold none of an old position's buys (its stop was then lost).
+    for row in desk.store.proposals([S.FILLED, S.PARTIALLY_FILLED], limit=1000, symbol=symbol, side=str(Side.BUY)):
         pct = (row.idea or {}).get("stop_loss_pct")
         order = desk.store.order_for(row.id)
         if pct is None or order is None or order.filled_avg_price is None:

@@ -285,3 +285,20 @@ def test_the_peak_is_the_highest_equity_as_a_number_not_as_text(store: Store) ->
                           equity=Decimal(equity), at=NOW)
         store.snapshot(account, [], date(2026, 11, 2 + day), f"c{day}")
     assert store.peak_equity() == Decimal("120000.5")
+
+
+def test_proposals_filter_by_symbol_and_side_in_the_database(store: Store) -> None:
+    """The watch finds a holding's stop among that symbol's buys, however many other fills came after."""
+    store.record_cycle(_cycle(), [])
+    made = [("b-spy", "SPY", Side.BUY), ("s-spy", "SPY", Side.SELL), ("b-tlt", "TLT", Side.BUY)]
+    for pid, symbol, side in made:
+        item = _item(pid, Level.SAFE)
+        proposal = TradeProposal(id=pid, symbol=symbol, side=side, quantity=Decimal(1), price=Decimal(100),
+                                 fx_rate=Decimal(1), target_weight=0.1, confidence=0.7)
+        store.add_proposals("c1", [NewProposal(proposal=proposal, verdict=item.verdict, currency="USD",
+                                               weight_before=0.0, thesis="t", idea={}, nonce="abcd",
+                                               expires_at=item.expires_at)])
+    assert [r.id for r in store.proposals(symbol="SPY", side=str(Side.BUY))] == ["b-spy"]
+    assert {r.id for r in store.proposals(symbol="SPY")} == {"b-spy", "s-spy"}
+    assert [r.id for r in store.proposals([S.SAFE], side=str(Side.BUY), symbol="TLT")] == ["b-tlt"]
+    assert store.proposals(symbol="GLD") == []
