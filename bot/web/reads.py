@@ -18,7 +18,7 @@ from bot.desk import views
 from bot.desk.desk import Desk
 from bot.desk.lines import line_from_row
 from bot.desk.watch import stop_price
-from bot.evaluation.metrics import daily_equity
+from bot.evaluation.metrics import daily_equity, drawdown_curve
 from bot.evaluation.report import benchmark_curves, equity_snapshots
 from bot.llm_log import SqlCallLog
 from bot.web.models import (
@@ -67,7 +67,8 @@ def equity_chart(desk: Desk) -> EquityChart:
 
 
 def _drawdown(equity: pd.Series) -> pd.Series:
-    return equity / equity.cummax() - 1 if len(equity) else equity
+    """The metrics' drawdown curve (``metrics.drawdown_curve``), drawn below zero."""
+    return -drawdown_curve(equity)
 
 
 def _points(series: pd.Series) -> list[Point]:
