@@ -16,51 +16,20 @@ An unparsable id list is a ``SettingsError`` naming the variable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 import structlog
 from telegram import Message, MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes, TypeHandler
 
-from bot.settings import Settings
-from bot.settings import parse_ids as parse_ids  # one parser, re-exported for the telegram modules
+from bot.desk.access import Role as Role  # the roles every transport shares, re-exported for the telegram modules
+from bot.desk.access import Roles as Roles
+from bot.settings import parse_ids as parse_ids
 
 log = structlog.get_logger("paperdesk.telegram.auth")
 READ_ONLY = frozenset({"start", "help", "status", "positions", "pnl", "pending", "history", "risk", "report",
                        "memory", "explain", "web"})
 VIEW_ONLY = "view-only: you can read, not act"
-
-
-class Role(StrEnum):
-    """What a Telegram user may do."""
-
-    APPROVER = "approver"
-    VIEWER = "viewer"
-    STRANGER = "stranger"
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Who may act and who may read."""
-
-    approvers: frozenset[int]
-    viewers: frozenset[int]
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Roles:
-        """Read both id lists."""
-        return cls(frozenset(parse_ids(settings.telegram_allowed_users, "PAPERDESK_TELEGRAM_ALLOWED_USERS")),
-                   frozenset(parse_ids(settings.telegram_viewers, "PAPERDESK_TELEGRAM_VIEWERS")))
-
-    def of(self, user_id: int | None) -> Role:
-        """The role of one user."""
-        if user_id is not None and user_id in self.approvers:
-            return Role.APPROVER
-        if user_id is not None and user_id in self.viewers:
-            return Role.VIEWER
-        return Role.STRANGER
 
 
 class Command(NamedTuple):

@@ -29,7 +29,7 @@ from bot.web.api import router
 from bot.web.auth import COOKIE, Auth, check_csrf, current
 from bot.web.context import WebContext
 from bot.web.keys import is_loopback, session_key, web_secrets
-from bot.web.roles import WebRoles
+from bot.web.roles import Roles
 
 WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 - names of the wildcard binds, to recognise them
 STATIC_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,120}$")
@@ -50,7 +50,7 @@ def create_app(desk: Desk, settings: Settings, *, next_runs: Callable[[], Mappin
     """The dashboard for ``desk`` (``key``: the signing key, else ``bot.web.keys.session_key``)."""
     key = key or session_key(settings)
     app = FastAPI(title="paperdesk", version="1", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.auth = Auth(key, WebRoles.from_settings(settings), desk.clock)
+    app.state.auth = Auth(key, Roles.from_settings(settings), desk.clock)
     context = WebContext(desk=desk, settings=settings, secrets=web_secrets(settings, key))
     if next_runs is not None:
         context.next_runs = next_runs

@@ -22,7 +22,7 @@ from fastapi import HTTPException, Request
 from bot.clock import Clock
 from bot.web import tokens
 from bot.web.links import login_token
-from bot.web.roles import Role, WebRoles
+from bot.web.roles import Role, Roles, role_now
 
 log = structlog.get_logger("paperdesk.web.auth")
 COOKIE = "paperdesk_session"
@@ -45,7 +45,7 @@ class Auth:
     """Issues and checks links and sessions with one key."""
 
     key: bytes
-    roles: WebRoles
+    roles: Roles
     clock: Clock
     _used: dict[str, int] = field(default_factory=dict)
 
@@ -84,9 +84,7 @@ class Auth:
         return self._check(str(payload.get("h")), str(payload.get("r")), str(payload.get("c")), expires)
 
     def _check(self, holder: str, granted: str, csrf: str, expires: datetime) -> Session | None:
-        if granted not in {r.value for r in Role}:
-            return None
-        role = self.roles.current(holder, Role(granted))
+        role = role_now(self.roles, holder, granted)
         return None if role is None else Session(holder=holder, role=role, csrf=csrf, expires=expires)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.desk.results import ProposalLine, StatusView
+from bot.desk.results import PositionLine, ProposalLine, StatusView
 
 
 class _View(BaseModel):
@@ -59,18 +59,9 @@ class EquityChart(_View):
     missing: list[str]
 
 
-class PositionRow(_View):
-    """A position line with the stop level of its latest filled BUY, if it set one."""
+class PositionRow(PositionLine):
+    """A position line (``views.positions``) with the stop level of its latest filled BUY, if it set one."""
 
-    symbol: str
-    quantity: Decimal
-    avg_price: Decimal
-    market_price: Decimal
-    currency: str
-    market_value_base: Decimal
-    weight: float
-    unrealized_pnl_base: Decimal
-    unrealized_pnl_pct: float
     stop_price: Decimal | None
 
 

@@ -39,7 +39,7 @@ from storage.tables_backtest import BacktestRunRow
 async def position_rows(desk: Desk) -> list[PositionRow]:
     """``views.positions`` with each holding's stop level."""
     lines = await views.positions(desk)
-    return [PositionRow(**line.model_dump(exclude={"cost_base"}), stop_price=stop_price(desk, line.symbol))
+    return [PositionRow(**line.model_dump(), stop_price=stop_price(desk, line.symbol))
             for line in lines]
 
 

@@ -1,59 +1,33 @@
-"""Who may use the dashboard: the Telegram roles (approvers act, viewers read), nobody else.
+"""Who may use the dashboard: the Telegram roles (``bot.desk.access``: approvers act, viewers read), nobody else.
 
 A login link names its holder: ``tg:<user id>`` (from ``/web`` in Telegram) or ``os:<user>`` (from
-``paperdesk web login``). A Telegram holder's role is read again from the settings on every request,
-so removing an id from ``PAPERDESK_TELEGRAM_ALLOWED_USERS`` takes effect at once; the terminal user
-is an approver (they can already run ``paperdesk approve``).
+``paperdesk web login``) and the role it grants, approver or viewer. A Telegram holder's role is
+read again from the settings on every request, so removing an id from
+``PAPERDESK_TELEGRAM_ALLOWED_USERS`` takes effect at once; the terminal user is an approver (they
+can already run ``paperdesk approve``). A stranger is never granted anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from bot.desk.access import Role, Roles
 
-from bot.settings import Settings, parse_ids
+__all__ = ["GRANTABLE", "Role", "Roles", "actor", "role_now"]
 
-
-class Role(StrEnum):
-    """What a web user may do."""
-
-    APPROVER = "approver"
-    VIEWER = "viewer"
+GRANTABLE = (Role.VIEWER, Role.APPROVER)  # from least to most
 
 
-RANK = {Role.VIEWER: 1, Role.APPROVER: 2}
-
-
-@dataclass(frozen=True)
-class WebRoles:
-    """The Telegram id lists, read once."""
-
-    approvers: frozenset[int]
-    viewers: frozenset[int]
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WebRoles:
-        """Read both id lists (``SettingsError`` naming a bad one)."""
-        return cls(frozenset(parse_ids(settings.telegram_allowed_users, "PAPERDESK_TELEGRAM_ALLOWED_USERS")),
-                   frozenset(parse_ids(settings.telegram_viewers, "PAPERDESK_TELEGRAM_VIEWERS")))
-
-    def of_telegram(self, user_id: int) -> Role | None:
-        """The role of a Telegram user, None for a stranger."""
-        if user_id in self.approvers:
-            return Role.APPROVER
-        if user_id in self.viewers:
-            return Role.VIEWER
+def role_now(roles: Roles, holder: str, granted: str) -> Role | None:
+    """The role ``holder`` has now: never more than ``granted``, and none once a Telegram id is removed."""
+    if granted not in GRANTABLE:
         return None
-
-    def current(self, holder: str, granted: Role) -> Role | None:
-        """The role ``holder`` has now: never more than ``granted``, and none once a Telegram id is removed."""
-        kind, _, name = holder.partition(":")
-        if kind == "os":
-            return granted
-        if kind == "tg" and name.isdigit():
-            now = self.of_telegram(int(name))
-            return None if now is None else min(now, granted, key=RANK.__getitem__)
-        return None
+    given = Role(granted)
+    kind, _, name = holder.partition(":")
+    if kind == "os" and name:
+        return given
+    if kind == "tg" and name.isdigit():
+        now = roles.of(int(name))
+        return None if now not in GRANTABLE else min(now, given, key=GRANTABLE.index)
+    return None
 
 
 def actor(holder: str) -> str:
