@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -105,7 +106,11 @@ async def test_a_failed_job_is_one_line_too() -> None:
 
 
 def test_paperdesk_run_prints_its_set_up_on_stdout_and_nothing_on_stderr(tmp_path: Path) -> None:
-    env = {**os.environ, "PAPERDESK_HOME": str(tmp_path / "home"), "PAPERDESK_POLICY": "rules", "TZ": "Asia/Tokyo"}
+    with socket.socket() as probe:  # a free port for the dashboard (8765 may be taken on this machine)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PAPERDESK_HOME": str(tmp_path / "home"), "PAPERDESK_POLICY": "rules", "TZ": "Asia/Tokyo",
+           "PAPERDESK_WEB_PORT": str(port)}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     paperdesk = Path(sys.executable).parent / "paperdesk"
     proc = subprocess.Popen([str(paperdesk), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -114,7 +119,7 @@ def test_paperdesk_run_prints_its_set_up_on_stdout_and_nothing_on_stderr(tmp_pat
     guard.start()
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline().rstrip("\n") for _ in range(9)]
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(10)]
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=30)
     finally:
@@ -123,7 +128,8 @@ def test_paperdesk_run_prints_its_set_up_on_stdout_and_nothing_on_stderr(tmp_pat
             proc.kill()
     assert proc.returncode == 0, err
     assert lines[0].startswith(f"paperdesk run (pid {proc.pid}; Ctrl-C or SIGTERM stops it): database sqlite:///")
-    assert lines[1].startswith("broker: simulated") and lines[3] == NO_TELEGRAM and lines[4] == "memory: off"
+    assert lines[1].startswith("broker: simulated") and lines[3] == NO_TELEGRAM
+    assert lines[4].startswith(f"dashboard: http://127.0.0.1:{port}/ (log in with /web") and lines[5] == "memory: off"
     assert re.fullmatch(r"next cycle: \w{3} [\d-]+ \d\d:\d\d UTC \((\w{3} )?\d\d:\d\d JST here\) — 30 min after .*",
-                        lines[5])
-    assert lines[8].startswith("reconcile: ") and rest == "" and err == ""
+                        lines[6])
+    assert lines[9].startswith("reconcile: ") and rest == "" and err == ""
