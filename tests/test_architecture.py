@@ -88,6 +88,13 @@ def test_telegram_only_in_telegram_ui_and_wiring() -> None:
     assert not (ROOT / "bot" / "telegram").exists(), "never name a package `telegram`"
 
 
+@pytest.mark.parametrize(("sdk", "home"), [("fastapi", "bot/web/"), ("uvicorn", "bot/web/"), ("starlette", "bot/web/"),
+                                         ("dask", "bot/backtest/sweep.py"), ("distributed", "bot/backtest/sweep.py")])
+def test_web_and_cluster_libraries_stay_in_their_module(sdk: str, home: str) -> None:
+    """DESIGN.md: fastapi/uvicorn only in bot/web/, dask only in the sweep module."""
+    assert all(p.startswith(home) for p in _importers(sdk)), _importers(sdk)
+
+
 COMPOSITION_ROOT = {"settings.py", "wiring.py", "llm_wiring.py", "memory_wiring.py", "logging.py", "clock.py",
                     "llm_log.py", "__init__.py"}
 BOT_JOBS = {"desk", "daemon", "cli", "telegram_ui", "web", "backtest", "evaluation"}

@@ -34,6 +34,8 @@ from agent.indicator_panels import indicator_panels
 from agent.market.assemble import NoPriceBeforeEnd
 from agent.market.base import MarketData, MarketDataError, PriceHistory
 from agent.policies.base import Policy
+from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
+from agent.policies.rules import RulesPolicy
 from agent.universe import Universe
 from bot.backtest.engine import BREAKER_DAYS, Replay, ReplayResult, replay
 from bot.evaluation import benchmarks as bench
@@ -67,6 +69,16 @@ class BacktestRequest:
     walk_forward: int = 1
     engine: str = "auto"
     breaker_days: int = BREAKER_DAYS
+
+
+def replay_policy(name: str) -> Policy:
+    """The policies a replay builds without settings or a database, by name (the llm policy is wired
+    by ``bot.backtest.llm``): the live rules policy and the two baselines."""
+    made: dict[str, Callable[[], Policy]] = {"rules": RulesPolicy, "buy_and_hold": BuyAndHoldPolicy,
+                                             "equal_weight": EqualWeightPolicy}
+    if name not in made:
+        raise BacktestError(f"unknown policy {name!r}: choose {', '.join([*made, 'llm'])}")
+    return made[name]()
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ class CommandGroup(LazyGroup):
     """paperdesk's top-level group: these commands' modules load only when they run."""
 
     lazy: ClassVar[dict[str, str]] = {"backtest": "bot.cli.backtest:backtest", "report": "bot.cli.backtest:report",
-                                      "explain": "bot.cli.explain:explain", "compare": "bot.cli.compare:compare"}
+                                      "explain": "bot.cli.explain:explain", "compare": "bot.cli.compare:compare",
+                                      "sweep": "bot.cli.sweep:sweep"}
 
 
 app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_args_is_help=True,

@@ -33,7 +33,6 @@ from rich.console import Console
 
 from agent.market.base import MarketData, MarketDataError
 from agent.policies.base import Policy
-from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.universe import Universe, UniverseError, load_universe
 from bot.backtest import notes
 from bot.backtest.engine import BREAKER_DAYS, DESK_COUNTS
@@ -45,6 +44,7 @@ from bot.backtest.run import (
     FoldResult,
     check_out_dir,
     combined,
+    replay_policy,
     run_backtest,
     write_equity,
 )
@@ -89,17 +89,11 @@ def parse_day(value: str, option: str) -> date:
 
 def make_backtest_policy(name: str, settings: Settings, store: Store) -> tuple[Policy, CallTally | None]:
     """The policy by name; ``llm`` records its calls in ``store`` and comes with their tally."""
-    if name == "buy_and_hold":
-        return BuyAndHoldPolicy(), None
-    if name == "equal_weight":
-        return EqualWeightPolicy(), None
     if name == "llm":
         from bot.backtest.llm import backtest_llm  # the openai SDK loads only for the llm policy
 
         return backtest_llm(settings, store, system_clock)
-    from bot.wiring import make_policy
-
-    return make_policy(name, settings, []), None
+    return replay_policy(name), None
 
 
 def backtest(
@@ -303,7 +297,9 @@ def _render(document: dict[str, Any]) -> None:
 
 
 def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[FoldResult],
-           document: dict[str, Any], policy: str, data: str, elapsed: float) -> None:
+           document: dict[str, Any], policy: str, data: str, elapsed: float,
+           extra_params: dict[str, Any] | None = None) -> None:
+    """One ``backtest_run`` row per fold; ``extra_params`` (a sweep's key and limits) join its ``params``."""
     store = BacktestStore(database.session, system_clock)
     for k, fold in enumerate(folds):
         suffix = "" if len(folds) == 1 else f"-f{k + 1}"
@@ -314,7 +310,7 @@ def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[F
             params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
                     "engine": request.engine, "breaker_days": request.breaker_days, "fold": k + 1,
                     "skip_missing": request.skip_missing,
-                    "requested_symbols": list(request.symbols)},
+                    "requested_symbols": list(request.symbols), **(extra_params or {})},
             metrics={**fold.metrics, "counts": dict(fold.result.counts), **extra}, benchmarks=fold.benchmarks,
             equity=[[d.isoformat(), round(float(v), 2)]
                     for d, v in zip(fold.result.dates, fold.equity, strict=True)],
