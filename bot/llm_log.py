@@ -35,8 +35,15 @@ class SqlCallLog:
 
     def record(self, call: LlmCall) -> None:
         """Store one audit record, its untrusted text redacted."""
+        self.store.add(self._row(call))
+
+    def record_many(self, calls: list[LlmCall]) -> None:
+        """Store several audit records in one transaction."""
+        self.store.add_all([self._row(call) for call in calls])
+
+    def _row(self, call: LlmCall) -> LlmCallRow:
         clean = self.redactor.text
-        self.store.add(LlmCallRow(
+        return LlmCallRow(
             at=call.at, cycle_id=call.cycle_id, model=call.model[:120],
             endpoint_host=clean(host_of(call.endpoint_host))[:200],
             cache_key=call.cache_key, messages=call.messages, raw_answer=_text(call.raw_answer), parsed=call.parsed,
@@ -44,7 +51,7 @@ class SqlCallLog:
             finish_reason=(call.finish_reason or None) and call.finish_reason[:24],
             error=_text(None if call.error is None else clean(call.error)),
             prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens, latency_ms=call.latency_ms,
-            cost_usd=call.cost_usd, from_cache=call.from_cache, output_mode=call.output_mode))
+            cost_usd=call.cost_usd, from_cache=call.from_cache, output_mode=call.output_mode)
 
     def negotiated_mode(self, endpoint_host: str, model: str) -> str | None:
         """The mode of the newest answered call to ``model`` at ``endpoint_host`` (keyed as ``record`` stores them)."""

@@ -21,7 +21,7 @@ REPLAY_ONLY_KEY = "replay-only"  # replay never calls the endpoint; the SDK stil
 
 
 def make_llm_policy(settings: Settings, store: Store, clock: Clock,
-                    wrap_log: Callable[[CallLog], CallLog] | None = None) -> LlmPolicy:
+                    wrap_log: Callable[[SqlCallLog], CallLog] | None = None) -> LlmPolicy:
     """The LLM policy wired to the configured endpoint and the database (``wrap_log`` may observe its calls)."""
     sdk = make_openai(settings.openai_base_url, settings.openai_api_key or REPLAY_ONLY_KEY,
                       settings.llm_timeout_seconds)

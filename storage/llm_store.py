@@ -45,6 +45,13 @@ class LlmStore:
             s.flush()
             return row
 
+    def add_all(self, rows: list[LlmCallRow]) -> None:
+        """Store several calls in one transaction (a replay's buffered audit rows)."""
+        if not rows:
+            return
+        with self._session() as s:
+            s.add_all(rows)
+
     def answered(self, cache_key: str) -> LlmCallRow | None:
         """The newest row of this key that holds a model answer."""
         with self._session() as s:

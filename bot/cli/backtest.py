@@ -138,7 +138,11 @@ def backtest(
         request = replace(_request(settings, universe, provider, first, last, chosen, symbols, approve_borderline,
                                    walk_forward), engine=engine, breaker_days=breaker_days, skip_missing=skip_missing)
         started = time.perf_counter()
-        folds = _run_with_progress(request, tally)
+        try:
+            folds = _run_with_progress(request, tally)
+        finally:
+            if tally is not None:
+                tally.flush()  # a replay's buffered audit rows, stored even when the run stops early
         elapsed = round(time.perf_counter() - started, 3)
         document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data, tally)
         _store(store, run_id, request, folds, document, policy, data or settings.data, elapsed)

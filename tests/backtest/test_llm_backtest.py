@@ -88,6 +88,25 @@ def test_record_then_replay_with_the_server_stopped_reproduces_the_run(
     assert stderr == ("error: no recorded LLM answer for 2024-02-29 (model gpt-4o-mini); run the same backtest "
                       "with PAPERDESK_LLM_CACHE=record first\n")  # the recorded run's last day had no decision
     assert len(server.requests) == DECISION_DAYS
+    # A replay buffers its audit rows; a run that stops early still stores those of the days it replayed.
+    assert llm_rows(isolated_env)[2 * DECISION_DAYS:] == [("ok", True, Decimal(0))] * DECISION_DAYS + [
+        ("replay_miss", False, Decimal(0))]
+
+
+def test_a_long_replay_stores_its_audit_rows_in_batches(
+        tmp_path: Path, isolated_env: Path, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.backtest.llm import TallyingCallLog
+
+    data = _write_csvs(tmp_path / "data")
+    server.script(*daily_answers(DECISION_DAYS))
+    assert backtest(data, tmp_path / "record")[0] == 0
+    server.stop()
+    monkeypatch.setenv("PAPERDESK_LLM_CACHE", "replay")
+    monkeypatch.setattr(TallyingCallLog, "BATCH", 7)  # 20 days: batches of 7, 7, then the last 6 at the end
+    code, replayed, stderr = backtest(data, tmp_path / "replay")
+    assert code == 0, stderr
+    assert replayed["llm"]["calls_replayed"] == DECISION_DAYS
+    assert llm_rows(isolated_env)[DECISION_DAYS:] == [("ok", True, Decimal(0))] * DECISION_DAYS
 
 
 def test_the_monthly_budget_stops_the_calls_as_live(tmp_path: Path, isolated_env: Path, server: FakeOpenAI,
