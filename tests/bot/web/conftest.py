@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -23,8 +24,16 @@ from bot.web.roles import Role
 from bot.web.server import WebServer
 from bot.wiring import App
 from tests.bot.conftest import AppFactory
+from tests.bot.telegram.conftest import tg  # noqa: F401 - the local Bot API server fixture, shared
 
 APPROVER, VIEWER, STRANGER = 11, 22, 33
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a dashboard a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 SECRET = "web-secret-for-tests-0123456789abcdef"
 ROLES = {"telegram_allowed_users": str(APPROVER), "telegram_viewers": str(VIEWER), "web_secret": SECRET}
 

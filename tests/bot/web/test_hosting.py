@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -24,30 +25,28 @@ from bot.web.roles import Role
 from bot.web.server import WebServer
 from bot.wiring import build_app
 from tests.bot.conftest import AppFactory
-from tests.bot.telegram.conftest import APPROVER, APPROVER_2, STRANGER, TOKEN, VIEWER, telegram_settings, until
-from tests.bot.web.conftest import Web
+from tests.bot.telegram.conftest import APPROVER, APPROVER_2, STRANGER, VIEWER, telegram_settings, until
+from tests.bot.web.conftest import Web, free_port
 from tests.fakes.telegram_server import FakeTelegram
 
 LINK = re.compile(r'href="([^"]+)"')
 
 
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    """The local Bot API server (as tests/bot/telegram/conftest.py starts it)."""
-    server = FakeTelegram(TOKEN)
-    server.start()
-    yield server
-    server.stop()
+@contextlib.asynccontextmanager
+async def telegram_daemon(make_app: AppFactory, tg: FakeTelegram) -> AsyncIterator[tuple[Daemon, int]]:
+    """``paperdesk run`` with Telegram and the dashboard on a free port, started, then stopped: (it, the port)."""
+    port = free_port()
+    daemon = Daemon(make_app(**telegram_settings(tg.url), web_port=port), poll_timeout=1, serve_web=True)
+    await daemon.start()
+    try:
+        await asyncio.wait_for(daemon.started(), timeout=15)
+        yield daemon, port
+    finally:
+        await daemon.stop()
 
 
 def links_sent(tg: FakeTelegram) -> list[str]:
     return [m.text for m in tg.sent() if "dashboard" in m.text]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def role_behind(link: str) -> str:
@@ -61,12 +60,7 @@ async def role_behind(link: str) -> str:
 
 async def test_the_daemon_serves_the_dashboard_and_web_sends_links_with_the_senders_role(
         make_app: AppFactory, tg: FakeTelegram) -> None:
-    port = free_port()
-    app = make_app(**telegram_settings(tg.url), web_port=port)
-    daemon = Daemon(app, poll_timeout=1, serve_web=True)
-    await daemon.start()
-    try:
-        await asyncio.wait_for(daemon.started(), timeout=15)
+    async with telegram_daemon(make_app, tg) as (daemon, port):
         assert any(f"http://127.0.0.1:{port}/" in line for line in daemon.notices)
         tg.send_command(APPROVER, "/web")
         tg.send_command(VIEWER, "/web")
@@ -76,8 +70,6 @@ async def test_the_daemon_serves_the_dashboard_and_web_sends_links_with_the_send
         assert sorted([await role_behind(link) for link in links]) == ["approver", "viewer"]
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"http://127.0.0.1:{port}/metrics")).status_code == 200  # loopback: no token
-    finally:
-        await daemon.stop()
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"http://127.0.0.1:{port}/")
@@ -146,12 +138,8 @@ async def test_a_page_rebinding_its_name_to_this_machine_gets_nothing(web: Web) 
 
 
 async def test_a_web_approval_racing_a_telegram_tap_makes_one_order(make_app: AppFactory, tg: FakeTelegram) -> None:
-    port = free_port()
-    app = make_app(**telegram_settings(tg.url), web_port=port)
-    daemon = Daemon(app, poll_timeout=1, serve_web=True)
-    await daemon.start()
-    try:
-        await asyncio.wait_for(daemon.started(), timeout=15)
+    async with telegram_daemon(make_app, tg) as (daemon, port):
+        app = daemon.app
         tg.send_command(APPROVER, "/run")
         message = await until(lambda: next((m for m in tg.sent() if m.buttons), None), timeout=30)
         data = next(b["callback_data"] for b in message.buttons if b["callback_data"].startswith("ap:"))
@@ -168,5 +156,3 @@ async def test_a_web_approval_racing_a_telegram_tap_makes_one_order(make_app: Ap
         assert decided.decided_by == (f"web:{APPROVER_2}" if answer.status_code == 200 else f"human:{APPROVER}")
         assert sum(1 for f in app.store.fills() if f.client_order_id == pid) == 1
         assert [t.to_status for t in app.store.transitions(pid)].count("APPROVED") == 1
-    finally:
-        await daemon.stop()

@@ -33,13 +33,13 @@ from storage.llm_store import LlmStore
 from storage.tables import CycleRow
 from storage.telegram_store import TelegramStore
 from tests.bot.conftest import FRIDAY_CLOSE, AppFactory
+from tests.bot.telegram.conftest import TOKEN
 from tests.fakes.llm_answers import good
 from tests.fakes.openai_server import FakeOpenAI, answer
 from tests.fakes.telegram_server import CHAT_ID, FakeTelegram
 
 pytestmark = pytest.mark.asyncio
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
-TOKEN = "123456:TEST-token"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -58,14 +58,6 @@ def scrape(app: App, **next_runs: datetime | None) -> tuple[Samples, set[str]]:
 
 def value(samples: Samples, name: str, **labels: str) -> float | None:
     return samples.get((name, frozenset(labels.items())))
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(TOKEN)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
