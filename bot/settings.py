@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from broker.redaction import Redactor
@@ -59,6 +59,62 @@ class NotifySettings(BaseModel):
     flush_interval_seconds: float = Field(60, gt=0, le=86_400)
 
 
+SLEEVE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+SleevePolicy = Literal["rules", "llm", "buy_and_hold", "equal_weight"]
+
+
+class SleeveSettings(BaseModel):
+    """One sleeve (``[sleeves.NAME]`` table): its instruments, policy, base weight and limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    instruments: list[str] | None = None  # exactly one of instruments, asset_class, sector, universe_file
+    asset_class: list[str] | None = None
+    sector: list[str] | None = None
+    universe_file: Path | None = None
+    policy: SleevePolicy = "rules"
+    prompt: str = Field("", max_length=4000)  # the mandate an llm sleeve's system prompt adds
+    model: str | None = Field(None, min_length=1, max_length=200)  # an llm sleeve's own model
+    base_weight: float = Field(gt=0, le=1)
+    min_weight: float = Field(0.0, ge=0, le=1)
+    max_weight: float = Field(1.0, gt=0, le=1)
+    defensive: bool = False  # gains budget in a defensive regime
+    risk: dict[str, float] = Field(default_factory=dict)  # limits that only tighten the desk's [risk]
+
+    @field_validator("asset_class", "sector", "instruments", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> SleeveSettings:
+        chosen = [k for k in ("instruments", "asset_class", "sector", "universe_file") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError("name its instruments with exactly one of instruments, asset_class, sector or "
+                             f"universe_file (got {', '.join(chosen) or 'none'})")
+        if not self.min_weight <= self.base_weight <= self.max_weight:
+            raise ValueError(f"base_weight {self.base_weight} must lie between min_weight {self.min_weight} "
+                             f"and max_weight {self.max_weight}")
+        return self
+
+
+class AllocationSettings(BaseModel):
+    """The master allocator (``[allocation]`` table, ``PAPERDESK_ALLOCATION__<KEY>``); used with sleeves."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    every_days: int = Field(7, ge=1, le=366)  # calendar days between two allocations
+    cash_target: float | None = Field(None, ge=0, lt=1)  # default: 1 - the sum of the base weights
+    defensive_cash: float = Field(0.25, ge=0, lt=1)
+    opportunistic_cash: float = Field(0.05, ge=0, lt=1)
+    sharpe_window: int = Field(63, ge=2, le=2520)
+    momentum_window: int = Field(21, ge=1, le=2520)
+    sharpe_tilt: float = Field(0.05, ge=0, le=1)
+    momentum_tilt: float = Field(0.25, ge=0, le=10)
+    regime_tilt: float = Field(0.05, ge=0, le=1)
+    max_step: float = Field(0.05, gt=0, le=1)
+
+
 def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "paperdesk"
 
@@ -74,7 +130,7 @@ class Settings(BaseSettings):
     broker: Literal["sim", "alpaca"] = "sim"
     data: str = "synthetic"
     universe: str = "seed"
-    policy: Literal["llm", "rules"] | None = None
+    policy: Literal["llm", "rules", "sleeves"] | None = None
     synthetic_seed: int = Field(42, ge=0, le=2**63 - 1)
     lookback_days: int = Field(300, ge=60, le=5000)
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
@@ -121,6 +177,17 @@ class Settings(BaseSettings):
 
     risk: RiskLimits = Field(default_factory=RiskLimits)
     sim: SimSettings = Field(default_factory=SimSettings)
+    sleeves: dict[str, SleeveSettings] = Field(default_factory=dict)
+    allocator: Literal["rules", "llm"] = "rules"
+    allocation: AllocationSettings = Field(default_factory=AllocationSettings)
+
+    @field_validator("sleeves")
+    @classmethod
+    def _sleeve_names(cls, value: dict[str, SleeveSettings]) -> dict[str, SleeveSettings]:
+        for name in value:
+            if not SLEEVE_NAME.match(name):
+                raise ValueError(f"sleeve name {name!r}: use lower-case letters, digits and _ (at most 40)")
+        return value
 
     @field_validator("data")
     @classmethod
@@ -166,8 +233,9 @@ class Settings(BaseSettings):
 
     @property
     def effective_policy(self) -> str:
-        """``llm`` when an OpenAI key is set, else ``rules``, unless chosen explicitly."""
-        return self.policy or ("llm" if self.openai_api_key else "rules")
+        """``sleeves`` when sleeves are configured, else ``llm`` when an OpenAI key is set, else ``rules``,
+        unless chosen explicitly."""
+        return self.policy or ("sleeves" if self.sleeves else "llm" if self.openai_api_key else "rules")
 
 
 def load_settings(**overrides: Any) -> Settings:

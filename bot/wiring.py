@@ -43,6 +43,7 @@ from storage.portfolio import SqlLedgerStore
 from storage.store import Store
 
 if TYPE_CHECKING:
+    from bot.sleeves.plan import SleevePlan
     from broker.alpaca import AlpacaConfig
 
 log = structlog.get_logger("paperdesk.wiring")
@@ -96,13 +97,23 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     historical = data_end is not None and (today - data_end).days > settings.risk.max_price_age_days
     clock = _choose_clock(reader, wall, as_of, data_end if historical else None, dating, notices)
     store = Store(engine, clock)
-    policy = make_policy(policy_name, settings, notices, store, clock)
+    sleeves = _sleeves(policy_name, settings, universe, store, clock)
+    policy = sleeves.policy if sleeves is not None else make_policy(policy_name, settings, notices, store, clock)
     broker = make_broker(settings, universe, market, SqlLedgerStore(store.session, clock), clock)
     notices += untradable_notice(broker, universe)
     desk = Desk(store=store, broker=broker, market=market, policy=policy, universe=universe,
-                limits=settings.risk, clock=clock, memory=memory, as_of=as_of)
+                limits=settings.risk, clock=clock, memory=memory, as_of=as_of, sleeves=sleeves)
     attach_memory(desk)
     return App(settings=settings, engine=engine, store=store, desk=desk, notices=notices)
+
+
+def _sleeves(policy_name: str, settings: Settings, universe: Universe, store: Store, clock: Clock) -> SleevePlan | None:
+    """The sleeves when the desk runs them (``--policy sleeves``, the default once sleeves are configured)."""
+    if policy_name != "sleeves":
+        return None
+    from bot.sleeves.wiring import live_plan
+
+    return live_plan(settings, universe, store, clock)
 
 
 def _csv_data_end(settings: Settings, market: MarketService, today: date) -> date | None:
@@ -152,8 +163,12 @@ def _choose_clock(store: Store, wall: Clock, as_of: date | None, historical_end:
 
 def check_policy(name: str, settings: Settings) -> None:
     """Refuse a policy that cannot work with these settings, before anything is built."""
-    if name not in {"rules", "llm"}:
-        raise SettingsError(f"unknown policy {name!r}: choose rules or llm")
+    if name not in {"rules", "llm", "sleeves"}:
+        raise SettingsError(f"unknown policy {name!r}: choose rules, llm or sleeves")
+    if name == "sleeves":
+        from bot.sleeves.wiring import check_sleeves
+
+        check_sleeves(settings)
     if name == "llm" and not settings.openai_api_key and settings.llm_cache != "replay":
         raise SettingsError("the llm policy needs OPENAI_API_KEY (any string for a local server), "
                             "or PAPERDESK_LLM_CACHE=replay to answer from recorded calls; or use --policy rules")

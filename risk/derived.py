@@ -74,7 +74,10 @@ def _group_keys(ctx: RiskContext, symbol: str) -> tuple[GroupKey, ...]:
     instrument = ctx.instruments.get(symbol)
     if instrument is None:
         return ()
-    return ("asset_class", instrument.asset_class), ("sector", instrument.sector)
+    sleeve = ctx.sleeves.by_symbol.get(symbol) if ctx.sleeves is not None else None
+    if sleeve is None:
+        return ("asset_class", instrument.asset_class), ("sector", instrument.sector)
+    return ("asset_class", instrument.asset_class), ("sector", instrument.sector), ("sleeve", sleeve.name)
 
 
 def _members(ctx: RiskContext) -> dict[GroupKey, list[str]]:
@@ -86,7 +89,7 @@ def _members(ctx: RiskContext) -> dict[GroupKey, list[str]]:
 
 
 def group_value(ctx: RiskContext, kind: str, group: object) -> Decimal:
-    """Market value of the holdings in one asset class or sector, summed in holdings order."""
+    """Market value of the holdings in one asset class, sector or sleeve, summed in holdings order."""
 
     values: dict[GroupKey, Decimal] = memo(ctx, "group_values", lambda c: {})
     key = (kind, group)

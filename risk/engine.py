@@ -3,7 +3,9 @@
 Policy: ``classify`` runs every rule and the worst level wins. When the verdict is BORDERLINE and a
 rule offered a smaller size, the engine offers the smallest such size as a clamped proposal, but
 only after classifying that proposal again: if the clamped order would be UNSAFE, the verdict is
-UNSAFE (CLAMP_NOT_SAFE) and nothing is offered. UNSAFE verdicts never carry a clamp.
+UNSAFE (CLAMP_NOT_SAFE) and nothing is offered. UNSAFE verdicts never carry a clamp. With sleeves
+(``RiskContext.sleeves``) a proposal is classified under its sleeve's limits, which only tighten the
+desk's; portfolio-wide rules still measure the whole book.
 ``classify_batch`` classifies in order and applies each SAFE proposal to the context before the
 next one, so executing every SAFE proposal of a batch is safe as a whole. Nothing here raises on
 bad data except ``project``, which refuses a trade that could never be SAFE (no price, a short).
@@ -37,7 +39,12 @@ def _clamp_quantity(verdict: RiskVerdict) -> Decimal | None:
 def classify(
     p: TradeProposal, ctx: RiskContext, limits: RiskLimits, *, rules: Sequence[Rule] = RULES
 ) -> RiskVerdict:
-    """Classify one proposal against the context and limits; offer a clamp when only the size is wrong."""
+    """Classify one proposal against the context and limits; offer a clamp when only the size is wrong.
+
+    A proposal of a sleeve's instrument is classified under that sleeve's limits (tighter or equal).
+    """
+    if ctx.sleeves is not None:
+        limits = ctx.sleeves.limits_for(p.symbol, limits)
     verdict = _run(p, ctx, limits, rules)
     quantity = _clamp_quantity(verdict)
     if verdict.level is not Level.BORDERLINE or quantity is None:

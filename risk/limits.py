@@ -8,6 +8,9 @@ a day count). Fractions of equity are within [0, 1]; counts and day spans are bo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_DAYS = 3650  # ten years: a longer period or cooldown is a typo
@@ -38,3 +41,29 @@ class RiskLimits(BaseModel):
     max_price_age_days: int = Field(5, ge=0, le=MAX_DAYS)
     approval_ttl_hours: float = Field(12, gt=0, le=8760)
     approval_max_drift: float = Field(0.01, ge=0, le=1)
+
+    def tightened(self, overrides: Mapping[str, Any], owner: str) -> RiskLimits:
+        """These limits with ``overrides`` that may only tighten them (a sleeve's ``[risk]``).
+
+        ``ValueError`` (one line naming ``owner`` and the key) for an unknown key, a limit of the whole
+        desk (the circuit breaker, approvals) or a value looser than the desk's.
+        """
+        for key in overrides:
+            if key in DESK_ONLY:
+                raise ValueError(f"{owner}: {key} applies to the whole desk, not to one part of it")
+            if key not in type(self).model_fields:
+                raise ValueError(f"{owner}: unknown risk limit {key!r}")
+        merged = self.model_validate({**self.model_dump(), **overrides})
+        for key in overrides:
+            mine, desk = getattr(merged, key), getattr(self, key)
+            looser = mine < desk if key in RAISED_TO_TIGHTEN else mine > desk
+            if looser:
+                raise ValueError(f"{owner}: {key} = {mine} is looser than the desk's {desk}; "
+                                 "a sleeve's limits may only tighten")
+        return merged
+
+
+# Limits that tighten when raised (the rest tighten when lowered).
+RAISED_TO_TIGHTEN = frozenset({"min_cash_weight", "min_holding_days", "reentry_cooldown_days", "min_confidence"})
+# Limits of the desk as a whole: the circuit breaker and the approval window.
+DESK_ONLY = frozenset({"intraday_drop_halt", "approval_ttl_hours", "approval_max_drift"})

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.models import Instrument, Side
+from risk.limits import RiskLimits
 from risk.measures import CorrelationMatrix, ReturnsMatrix
 
 Detail = dict[str, str | int | float | bool | None]
@@ -110,6 +111,32 @@ class MarketFacts(_Frozen):
 
 
 @dataclass(frozen=True)
+class Sleeve:
+    """A named part of the portfolio: its instruments, its budget (a share of equity) and its limits."""
+
+    name: str
+    symbols: frozenset[str]
+    budget: float
+    limits: RiskLimits | None = None  # only ever tighter than the desk's (``RiskLimits.tightened``)
+
+
+@dataclass(frozen=True)
+class SleeveBook:
+    """The sleeves in force; a symbol belongs to at most one (checked where the book is built)."""
+
+    sleeves: tuple[Sleeve, ...]
+    by_symbol: Mapping[str, Sleeve] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_symbol", {s: sleeve for sleeve in self.sleeves for s in sleeve.symbols})
+
+    def limits_for(self, symbol: str, desk: RiskLimits) -> RiskLimits:
+        """The limits a proposal of ``symbol`` is classified under: its sleeve's, else the desk's."""
+        sleeve = self.by_symbol.get(symbol)
+        return desk if sleeve is None or sleeve.limits is None else sleeve.limits
+
+
+@dataclass(frozen=True)
 class RiskContext:
     """The portfolio and the market at decision time; pure data, built by the caller."""
 
@@ -130,6 +157,7 @@ class RiskContext:
     trades_this_week: int = 0
     last_exit: Mapping[str, date] = field(default_factory=dict)
     tradable: frozenset[str] | None = None
+    sleeves: SleeveBook | None = None  # None: one implicit sleeve, the whole desk
     # Values derived from the fields above, computed once per context (see ``risk.facts.derived``);
     # ``dataclasses.replace`` starts a new context with an empty memo, so nothing stale survives it.
     memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

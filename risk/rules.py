@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from risk import rules_activity, rules_data, rules_exposure, rules_market, rules_portfolio, rules_state
+from risk import rules_activity, rules_data, rules_exposure, rules_market, rules_portfolio, rules_sleeve, rules_state
 from risk.limits import RiskLimits
 from risk.models import Hit, RiskContext, TradeProposal
 
@@ -31,6 +31,7 @@ RULES: tuple[Rule, ...] = (
     rules_exposure.position_weight,
     rules_exposure.asset_class_weight,
     rules_exposure.sector_weight,
+    rules_sleeve.sleeve_budget,
     rules_exposure.cash_floor,
     rules_market.drawdown_limit,
     rules_market.circuit_breaker,

@@ -19,6 +19,7 @@ class LlmCallRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True)
     cycle_id: str | None = Field(default=None, max_length=40, index=True)
+    sleeve: str | None = Field(default=None, max_length=40)  # the sleeve whose policy asked, if any
     purpose: str = Field(default="decision", max_length=24)
     model: str = Field(max_length=120)
     endpoint_host: str = Field(max_length=200)

@@ -97,7 +97,7 @@ def test_web_and_cluster_libraries_stay_in_their_module(sdk: str, home: str) -> 
 
 COMPOSITION_ROOT = {"settings.py", "wiring.py", "llm_wiring.py", "memory_wiring.py", "logging.py", "clock.py",
                     "llm_log.py", "__init__.py"}
-BOT_JOBS = {"desk", "daemon", "cli", "telegram_ui", "web", "backtest", "evaluation"}
+BOT_JOBS = {"desk", "daemon", "cli", "telegram_ui", "web", "backtest", "evaluation", "sleeves"}
 
 
 def test_bot_top_level_holds_the_composition_root_and_packages_by_job() -> None:

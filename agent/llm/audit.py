@@ -43,6 +43,7 @@ class LlmCall:
     messages: list[dict[str, str]]
     outcome: str
     cycle_id: str | None = None
+    sleeve: str | None = None
     raw_answer: str | None = None
     parsed: dict[str, Any] | None = None
     validation_errors: list[str] = field(default_factory=list)

@@ -96,7 +96,8 @@ class LlmPolicy:
     async def _ask(self, messages: Messages, context: PolicyContext, listed: Shortlist) -> _Judged:
         key = cache_key(self.client.model, messages, response_format())
         base = LlmCall(at=self.clock(), model=self.client.model, endpoint_host=self.client.endpoint_host,
-                       cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id)
+                       cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id,
+                       sleeve=context.sleeve)
         if self.cache == "replay":
             answer, from_cache = self._replayed(key, base, context.as_of), True
         else:

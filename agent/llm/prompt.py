@@ -100,7 +100,12 @@ def system_prompt(context: PolicyContext) -> str:
     """The method and the limits currently in force."""
     limits = dict(context.limits) or {"max_position_weight": context.max_position_weight,
                                       "min_cash_weight": context.min_cash_weight}
-    return METHOD.format(limits=_limits_text(limits), budget=1 - limits.get("min_cash_weight", 0.1))
+    method = METHOD.format(limits=_limits_text(limits), budget=1 - limits.get("min_cash_weight", 0.1))
+    if context.sleeve is None:
+        return method
+    mandate = f"\n\n{context.instructions.strip()}" if context.instructions.strip() else ""
+    return (f"{method}\n\nYou manage the sleeve {context.sleeve!r}: a part of a larger portfolio. Weights, cash and "
+            f"limits above are fractions of this sleeve's capital, and only its instruments are listed.{mandate}")
 
 
 def user_message(context: PolicyContext, memories: Sequence[str] = (), listed: Shortlist | None = None) -> str:

@@ -78,6 +78,8 @@ class PolicyContext:
     recent_decisions: list[str] = field(default_factory=list)
     limits: dict[str, float] = field(default_factory=dict)
     cycle_id: str | None = None
+    sleeve: str | None = None  # the sleeve deciding (``bot.sleeves.policy``); None for the whole desk
+    instructions: str = ""  # the sleeve's addendum to the system prompt (its mandate), from the config
     tail_risk_source: Callable[[], TailRisk] | None = field(default=None, compare=False, repr=False)
 
     @cached_property

@@ -59,6 +59,8 @@ from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
 from bot.desk.context import day_return, market_series, policy_context
 from bot.desk.market import MarketSnapshot
 from bot.desk.sizing import size_decision
+from bot.sleeves.log import AllocationLog
+from bot.sleeves.plan import SleevePlan
 from broker.errors import BrokerError
 from broker.models import Account, OrderRequest, Position, Side
 from broker.simulated import SimConfig, SimulatedBroker
@@ -113,6 +115,7 @@ class ReplayResult:
     fill_chunks: list[Records[FillRecord]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
+    sleeves: AllocationLog | None = None  # with sleeves: their allocations and days
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run formats its result's repr (twice, on Python 3.11), which
@@ -148,6 +151,7 @@ class Replay:
     approve_borderline: bool = False
     on_day: Callable[[int], None] | None = None
     breaker_days: int = BREAKER_DAYS
+    sleeves: SleevePlan | None = None  # the sleeves (their policy is ``policy``), with a fresh log
 
 
 @dataclass
@@ -187,6 +191,7 @@ async def replay(spec: Replay) -> ReplayResult:
         decided_on = feed.today
         if spec.on_day is not None:
             spec.on_day(t)
+    desk.out.sleeves = spec.sleeves.log if spec.sleeves is not None else None
     return desk.out
 
 
@@ -268,7 +273,8 @@ async def _decide(desk: _Day, t: int, account: Account, positions: list[Position
         out.counts["policy_abstained"] += 1
         return []
     snapshot = replay_snapshot(spec, desk.feed, indicators, [i.symbol for i in decision.proposals], positions)
-    ctx = replace(ctx, market=snapshot.facts())
+    # The sleeves' budgets are those the policy just decided under (it may have reallocated).
+    ctx = replace(ctx, market=snapshot.facts(), sleeves=spec.sleeves.book() if spec.sleeves is not None else None)
     # Sized in the order size_decision returns them (sells first, stable), so the n-th proposal
     # made is the n-th returned and gets its id ``b<t>-<n>`` directly (no copy per proposal).
     sells_first = decision.model_copy(update={"proposals": sorted(decision.proposals,
@@ -313,6 +319,7 @@ def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account:
         trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=state.fills_by_day[today],
         trades_this_week=state.fills_by_week[week_of(today)],
         last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
+        sleeves=spec.sleeves.book() if spec.sleeves is not None else None,
     )
     drop = day_return(positions, account, indicators)
     breaker = drop <= -spec.limits.intraday_drop_halt or state.trading_state(t) is TradingState.REDUCING

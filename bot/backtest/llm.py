@@ -46,7 +46,7 @@ class CallTally:
     replayed: int = 0
     over_budget: int = 0
     cost_usd: Decimal = Decimal(0)
-    log: TallyingCallLog | None = field(default=None, repr=False)
+    logs: list[TallyingCallLog] = field(default_factory=list, repr=False)  # one per LLM policy of the run
 
     def add(self, call: LlmCall) -> None:
         """Count one audit record."""
@@ -60,8 +60,8 @@ class CallTally:
 
     def flush(self) -> None:
         """Store the audit records a replay buffered (``TallyingCallLog``); call it when the run ends."""
-        if self.log is not None:
-            self.log.flush()
+        for log in self.logs:
+            log.flush()
 
     def line(self) -> str:
         """``llm calls: 3 made, 0 replayed``, for the progress bar."""
@@ -130,17 +130,22 @@ class BacktestLlm:
                                 f"backtest with PAPERDESK_LLM_CACHE=record first") from None
 
 
-def backtest_llm(settings: Settings, store: Store, clock: Clock) -> tuple[BacktestLlm, CallTally]:
-    """The LLM policy recording in ``store``, and the tally of its calls."""
+def backtest_llm(settings: Settings, store: Store, clock: Clock,
+                 tally: CallTally | None = None) -> tuple[BacktestLlm, CallTally]:
+    """The LLM policy recording in ``store``, and the tally of its calls (``tally``: shared by several
+    LLM policies of one run, the sleeves')."""
     check_policy("llm", settings)
-    tally = CallTally(model=settings.llm_model, cache=settings.llm_cache)
+    if tally is None:
+        tally = CallTally(model=settings.llm_model, cache=settings.llm_cache)
+    elif settings.llm_model not in tally.model.split(", "):
+        tally.model += f", {settings.llm_model}"
     # Replaying, every answer is already stored: read them in one query rather than one a day.
     replaying = settings.llm_cache == "replay"
     answers = SqlCallLog(LlmStore(store.session)).answers(settings.llm_model) if replaying else None
 
     def tallying(log: SqlCallLog) -> CallLog:
-        tally.log = TallyingCallLog(log, tally, answers)
-        return tally.log
+        tally.logs.append(TallyingCallLog(log, tally, answers))
+        return tally.logs[-1]
 
     policy = make_llm_policy(settings, store, clock, wrap_log=tallying)
     return BacktestLlm(policy), tally

@@ -40,6 +40,7 @@ from agent.universe import Universe
 from bot.backtest.engine import BREAKER_DAYS, Replay, ReplayResult, replay
 from bot.evaluation import benchmarks as bench
 from bot.evaluation.metrics import as_json, summarize
+from bot.sleeves.plan import SleevePlan
 from broker.models import Instrument
 from broker.simulated import SimConfig
 from risk.limits import RiskLimits
@@ -69,6 +70,7 @@ class BacktestRequest:
     walk_forward: int = 1
     engine: str = "auto"
     breaker_days: int = BREAKER_DAYS
+    sleeves: SleevePlan | None = None  # a sleeved desk: its plan (``policy`` is then its policy)
 
 
 def replay_policy(name: str) -> Policy:
@@ -227,9 +229,11 @@ async def run_backtest(request: BacktestRequest, on_day: Callable[[int], None] |
         on_start(len(rows))
     folds = []
     for rows_k in split_folds(rows, request.walk_forward):
-        spec = Replay(history=history, panels=panels, rows=rows_k, universe=universe, policy=request.policy,
-                      limits=request.limits, sim=request.sim, approve_borderline=request.approve_borderline,
-                      on_day=on_day, breaker_days=request.breaker_days)
+        plan = request.sleeves.fresh() if request.sleeves is not None else None  # each fold starts afresh
+        spec = Replay(history=history, panels=panels, rows=rows_k, universe=universe,
+                      policy=plan.policy if plan is not None else request.policy, limits=request.limits,
+                      sim=request.sim, approve_borderline=request.approve_borderline, on_day=on_day,
+                      breaker_days=request.breaker_days, sleeves=plan)
         result = await replay(spec)
         fold = _measure(result, references, history, float(request.sim.initial_cash))
         fold.symbols, fold.data = universe.symbols, data

@@ -48,6 +48,7 @@ from bot.backtest.run import (
     run_backtest,
     write_equity,
 )
+from bot.backtest.sleeve_report import sleeve_document, sleeve_lines, write_sleeve_files
 from bot.cli.app import AsOf, _app
 from bot.cli.progress import DayProgress
 from bot.cli.render import Column, Fitted, make_console
@@ -68,8 +69,9 @@ from storage.tables_backtest import BacktestRunRow
 
 if TYPE_CHECKING:
     from bot.backtest.llm import CallTally
+    from bot.sleeves.plan import SleevePlan
 
-POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight")
+POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight", "sleeves")
 EXPECTED = (BacktestError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate)
 out = make_console()  # reads no markup: paths, symbols and report text print as written
 
@@ -87,19 +89,37 @@ def parse_day(value: str, option: str) -> date:
         raise _fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
 
 
-def make_backtest_policy(name: str, settings: Settings, store: Store) -> tuple[Policy, CallTally | None]:
-    """The policy by name; ``llm`` records its calls in ``store`` and comes with their tally."""
+def make_backtest_policy(name: str, settings: Settings, store: Store, universe: Universe
+                         ) -> tuple[Policy, CallTally | None, SleevePlan | None]:
+    """The policy by name; ``llm`` records its calls in ``store`` and comes with their tally; ``sleeves``
+    comes with its plan (its llm sleeves share one tally)."""
     if name == "llm":
         from bot.backtest.llm import backtest_llm  # the openai SDK loads only for the llm policy
 
-        return backtest_llm(settings, store, system_clock)
-    return replay_policy(name), None
+        return (*backtest_llm(settings, store, system_clock), None)
+    if name == "sleeves":
+        from bot.sleeves.wiring import replay_plan
+
+        tallies: list[CallTally] = []
+
+        def make_llm(chosen: Settings) -> Policy:
+            from bot.backtest.llm import backtest_llm
+
+            policy, tally = backtest_llm(chosen, store, system_clock, tallies[0] if tallies else None)
+            tallies[:1] = [tally]
+            return policy
+
+        plan = replay_plan(settings, universe, make_llm)
+        return plan.policy, tallies[0] if tallies else None, plan
+    return replay_policy(name), None, None
 
 
 def backtest(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
-    policy: Annotated[str, typer.Option(help="rules, llm, buy_and_hold or equal_weight.")] = "rules",
+    policy: Annotated[str | None, typer.Option(help=(
+        "rules, llm, buy_and_hold, equal_weight or sleeves (default: sleeves when [sleeves] are configured, "
+        "else rules)."))] = None,
     data: Annotated[str | None, typer.Option(
         help="synthetic, yfinance, alpaca or csv:DIR (default: PAPERDESK_DATA).")] = None,
     symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols to restrict the universe to.")] = None,
@@ -118,7 +138,7 @@ def backtest(
 ) -> None:
     """Replay the desk pipeline day by day and compare it with the benchmarks."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
-    if policy not in POLICIES:
+    if policy is not None and policy not in POLICIES:
         raise _fail(f"unknown policy {policy!r}: choose {', '.join(POLICIES)}")
     if first >= last:
         raise _fail(f"empty range: --start {first} must be before --end {last}")
@@ -128,15 +148,17 @@ def backtest(
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
+        policy = policy or ("sleeves" if settings.sleeves else "rules")
         run_id = "bt" + uuid.uuid4().hex[:10]
         target = out_dir or settings.home.expanduser() / "backtests" / run_id
         universe, provider = _checked_inputs(settings, policy, data, target)  # before anything is written
         database = make_engine(settings.effective_database_url)
         ensure_schema(database)
         store = Store(database, system_clock)
-        chosen, tally = make_backtest_policy(policy, settings, store)
+        chosen, tally, plan = make_backtest_policy(policy, settings, store, universe)
         request = replace(_request(settings, universe, provider, first, last, chosen, symbols, approve_borderline,
-                                   walk_forward), engine=engine, breaker_days=breaker_days, skip_missing=skip_missing)
+                                   walk_forward), engine=engine, breaker_days=breaker_days, skip_missing=skip_missing,
+                          sleeves=plan)
         started = time.perf_counter()
         try:
             folds = _run_with_progress(request, tally)
@@ -164,7 +186,7 @@ def backtest(
 def _checked_inputs(settings: Settings, policy: str, data: str | None, target: Path) -> tuple[Universe, MarketData]:
     """The output directory, the policy's settings, the universe and the data source, checked before the run."""
     check_out_dir(target)
-    if policy == "llm":
+    if policy in {"llm", "sleeves"}:
         check_policy(policy, settings)
     universe = load_universe(settings.universe)
     return universe, make_provider(settings, universe, data)
@@ -196,7 +218,8 @@ def _fold_document(fold: FoldResult) -> dict[str, Any]:
     return {"start": str(fold.start), "end": str(fold.end), "days": len(result.dates), "metrics": fold.metrics,
             "benchmarks": fold.benchmarks, "counts": dict(result.counts),
             "risk_codes": dict(result.codes.most_common()),
-            "final_equity": round(float(fold.equity.iloc[-1]), 2)}
+            "final_equity": round(float(fold.equity.iloc[-1]), 2),
+            **({"sleeves": sleeves} if (sleeves := sleeve_document(result)) is not None else {})}
 
 
 def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[FoldResult], elapsed: float,
@@ -225,6 +248,9 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
         charts.equity_chart(target / f"equity{suffix}.png", equity, benchmarks,
                             f"{policy} {first} → {last}{flag}", request.universe.base_currency)
         charts.drawdown_chart(target / f"drawdown{suffix}.png", equity, f"{policy} drawdown{flag}")
+    for k, fold in enumerate(folds):
+        write_sleeve_files(target, fold.result, "" if main is not None else f"_fold{k + 1}",
+                           f"sleeve budgets {fold.start} → {fold.end}{flag}")
     (target / "metrics.json").write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
     (target / "summary.txt").write_text(summary_text(document), encoding="utf-8")
     return document
@@ -257,6 +283,7 @@ def summary_text(document: dict[str, Any]) -> str:
         for key in keys:
             lines.append(f"{key:<18}" + "".join(f"{formats.metric(key, r.get(key)):>24}" for r in rows))
         lines += [alpha_line(fold["metrics"], name, figures) for name, figures in fold["benchmarks"].items()]
+        lines += sleeve_lines(fold["sleeves"]) if "sleeves" in fold else []
     if "llm" in document:
         lines.append(llm_line(document["llm"]))
     return "\n".join(lines) + "\n"
@@ -293,6 +320,8 @@ def _render(document: dict[str, Any]) -> None:
             out.print(alpha_line(fold["metrics"], name, figures))
         out.print(f"orders: {order_tally(fold['counts'])}")
         out.print(desk_line(fold["counts"], document["breaker_days"]))
+        for line in sleeve_lines(fold["sleeves"]) if "sleeves" in fold else []:
+            out.print(line)
     if "llm" in document:
         out.print(llm_line(document["llm"]))
     for line in document.get("notes", []):

@@ -107,7 +107,8 @@ async def _recheck(desk: Desk, row: ProposalRow, actor: str) -> TradeProposal:
                              confidence=row.confidence, stop_loss_pct=(row.idea or {}).get("stop_loss_pct"))
     account, positions = await desk.broker.account(), await desk.positions()
     ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
-                       universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+                       universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state(),
+                       sleeves=desk.sleeve_book())
     verdict = classify(proposal, ctx, desk.limits)
     fresh = desk.store.get_proposal(row.id)
     if fresh is None or fresh.status != S.AWAITING_APPROVAL:  # decided elsewhere meanwhile: record nothing

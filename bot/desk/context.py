@@ -15,7 +15,7 @@ from broker.models import Account, Position
 from broker.protocol import Broker
 from risk.limits import RiskLimits
 from risk.measures import CorrelationMatrix, ReturnsMatrix, historical_cvar, portfolio_cvar
-from risk.models import Holding, RiskContext, TradingState
+from risk.models import Holding, RiskContext, SleeveBook, TradingState
 from storage.store import Store
 
 RECENT_DECISIONS = 10
@@ -53,8 +53,9 @@ def market_series(indicators: IndicatorSet) -> tuple[ReturnsMatrix, CorrelationM
 
 
 def risk_context(*, as_of: date, account: Account, positions: list[Position], snapshot: MarketSnapshot,
-                 universe: Universe, broker: Broker, store: Store, state: TradingState) -> RiskContext:
-    """Everything the risk engine needs, read once."""
+                 universe: Universe, broker: Broker, store: Store, state: TradingState,
+                 sleeves: SleeveBook | None = None) -> RiskContext:
+    """Everything the risk engine needs, read once (``sleeves``: the sleeves in force, if any)."""
     trades_today, trades_week, last_exit = store.activity(as_of)
     peak = store.peak_equity()
     peak = account.equity if peak is None else max(peak, account.equity)
@@ -65,7 +66,7 @@ def risk_context(*, as_of: date, account: Account, positions: list[Position], sn
         correlations=correlations, trading_state=state, peak_equity=peak,
         day_return=day_return(positions, account, snapshot.indicators), trades_today=trades_today,
         trades_this_week=trades_week, last_exit=last_exit,
-        tradable=frozenset(s for s in universe.symbols if broker.is_tradable(s)),
+        tradable=frozenset(s for s in universe.symbols if broker.is_tradable(s)), sleeves=sleeves,
     )
 
 

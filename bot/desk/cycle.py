@@ -119,7 +119,8 @@ async def _decide_and_execute(desk: Desk, cycle_id: str, snapshot: MarketSnapsho
 
 def _context(desk: Desk, snapshot: MarketSnapshot, account: Account, positions: list[Position]) -> RiskContext:
     return risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
-                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+                        universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state(),
+                        sleeves=desk.sleeve_book())
 
 
 def _refuse_time_travel(desk: Desk) -> None:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -34,9 +35,12 @@ from broker.models import Order, OrderRequest, Position
 from broker.protocol import Broker
 from risk.lifecycle import ProposalStatus
 from risk.limits import RiskLimits
-from risk.models import TradeProposal, TradingState
+from risk.models import SleeveBook, TradeProposal, TradingState
 from storage.instance_lock import book_lock, submission_lock
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.sleeves.plan import SleevePlan
 
 log = structlog.get_logger("paperdesk.desk")
 S = ProposalStatus
@@ -58,6 +62,7 @@ class Desk:
     memory: Memory = field(default_factory=NullMemory)
     lock_wait: float = 30.0
     as_of: date | None = None  # the date a command pinned with --as-of
+    sleeves: SleevePlan | None = None  # the configured sleeves, when the desk is divided into them
 
     @property
     def today(self) -> date:
@@ -71,6 +76,10 @@ class Desk:
     def snapshot(self) -> MarketSnapshot:
         """Market data for today (cached per date)."""
         return self.market.load(self.today)
+
+    def sleeve_book(self) -> SleeveBook | None:
+        """The sleeves in force for the risk engine (None: the desk is one implicit sleeve)."""
+        return self.sleeves.book() if self.sleeves is not None else None
 
     def trading_state(self) -> TradingState:
         """The state in force."""

@@ -69,7 +69,8 @@ async def watch(desk: Desk, *, move_alert: float) -> WatchReport:
     async with desk.book("stop-loss watch"):  # the stops are classified against the book they sell from
         account, positions = await desk.broker.account(), await desk.positions()
         ctx = risk_context(as_of=desk.today, account=account, positions=positions, snapshot=snapshot,
-                           universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state())
+                           universe=desk.universe, broker=desk.broker, store=desk.store, state=desk.trading_state(),
+                           sleeves=desk.sleeve_book())
         moves = price_moves(snapshot, positions, move_alert)
         alerts = [text for move in moves if (text := _move_alert(desk, snapshot, move))]
         breaker = trip_circuit_breaker(desk, ctx)

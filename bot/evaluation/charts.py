@@ -125,3 +125,21 @@ def calibration_chart(path: Path, table: list[dict[str, float]], title: str) -> 
     ax.legend(loc="best")
     fig.savefig(path, dpi=100)
     return path
+
+
+def allocation_chart(path: Path, budgets: pd.DataFrame, title: str) -> Path:
+    """The sleeves' budgets over time, stacked (in percent of equity), cash on top."""
+    shares = budgets.clip(lower=0) * 100
+    fig = _figure((10, 3.5), {**MARGINS, "left": 0.75, "right": 1.6})
+    ax = fig.subplots()
+    columns = [shares[c].to_numpy() for c in shares.columns]
+    cash = (100 - shares.sum(axis=1)).clip(lower=0).to_numpy()
+    ax.stackplot(shares.index, *columns, cash, labels=[*shares.columns, "cash"], alpha=0.8)
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.set_ylabel("% of equity")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate(bottom=fig.subplotpars.bottom)
+    fig.savefig(path, dpi=100)
+    return path

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-from storage import tables, tables_backtest, tables_llm, tables_memory, tables_telegram  # noqa: F401  (register)
+from storage import tables, tables_backtest, tables_llm, tables_memory, tables_sleeves, tables_telegram  # noqa: F401  (register)
 from storage.engine import make_engine
 
 config = context.config

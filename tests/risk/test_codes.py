@@ -12,6 +12,7 @@ from tests.risk import (
     test_rules_exposure,
     test_rules_market,
     test_rules_portfolio,
+    test_rules_sleeve,
     test_rules_state,
 )
 
@@ -33,6 +34,8 @@ ALL_CODES = {
     "ASSET_CLASS_WEIGHT_NEAR_MAX",
     "SECTOR_WEIGHT_EXCEEDS_MAX",
     "SECTOR_WEIGHT_NEAR_MAX",
+    "SLEEVE_OVER_BUDGET",
+    "NOT_IN_SLEEVE",
     "CASH_BELOW_FLOOR",
     "DRAWDOWN_HALTS_BUYS",
     "DRAWDOWN_NEAR_MAX",
@@ -61,6 +64,7 @@ TABLES = (
     test_rules_market,
     test_rules_activity,
     test_rules_portfolio,
+    test_rules_sleeve,
 )
 CODE = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"')
 
