@@ -108,12 +108,14 @@ class DatabaseQueue:
 
 
 def attach_memory(desk: Desk) -> None:
-    """Give the desk's memory its queue in the database, and the LLM policy the desk's recall hook."""
+    """Give the desk's memory its queue in the database, and each LLM policy (an llm sleeve's too) the recall hook."""
     if not desk.memory.enabled:
         return
     if isinstance(desk.memory, LazyMemory):
         desk.memory.queue = DatabaseQueue(MemoryQueueStore(desk.store.session, desk.clock), desk.memory.location)
     from agent.llm.policy import LlmPolicy  # loads the openai SDK: only when memory is on
 
-    if isinstance(desk.policy, LlmPolicy):
-        desk.policy.recall = Recaller(desk)
+    policies = [s.policy for s in desk.sleeves.policy.sleeves] if desk.sleeves is not None else [desk.policy]
+    for policy in policies:
+        if isinstance(policy, LlmPolicy):
+            policy.recall = Recaller(desk)

@@ -60,9 +60,9 @@ class SleeveStore:
             return list(reversed([float(v) for v in s.exec(stmt)]))
 
     def days(self, since: date | None = None) -> list[SleeveDayRow]:
-        """Every sleeve's days (from ``since``), by date then sleeve."""
+        """Every sleeve's days (from ``since``), by date, each day in the sleeves' order."""
         with self._session() as s:
             stmt = select(SleeveDayRow)
             if since is not None:
                 stmt = stmt.where(SleeveDayRow.as_of >= since)
-            return list(s.exec(stmt.order_by(col(SleeveDayRow.as_of), col(SleeveDayRow.sleeve))))
+            return list(s.exec(stmt.order_by(col(SleeveDayRow.as_of), col(SleeveDayRow.id))))

@@ -200,6 +200,17 @@ def pnl(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
+def sleeves(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
+    """Each sleeve's budget, holdings and figures, and why the master allocator last moved it."""
+    from bot.cli import render
+    from bot.sleeves.views import sleeves_view
+
+    with _app(as_of, dating="view") as built:
+        view = _run(sleeves_view(built.desk))
+        _emit(as_json, view, lambda: render.sleeves(out(), view))
+
+
+@app.command()
 def pending(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Proposals awaiting a human decision."""
     from bot.cli import render

@@ -48,13 +48,14 @@ from bot.backtest.run import (
     run_backtest,
     write_equity,
 )
-from bot.backtest.sleeve_report import sleeve_document, sleeve_lines, write_sleeve_files
+from bot.backtest.sleeve_report import fold_sleeves, write_sleeve_files
 from bot.cli.app import AsOf, _app
 from bot.cli.progress import DayProgress
 from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
 from bot.desk import formats
 from bot.evaluation import charts
+from bot.evaluation.attribution import sleeve_lines
 from bot.evaluation.report import alpha_line
 from bot.evaluation.stored_runs import write_benchmarks
 from bot.logging import configure_logging
@@ -219,7 +220,7 @@ def _fold_document(fold: FoldResult) -> dict[str, Any]:
             "benchmarks": fold.benchmarks, "counts": dict(result.counts),
             "risk_codes": dict(result.codes.most_common()),
             "final_equity": round(float(fold.equity.iloc[-1]), 2),
-            **({"sleeves": sleeves} if (sleeves := sleeve_document(result)) is not None else {})}
+            **({"sleeves": sleeves} if (sleeves := fold_sleeves(result)) is not None else {})}
 
 
 def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[FoldResult], elapsed: float,

@@ -21,6 +21,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
@@ -38,6 +39,9 @@ from bot.desk.results import (
     StatusView,
 )
 from broker.redaction import Redactor
+
+if TYPE_CHECKING:
+    from bot.sleeves.views import SleevesView
 
 LEVEL_STYLE = {"SAFE": "green", "BORDERLINE": "yellow", "UNSAFE": "red"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -293,3 +297,21 @@ def state_change(console: Console, change: StateChange) -> None:
     """A halt or resume."""
     why = f": {change.reason}" if change.reason else ""
     console.print(line(f"trading state {change.previous} → ", (str(change.state), "bold"), f" by {change.actor}{why}"))
+
+
+def sleeves(console: Console, view: SleevesView) -> None:
+    """The sleeves in force, then their figures since the first recorded day."""
+    from bot.evaluation.attribution import sleeve_lines  # pandas: only for this command
+    when = f"allocated on {view.allocated_on} ({view.regime} regime)" if view.allocated_on else "no allocation yet"
+    columns = (Column("sleeve", whole=True), Column("policy"), Column("n", "right", drop=2),
+               Column("base", "right", drop=1), Column("range", "right", drop=1), Column("budget", "right"),
+               Column("held", "right"))
+    rows = [(s.name, s.policy, str(s.instruments), f"{s.base_weight:.0%}", f"{s.min_weight:.0%}–{s.max_weight:.0%}",
+             f"{s.budget:.1%}", f"{s.weight:.1%}") for s in view.lines]
+    console.print(Fitted(f"Sleeves · {when} · cash {view.cash:.1%}", columns, rows))
+    for s in view.lines:
+        if s.reason:
+            console.print(line(f"{s.name}: {s.reason}"))
+    if view.document["figures"]:
+        for text in sleeve_lines(view.document)[:-1]:  # the last allocation's reasons are shown above
+            console.print(line(text))

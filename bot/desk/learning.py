@@ -5,7 +5,9 @@ same definition the reports use) is remembered once, as an OUTCOME memory compar
 return with the stated upside and worst case. ``weekly_retrospective(desk, memory)`` is the
 function the daemon's weekly job calls: it writes one RETROSPECTIVE memory saying which theses
 worked, which risk rules fired most, and how confident the agent was versus how often it was
-right. ``Recaller`` is what the composition root gives the LLM policy as its ``recall`` hook.
+right. A desk divided into sleeves also writes one retrospective per sleeve (its proposals only, tagged with
+the sleeve), which its own prompts recall and the other sleeves' do not (``bot.desk.memories``).
+``Recaller`` is what the composition root gives the LLM policy as its ``recall`` hook.
 
 Failure contract: market-data errors, and a memory store held by another process, leave outcomes
 for a later day (the retrospective is then queued for that process); a ``MemoryFailure`` is
@@ -78,11 +80,13 @@ def remember_outcomes(desk: Desk, closes: pd.DataFrame | None = None, memory: Me
     return len(due)
 
 
-def retrospective_text(desk: Desk, closes: pd.DataFrame) -> str:
-    """The week in a few sentences: theses that worked, rules that fired, confidence vs hit rate."""
+def retrospective_text(desk: Desk, closes: pd.DataFrame, symbols: frozenset[str] | None = None) -> str:
+    """The week in a few sentences: theses that worked, rules that fired, confidence vs hit rate (of the
+    proposals of ``symbols`` only, when given: one sleeve's)."""
     today = desk.today
     facts = [p for p in EvaluationStore(desk.store.session).proposal_facts()
-             if p.as_of is not None and p.as_of > today - timedelta(days=THESIS_WINDOW_DAYS)]
+             if p.as_of is not None and p.as_of > today - timedelta(days=THESIS_WINDOW_DAYS)
+             and (symbols is None or p.symbol in symbols)]
     week = [p for p in facts if p.as_of is not None and p.as_of > today - timedelta(days=RETRO_DAYS)]
     due, pending = decisions.outcomes([p for p in facts if p.status in decisions.EXECUTED], closes)
     worked = sorted((o for o in due if o.realised > 0), key=lambda o: -o.realised)
@@ -121,6 +125,9 @@ def weekly_retrospective(desk: Desk, memory: Memory | None = None) -> MemoryReco
             log.info("outcomes_postponed", reason="the memory store is held by another process")
         record = memory.remember(retrospective_text(desk, closes), MemoryKind.RETROSPECTIVE,
                                  {"date": desk.today.isoformat()})  # queued while another process holds the store
+        for sleeve in desk.sleeves.policy.sleeves if desk.sleeves is not None else ():
+            memory.remember(f"Sleeve {sleeve.name}: " + retrospective_text(desk, closes, sleeve.symbols),
+                            MemoryKind.RETROSPECTIVE, {"date": desk.today.isoformat(), "sleeve": sleeve.name})
     except MemoryFailure as exc:
         memory_failed(desk, "weekly retrospective", exc)
         return None

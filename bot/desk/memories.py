@@ -41,6 +41,7 @@ S = ProposalStatus
 MAX_RECALLED = 8
 PER_SYMBOL = 2
 GENERAL = 3
+RETROSPECTIVES = 50  # the newest retrospectives searched for a sleeve's own
 MAX_SYMBOLS = 12
 MOVERS = 5
 RECENT_PROPOSALS = 20
@@ -188,10 +189,21 @@ def recall_for(desk: Desk, context: PolicyContext) -> list[str]:
         for record in desk.memory.recall(setup_query(symbol, context), PER_SYMBOL, symbol=symbol):
             found.setdefault(record.id, record)
     general = f"regime {context.indicators.regime}: lessons, notes, outcomes and weekly retrospectives"
+    if context.sleeve is not None:
+        general = f"sleeve {context.sleeve}, {general}"
     for record in desk.memory.recall(general, GENERAL):
         found.setdefault(record.id, record)
-    best = sorted(found.values(), key=lambda r: -(r.score or 0.0))[:MAX_RECALLED]
+    mine = [r for r in found.values() if r.metadata.get("sleeve") in {None, context.sleeve}]  # not another sleeve's
+    best = sorted(mine, key=lambda r: -(r.score or 0.0))[:MAX_RECALLED]
+    own = _latest_retrospective(desk, context.sleeve) if context.sleeve is not None else None
+    if own is not None and all(r.id != own.id for r in best):
+        best = [own, *best[:MAX_RECALLED - 1]]  # a sleeve's prompt always carries its own latest retrospective
     return [line(record) for record in best]
+
+
+def _latest_retrospective(desk: Desk, sleeve: str) -> MemoryRecord | None:
+    return next((r for r in desk.memory.list(RETROSPECTIVES, kind=MemoryKind.RETROSPECTIVE)
+                 if r.metadata.get("sleeve") == sleeve), None)
 
 
 def _finite(value: Any) -> float | None:

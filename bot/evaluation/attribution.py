@@ -13,7 +13,11 @@ For each sleeve:
   Σ budget·(return_s − benchmark_s), with benchmark_desk = Σ base·benchmark_s. Arithmetic sums of
   daily effects, so they add up with the contribution, not with the compounded return.
 
-Failure contract: none; a sleeve with no days has zeros.
+``sleeve_document`` is the figures and the allocation history as one JSON-ready document (a backtest
+fold's, the live report's, the CLI's and Telegram's), ``sleeve_lines`` its plain-text table, and
+``budget_frame`` the budgets by day for the stacked allocation chart.
+
+Failure contract: none; a sleeve with no days is not listed.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
 from bot.evaluation.metrics import max_drawdown, sharpe, wealth
-from bot.sleeves.log import SleeveDay
+from bot.sleeves.log import SleeveDay, StoredAllocation
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,48 @@ def _figures(name: str, records: Sequence[SleeveDay], allocation: float, selecti
         max_drawdown=max_drawdown(returns),
         contribution=sum(r.contribution for r in records), allocation_effect=allocation,
         selection_effect=selection, pnl_base=pnl)
+
+
+def sleeve_document(days: Sequence[SleeveDay], allocations: Sequence[StoredAllocation],
+                    equity: Mapping[date, float] | None = None) -> dict[str, Any]:
+    """The per-sleeve figures and the allocation history, JSON-ready."""
+    figures = attribution(days, equity)
+    history = [{"as_of": str(a.as_of), "method": a.method, "regime": a.allocation.regime,
+                "cash": round(a.allocation.cash, 6),
+                "budgets": {k: round(v, 6) for k, v in a.allocation.budgets.items()},
+                "reasons": a.allocation.reasons} for a in allocations]
+    return {"figures": [_rounded(asdict(f)) for f in figures], "allocations": history}
+
+
+def sleeve_lines(document: Mapping[str, Any]) -> list[str]:
+    """The per-sleeve table as plain text lines, then the last allocation's reasons."""
+    head = (f"{'sleeve':<16}{'base':>7}{'avg':>7}{'last':>7}{'return':>9}{'sharpe':>8}{'max dd':>8}"
+            f"{'contrib':>9}{'alloc':>8}{'select':>8}{'P&L':>14}")
+    lines = ["per sleeve (budgets as % of equity; contribution, allocation and selection effects as % of the "
+             "desk's return):", head]
+    for f in document["figures"]:
+        pnl = "" if f["pnl_base"] is None else f"{f['pnl_base']:,.0f}"
+        lines.append(f"{f['sleeve'][:15]:<16}{f['base_weight']:>7.0%}{f['average_budget']:>7.0%}{f['budget']:>7.0%}"
+                     f"{f['total_return']:>9.1%}{_shown(f['sharpe'], '.2f'):>8}{_shown(f['max_drawdown'], '.1%'):>8}"
+                     f"{f['contribution']:>9.1%}{f['allocation_effect']:>8.1%}{f['selection_effect']:>8.1%}"
+                     f"{pnl:>14}")
+    last = document["allocations"][-1] if document["allocations"] else None
+    if last is not None:
+        lines.append(f"{len(document['allocations'])} allocation(s); the last, on {last['as_of']} ({last['regime']}, "
+                     f"cash {last['cash']:.0%}): " + "; ".join(f"{n} {r}" for n, r in last["reasons"].items()))
+    return lines
+
+
+def budget_frame(days: Sequence[SleeveDay]) -> pd.DataFrame:
+    """Each sleeve's budget by day (columns in the sleeves' order), for ``charts.allocation_chart``."""
+    frame = pd.DataFrame([(pd.Timestamp(d.as_of), d.sleeve, d.budget) for d in days],
+                         columns=["date", "sleeve", "budget"]).pivot(index="date", columns="sleeve", values="budget")
+    return frame[list(dict.fromkeys(d.sleeve for d in days))]
+
+
+def _rounded(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
+
+
+def _shown(value: float, pattern: str) -> str:
+    return "n/a" if value != value else format(value, pattern)  # NaN: too few days

@@ -16,7 +16,9 @@ snapshot or, with ``week``, the 7 days before; snapshots after it are left out. 
 measured against SPY, the CAC 40 and the equal-weight universe over the same dates, in the base currency; then
 decision quality (``bot.evaluation.decisions``). A fresh home (no snapshot yet) gives a
 one-paragraph report saying nothing has been traded, and no charts. A benchmark whose data
-cannot be loaded is left out and named in the text.
+cannot be loaded is left out and named in the text. A desk divided into sleeves adds the per-sleeve
+attribution of the period (``bot.evaluation.attribution``) and a stacked chart of the sleeves'
+budgets (``allocation.png``).
 
 Failure contract: database errors propagate; market-data errors for benchmarks are reported in
 the text, not raised.
@@ -36,6 +38,7 @@ from bot.desk import formats
 from bot.desk.desk import Desk
 from bot.evaluation import benchmarks as bench
 from bot.evaluation import charts, decisions
+from bot.evaluation.attribution import budget_frame, sleeve_document, sleeve_lines
 from bot.evaluation.metrics import as_json, business_days_of, daily_equity, summarize
 from storage.evaluation_store import EvaluationStore
 
@@ -78,6 +81,12 @@ def build_report(desk: Desk, home: Path, *, week: bool = False) -> Report:
              charts.drawdown_chart(directory / "drawdown.png", equity, "drawdown"),
              charts.calibration_chart(directory / "calibration.png", quality["calibration"]["table"], "calibration")]
     text = render_text(title, data)
+    if desk.sleeves is not None and (days := [d for d in desk.sleeves.log.days() if d.as_of >= dates[0]]):
+        equity_by_day = {stamp.date(): float(value) for stamp, value in zip(recorded.index, recorded, strict=True)}
+        sleeves = sleeve_document(days, desk.sleeves.log.allocations(), equity_by_day)
+        data["sleeves"] = sleeves
+        text += "\n" + "\n".join(sleeve_lines(sleeves)) + "\n"
+        paths.append(charts.allocation_chart(directory / "allocation.png", budget_frame(days), "sleeve budgets"))
     (directory / "summary.txt").write_text(text, encoding="utf-8")
     return Report(title=title, text=text, charts=paths, directory=directory, data=data)
 

@@ -38,6 +38,7 @@ COMMANDS = [
     ("approve", "approve a proposal: /approve ID"), ("reject", "reject a proposal: /reject ID reason"),
     ("run", "run a decision cycle now"), ("halt", "stop all trading"), ("reduce", "risk-reducing orders only"),
     ("resume", "trade normally again"), ("risk", "limits and how much is used"),
+    ("sleeves", "each sleeve's budget, holdings and figures"),
     ("history", "recent decisions and their fate"), ("report", "performance vs benchmarks: /report [week]"),
     ("explain", "the whole story of a proposal or cycle: /explain ID"),
     ("memory", "memories, or those nearest to: /memory QUERY"), ("web", "a one-time link to the web dashboard"),
@@ -60,7 +61,7 @@ def build_application(settings: Settings, runner: DeskRunner, *, token: str | No
                            ("approve", handlers.approve), ("reject", handlers.reject), ("run", handlers.run),
                            ("halt", handlers.halt), ("reduce", handlers.reduce), ("resume", handlers.resume),
                            ("risk", handlers.risk), ("history", handlers.history), ("report", handlers.report),
-                           ("web", handlers.web)]:
+                           ("web", handlers.web), ("sleeves", handlers.sleeves)]:
         application.add_handler(auth.DeskCommandHandler(name, callback))
     application.add_handler(auth.DeskCommandHandler("explain", ExplainHandlers(runner.desk, settings).explain))
     memory = MemoryHandlers(runner.desk)

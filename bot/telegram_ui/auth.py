@@ -27,7 +27,7 @@ from bot.desk.access import Roles as Roles
 from bot.settings import parse_ids as parse_ids
 
 log = structlog.get_logger("paperdesk.telegram.auth")
-READ_ONLY = frozenset({"start", "help", "status", "positions", "pnl", "pending", "history", "risk", "report",
+READ_ONLY = frozenset({"start", "help", "status", "positions", "pnl", "pending", "history", "risk", "sleeves", "report",
                        "memory", "explain", "web"})
 VIEW_ONLY = "view-only: you can read, not act"
 

@@ -93,6 +93,12 @@ class Handlers:
         """/risk."""
         await reply(update, render.risk(await risk_usage(self.desk)))
 
+    async def sleeves(self, update: Update, context: Ctx) -> None:
+        """/sleeves."""
+        from bot.sleeves.views import sleeves_view
+
+        await reply(update, render.sleeves(await sleeves_view(self.desk)))
+
     async def report(self, update: Update, context: Ctx) -> None:
         """/report [week]: performance against the benchmarks and decision quality, then the charts."""
         if self.runner.home is None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape, unescape
+from typing import TYPE_CHECKING
 
 from bot.desk import formats
 from bot.desk.results import (
@@ -25,6 +26,9 @@ from bot.desk.results import (
     StatusView,
 )
 
+if TYPE_CHECKING:
+    from bot.sleeves.views import SleevesView
+
 LIMIT = 4096
 PLAIN_WORDS = {
     "LOW_CONFIDENCE": "the model is not confident enough",
@@ -32,7 +36,8 @@ PLAIN_WORDS = {
     "the position would be close to its size limit", "ASSET_CLASS_WEIGHT_EXCEEDS_MAX": "too much in one asset class",
     "ASSET_CLASS_WEIGHT_NEAR_MAX": "close to the asset-class limit", "SECTOR_WEIGHT_EXCEEDS_MAX":
     "too much in one sector", "SECTOR_WEIGHT_NEAR_MAX": "close to the sector limit",
-    "CASH_BELOW_FLOOR": "cash would fall below the floor", "CVAR_EXCEEDS_MAX": "tail risk (CVaR) would be too high",
+    "CASH_BELOW_FLOOR": "cash would fall below the floor", "SLEEVE_OVER_BUDGET": "its sleeve would exceed its budget",
+    "NOT_IN_SLEEVE": "in no sleeve, so not traded", "CVAR_EXCEEDS_MAX": "tail risk (CVaR) would be too high",
     "CVAR_NEAR_MAX": "tail risk (CVaR) close to its limit", "VOLATILITY_EXCEEDS_MAX": "the asset is too volatile",
     "VOLATILITY_NEAR_MAX": "the asset is nearly too volatile", "CORRELATED_WITH_HOLDING":
     "moves with a large holding", "ADV_EXCEEDS_MAX": "too large for the traded volume",
@@ -51,6 +56,7 @@ HELP = """<b>paperdesk</b> — commands
 /run — run a decision cycle now
 /halt · /reduce · /resume — trading state
 /risk — limits and how much of each is used
+/sleeves — each sleeve's budget, holdings and figures, and why its budget moved
 /history — recent decisions and their fate
 /explain ID — the whole story of a proposal or cycle
 /web — a one-time link to the web dashboard (private chat)
@@ -315,3 +321,21 @@ def state_change(change: StateChange) -> str:
     """/halt, /reduce, /resume."""
     why = f": {escape(change.reason)}" if change.reason else ""
     return f"Trading {escape(change.previous)} → <b>{escape(change.state)}</b> by {escape(change.actor)}{why}"
+
+
+def sleeves(view: SleevesView) -> str:
+    """/sleeves: budgets and holdings, why each budget moved, and each sleeve's figures."""
+    when = f"allocated {view.allocated_on} ({escape(view.regime or '')})" if view.allocated_on else "no allocation yet"
+    figures = {f["sleeve"]: f for f in view.document["figures"]}
+    lines = [f"<b>Sleeves</b> · {when} · cash {view.cash:.1%}"]
+    for s in view.lines:
+        lines.append(f"<b>{escape(s.name)}</b> ({escape(s.policy)}, {s.instruments} instruments): budget "
+                     f"<b>{s.budget:.1%}</b> of {s.min_weight:.0%}–{s.max_weight:.0%}, held {s.weight:.1%}")
+        f = figures.get(s.name)
+        if f is not None:
+            pnl = "" if f["pnl_base"] is None else f", P&amp;L {f['pnl_base']:+,.0f} {escape(view.base_currency)}"
+            lines.append(f"  return {f['total_return']:+.1%}, contribution {f['contribution']:+.2%}, "
+                         f"allocation {f['allocation_effect']:+.2%}, selection {f['selection_effect']:+.2%}{pnl}")
+        if s.reason:
+            lines.append(f"  <i>{escape(s.reason)}</i>")
+    return "\n".join(lines)

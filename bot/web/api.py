@@ -34,6 +34,7 @@ from bot.web.models import (
     PositionRow,
     RejectBody,
     SessionInfo,
+    SleevesPage,
 )
 from bot.web.roles import actor
 
@@ -129,6 +130,13 @@ async def risk(_: Reader, request: Request) -> JSONResponse:
     """Each risk limit and how much of it is used now."""
     ctx = _ctx(request)
     return _json(ctx, await risk_usage(ctx.desk))
+
+
+@router.get("/sleeves", response_model=SleevesPage)
+async def sleeves(_: Reader, request: Request) -> JSONResponse:
+    """Each sleeve's budget, holdings and figures, and the budgets by day (a desk without sleeves says so)."""
+    ctx = _ctx(request)
+    return _json(ctx, await reads.sleeves_page(ctx.desk))
 
 
 @router.get("/llm/calls", response_model=LlmCalls)

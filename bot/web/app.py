@@ -33,7 +33,7 @@ from bot.web.roles import Roles
 
 WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 - names of the wildcard binds, to recognise them
 STATIC_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,120}$")
-PAGES = ("overview", "positions", "pending", "decisions", "risk", "llm", "backtests")
+PAGES = ("overview", "positions", "pending", "decisions", "risk", "sleeves", "llm", "backtests")
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml",
          ".LICENSE": "text/plain"}
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>paperdesk: log in</title></head>

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.desk.results import PositionLine, ProposalLine, StatusView
+from bot.sleeves.views import SleevesView
 
 
 class _View(BaseModel):
@@ -112,3 +113,12 @@ class BacktestDetail(_View):
 
     run: BacktestSummary
     equity: list[Point]
+
+
+class SleevesPage(_View):
+    """The sleeves (``bot.sleeves.views``) and their budgets by day, stacked: each line is the budgets of
+    its sleeve and the sleeves before it (``view`` None and a ``message`` on a desk without sleeves)."""
+
+    view: SleevesView | None
+    stacked: dict[str, list[Point]]
+    message: str | None = None

@@ -2,9 +2,10 @@
 
 Nothing here computes a figure of its own: status, positions, pending, history, risk usage,
 explain, the report's benchmark curves, the stop-loss watch's stop levels, the LLM audit log
-(``paperdesk llm calls``) and the stored backtest runs all come from where the other transports
-get them. The decision log filters stored proposals by symbol, verdict level and actor in the
-database (``storage.decision_log``), then renders them with the same ``line_from_row`` as ``/history``.
+(``paperdesk llm calls``), the stored backtest runs and the sleeves (``paperdesk sleeves``) all come
+from where the other transports get them. The decision log filters stored proposals by symbol, verdict
+level and actor in the database (``storage.decision_log``), then renders them with the same
+``line_from_row`` as ``/history``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.desk.watch import stop_price
 from bot.evaluation.metrics import daily_equity, drawdown_curve
 from bot.evaluation.report import benchmark_curves, equity_snapshots
 from bot.llm_log import SqlCallLog
+from bot.sleeves.views import NO_SLEEVES, sleeves_view
 from bot.web.models import (
     BacktestDetail,
     BacktestSummary,
@@ -29,6 +31,7 @@ from bot.web.models import (
     LlmCalls,
     Point,
     PositionRow,
+    SleevesPage,
 )
 from storage.backtest_store import BacktestStore
 from storage.decision_log import DecisionLog
@@ -108,3 +111,20 @@ def _summary(row: BacktestRunRow) -> BacktestSummary:
     return BacktestSummary(id=row.id, created_at=row.created_at, start=row.start, end=row.end, policy=row.policy,
                            data_source=row.data_source, status=row.status, metrics=dict(row.metrics or {}),
                            benchmarks=dict(row.benchmarks or {}))
+
+
+async def sleeves_page(desk: Desk) -> SleevesPage:
+    """``paperdesk sleeves``' view, and each day's budgets stacked in the sleeves' order for the chart."""
+    if desk.sleeves is None:
+        return SleevesPage(view=None, stacked={}, message=NO_SLEEVES)
+    view = await sleeves_view(desk)
+    days = desk.sleeves.log.days()
+    stacked: dict[str, list[Point]] = {}
+    running: dict[date, float] = {}
+    for line in view.lines:
+        points = []
+        for day in (d for d in days if d.sleeve == line.name):
+            running[day.as_of] = running.get(day.as_of, 0.0) + day.budget
+            points.append(Point(time=day.as_of, value=running[day.as_of]))
+        stacked[line.name] = points
+    return SleevesPage(view=view, stacked=stacked)

@@ -27,6 +27,7 @@ from bot.desk.cycle import run_cycle
 from bot.settings import Settings
 from bot.web.auth import Auth
 from bot.wiring import App, build_app
+from tests.bot.sleeves.test_sleeves_desk import SLEEVES
 from tests.bot.web.conftest import ROLES, threaded
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -104,9 +105,19 @@ def artefact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def dashboard(tmp_path: Path, browser: Any, artefact_root: Path) -> Iterator[Dashboard]:
     """The desk after a week of cycles, served over HTTP on 127.0.0.1."""
+    yield from _served(tmp_path, artefact_root, policy="rules")
+
+
+@pytest.fixture
+def sleeved_dashboard(tmp_path: Path, browser: Any, artefact_root: Path) -> Iterator[Dashboard]:
+    """A desk divided into the three sample sleeves, after a week of cycles, served on 127.0.0.1."""
+    yield from _served(tmp_path, artefact_root, policy="sleeves", sleeves=SLEEVES)
+
+
+def _served(tmp_path: Path, artefact_root: Path, **chosen: Any) -> Iterator[Dashboard]:
     clock = FixedClock(FIRST_DAY)
-    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'desk.db'}", policy="rules",
-                        risk={"min_confidence": 0.75}, **ROLES)
+    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'desk.db'}",
+                        risk={"min_confidence": 0.75}, **ROLES, **chosen)
     app = build_app(settings, clock=clock)
     worker = threading.Thread(target=asyncio.run, args=(_week(app, clock),))  # Playwright owns this thread's loop
     worker.start()

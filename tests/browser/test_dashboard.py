@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.browser.conftest import Dashboard
 
-PAGES = ("overview", "positions", "pending", "decisions", "risk", "llm", "backtests")
+PAGES = ("overview", "positions", "pending", "decisions", "risk", "sleeves", "llm", "backtests")
 INKED = """(selector) => {
   let inked = 0;
   for (const canvas of document.querySelectorAll(selector + ' canvas')) {
@@ -92,3 +92,18 @@ def test_a_viewer_sees_no_approve_button_and_a_forged_post_is_refused(page: Any,
     }"""
     assert page.evaluate(forged, proposal_id) == [403, 403, 403]  # no token, a wrong one, and the viewer's own
     assert dashboard.app.store.get_proposal(proposal_id).status == "AWAITING_APPROVAL"
+
+
+def test_the_sleeves_page_shows_each_sleeve_and_draws_the_stacked_budgets(page: Any,
+                                                                          sleeved_dashboard: Dashboard) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, sleeved_dashboard, "tg:22", "viewer")
+    page.goto(f"{sleeved_dashboard.url}/sleeves")
+    page.wait_for_selector("#sleeves-chart canvas")
+    assert inked(page, "#sleeves-chart") >= 500
+    table = page.text_content("main table")
+    assert all(name in table for name in ("us_equity", "commodities", "paris")) and "equal_weight" in table
+    assert "allocated on 2026-11-12" in page.text_content("main h2")
+    sleeved_dashboard.shot(page, "sleeves")
+    assert errors == []

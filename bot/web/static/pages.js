@@ -184,6 +184,33 @@ PD.pages.risk = async function () {
       { label: "detail", get: (l) => l.detail }], data.limits));
 };
 
+PD.pages.sleeves = async function () {
+  const data = await PD.api("/api/sleeves");
+  if (data.view === null) {
+    return el("section", {}, el("h2", { text: "Sleeves" }), el("p", { class: "muted", text: data.message }));
+  }
+  const v = data.view, figures = Object.fromEntries(v.document.figures.map((f) => [f.sleeve, f]));
+  const fig = (s, key, digits) => figures[s.name] === undefined ? "—" : PD.pct(figures[s.name][key], digits);
+  const when = v.allocated_on === null ? "no allocation yet" : "allocated on " + v.allocated_on + " (" + v.regime + " regime)";
+  const view = el("section", {}, el("h2", { text: "Sleeves · " + when + " · cash " + PD.pct(v.cash, 1) }),
+    PD.table([{ label: "sleeve", get: (s) => s.name }, { label: "policy", get: (s) => s.policy },
+      { label: "range", get: (s) => PD.pct(s.min_weight, 0) + "–" + PD.pct(s.max_weight, 0) },
+      { label: "budget", num: true, get: (s) => PD.pct(s.budget, 1) }, { label: "held", num: true, get: (s) => PD.pct(s.weight, 1) },
+      { label: "return", num: true, get: (s) => fig(s, "total_return", 1) },
+      { label: "contribution", num: true, get: (s) => fig(s, "contribution", 2) },
+      { label: "allocation", num: true, get: (s) => fig(s, "allocation_effect", 2) },
+      { label: "selection", num: true, get: (s) => fig(s, "selection_effect", 2) },
+      { label: "why its budget", get: (s) => s.reason || "" }], v.lines),
+    el("h3", { text: "Budgets over time (stacked, share of equity)" }),
+    el("div", { class: "chart", id: "sleeves-chart" }));
+  view.afterMount = () => {
+    // The widest band first, so each narrower one is drawn over it: stacked areas.
+    const bands = Object.fromEntries(Object.entries(data.stacked).reverse());
+    PD.chart(document.getElementById("sleeves-chart"), bands, { area: true, percent: true });
+  };
+  return view;
+};
+
 PD.pages.llm = async function () {
   const data = await PD.api("/api/llm/calls");
   const budget = data.budget_usd === null ? "no budget set" : "of " + PD.money(data.budget_usd, "USD");
