@@ -3,7 +3,8 @@
 Policy: ``compute_run`` needs neither the database nor the settings (a ``RunSpec`` carries all), so
 it runs in any Dask worker, local or remote (the data directory and universe file must exist at the
 same path there). It returns the folds without the per-day decision records (the run's files and
-row need only the curves and the counts); the client writes the run dirs and rows. Dask
+row need only the curves and the counts) and the run's charts drawn as PNG bytes, so the drawing
+is spread over the workers; the client only writes the run dirs and rows. Dask
 (``distributed``) is imported only here and only when a cluster is used: a ``LocalCluster`` (one
 single-threaded worker process per core, or ``workers``) by default, or an existing scheduler.
 Each task is submitted with ``retries=1``; a worker that dies mid-run has its task rescheduled.
@@ -28,6 +29,7 @@ from agent.policies.base import Policy
 from agent.universe import load_universe
 from bot.backtest.engine import ReplayResult
 from bot.backtest.run import BacktestRequest, FoldResult, replay_policy, run_backtest
+from bot.backtest.run_files import run_charts
 from bot.backtest.sweep_grid import RunSpec
 from broker.simulated import SimConfig
 from risk.limits import RiskLimits
@@ -47,6 +49,7 @@ class RunOutcome:
     folds: list[FoldResult] = field(default_factory=list)
     error: str | None = None
     elapsed: float = 0.0
+    charts: dict[str, bytes] = field(default_factory=dict)  # drawn where the run ran (``run_files.run_charts``)
 
 
 def one_line(exc: BaseException) -> str:
@@ -72,13 +75,16 @@ def _policy(name: str) -> Policy:
 
 
 def compute_run(spec: RunSpec, policy: Policy | None = None) -> RunOutcome:
-    """Run one backtest in this process; a failure is the outcome's one-line error."""
+    """Run one backtest in this process, and draw its charts; a failure is the outcome's one-line error."""
     started = time.perf_counter()
     try:
-        folds = asyncio.run(run_backtest(build_request(spec, policy)))
+        request = build_request(spec, policy)
+        folds = asyncio.run(run_backtest(request))
+        elapsed = round(time.perf_counter() - started, 3)
+        images = run_charts(folds, spec.policy, request.universe.base_currency)
     except Exception as exc:  # any failure is this run's, never the sweep's
         return RunOutcome(spec, error=one_line(exc), elapsed=round(time.perf_counter() - started, 3))
-    return RunOutcome(spec, [_slim(f) for f in folds], elapsed=round(time.perf_counter() - started, 3))
+    return RunOutcome(spec, [_slim(f) for f in folds], elapsed=elapsed, charts=images)
 
 
 def _slim(fold: FoldResult) -> FoldResult:

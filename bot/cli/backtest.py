@@ -22,6 +22,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -43,18 +44,17 @@ from bot.backtest.run import (
     DataReport,
     FoldResult,
     check_out_dir,
-    combined,
     replay_policy,
     run_backtest,
     write_equity,
 )
+from bot.backtest.run_files import run_charts, run_curves
 from bot.backtest.sleeve_report import fold_sleeves, write_sleeve_files
 from bot.cli.app import AsOf, _app
 from bot.cli.progress import DayProgress
 from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
 from bot.desk import formats
-from bot.evaluation import charts
 from bot.evaluation.attribution import sleeve_lines
 from bot.evaluation.report import alpha_line
 from bot.evaluation.stored_runs import write_benchmarks
@@ -224,7 +224,9 @@ def _fold_document(fold: FoldResult) -> dict[str, Any]:
 
 
 def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[FoldResult], elapsed: float,
-           policy: str, data: str, tally: CallTally | None = None) -> dict[str, Any]:
+           policy: str, data: str, tally: CallTally | None = None,
+           rendered: Mapping[str, bytes] | None = None) -> dict[str, Any]:
+    """The run's files (``rendered``: its charts, when a sweep's worker drew them) and its summary document."""
     target.mkdir(parents=True, exist_ok=True)
     main = folds[0] if len(folds) == 1 else None
     document: dict[str, Any] = {"run_id": run_id, "policy": policy, "data": data, "start": str(request.start),
@@ -238,17 +240,12 @@ def _write(target: Path, run_id: str, request: BacktestRequest, folds: list[Fold
         document.update({k: v for k, v in document["folds"][0].items() if k in {"metrics", "benchmarks", "counts"}})
     document.update(_data_document(folds[0].data, request, policy, document["folds"]))
     flag = f" — {notes.SYNTHETIC}" if folds[0].data.synthetic else ""
-    curves = [(f"_fold{k + 1}", f.equity, f.benchmark_series, f.start, f.end) for k, f in enumerate(folds)]
-    if main is None:  # walk-forward: the folds chained into one curve too
-        equity, benchmarks = combined(folds)
-        curves.append(("", equity, benchmarks, folds[0].start, folds[-1].end))
-    for suffix, equity, benchmarks, first, last in curves:
-        suffix = "" if main is not None else suffix
-        write_equity(target / f"equity{suffix}.csv", equity)
-        write_benchmarks(target / f"benchmarks{suffix}.csv", benchmarks)  # read by `paperdesk compare`
-        charts.equity_chart(target / f"equity{suffix}.png", equity, benchmarks,
-                            f"{policy} {first} → {last}{flag}", request.universe.base_currency)
-        charts.drawdown_chart(target / f"drawdown{suffix}.png", equity, f"{policy} drawdown{flag}")
+    for curve in run_curves(folds):
+        write_equity(target / f"equity{curve.suffix}.csv", curve.equity)
+        write_benchmarks(target / f"benchmarks{curve.suffix}.csv", curve.benchmarks)  # read by `paperdesk compare`
+    images = rendered if rendered is not None else run_charts(folds, policy, request.universe.base_currency)
+    for name, image in images.items():
+        (target / name).write_bytes(image)
     for k, fold in enumerate(folds):
         write_sleeve_files(target, fold.result, "" if main is not None else f"_fold{k + 1}",
                            f"sleeve budgets {fold.start} → {fold.end}{flag}")

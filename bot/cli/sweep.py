@@ -29,6 +29,7 @@ import pandas as pd
 import typer
 
 from agent.policies.rules import RulesPolicy
+from agent.universe import load_universe
 from bot.backtest import sweep as sw
 from bot.backtest.run import chained, check_out_dir
 from bot.backtest.sweep_grid import GridError, RunSpec, expand, load_grid
@@ -127,7 +128,7 @@ class Runs:
 
     def compute_llm(self, spec: RunSpec) -> sw.RunOutcome:
         """An llm run, in this process: its policy records and replays its calls in the database."""
-        policy, tally = make_backtest_policy("llm", self.settings, self.store)
+        policy, tally, _ = make_backtest_policy("llm", self.settings, self.store, load_universe(spec.universe))
         self.tallies[spec.key] = tally
         return sw.compute_run(spec, policy)
 
@@ -139,7 +140,7 @@ class Runs:
             return
         request = sw.build_request(spec, RulesPolicy())  # the files need its dates, costs and limits only
         document = _write(self.target / spec.run_id, spec.run_id, request, outcome.folds, outcome.elapsed,
-                          spec.policy, spec.data, self.tallies.get(spec.key))
+                          spec.policy, spec.data, self.tallies.get(spec.key), outcome.charts or None)
         extra = {"sweep_key": spec.key, "sweep": self.sweep_id, "universe": spec.universe, "limits": spec.limits,
                  "limits_overrides": spec.overrides}
         _store(self.store, spec.run_id, request, outcome.folds, document, spec.policy, spec.data, outcome.elapsed,

@@ -45,13 +45,22 @@ def _figure(size: tuple[float, float], margins: dict[str, float] = MARGINS) -> A
 def equity_chart(path: Path, equity: pd.Series, benchmarks: dict[str, pd.Series], title: str,
                  currency: str) -> Path:
     """Equity and the benchmark curves on one chart."""
-    equity_figure(equity, benchmarks, title, currency).savefig(path, dpi=100)
+    path.write_bytes(backtest_equity_png(equity, benchmarks, title, currency))
     return path
+
+
+def backtest_equity_png(equity: pd.Series, benchmarks: dict[str, pd.Series], title: str, currency: str) -> bytes:
+    """``equity_chart`` as PNG bytes (a sweep's worker renders them, its client writes them)."""
+    return png(equity_figure(equity, benchmarks, title, currency))
 
 
 def equity_png(equity: pd.Series, benchmarks: dict[str, pd.Series], title: str, currency: str) -> bytes:
     """The portfolio's equity snapshots (held between them) and the benchmarks as PNG bytes, for a message."""
-    fig = equity_figure(equity, benchmarks, title, currency, label="portfolio", steps=True, size=(8, 4.5))
+    return png(equity_figure(equity, benchmarks, title, currency, label="portfolio", steps=True, size=(8, 4.5)))
+
+
+def png(fig: Any) -> bytes:
+    """A figure as PNG bytes (100 dpi)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
@@ -97,6 +106,12 @@ def _thousands(value: float, _position: object) -> str:
 
 def drawdown_chart(path: Path, equity: pd.Series, title: str) -> Path:
     """Drawdown from the running peak, in percent."""
+    path.write_bytes(drawdown_png(equity, title))
+    return path
+
+
+def drawdown_png(equity: pd.Series, title: str) -> bytes:
+    """``drawdown_chart`` as PNG bytes."""
     drawdown = -drawdown_curve(equity) * 100
     fig = _figure((10, 3), {**MARGINS, "left": 0.75})
     ax = fig.subplots()
@@ -105,8 +120,7 @@ def drawdown_chart(path: Path, equity: pd.Series, title: str) -> Path:
     ax.set_ylabel("drawdown %")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate(bottom=fig.subplotpars.bottom)
-    fig.savefig(path, dpi=100)
-    return path
+    return png(fig)
 
 
 def calibration_chart(path: Path, table: list[dict[str, float]], title: str) -> Path:
