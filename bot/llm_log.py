@@ -44,7 +44,7 @@ class SqlCallLog:
     def _row(self, call: LlmCall) -> LlmCallRow:
         clean = self.redactor.text
         return LlmCallRow(
-            at=call.at, cycle_id=call.cycle_id, sleeve=call.sleeve, model=call.model[:120],
+            at=call.at, cycle_id=call.cycle_id, sleeve=call.sleeve, purpose=call.purpose[:24], model=call.model[:120],
             endpoint_host=clean(host_of(call.endpoint_host))[:200],
             cache_key=call.cache_key, messages=call.messages, raw_answer=_text(call.raw_answer), parsed=call.parsed,
             validation_errors=[clean(e) for e in call.validation_errors], outcome=call.outcome[:24],

@@ -44,6 +44,7 @@ class LlmCall:
     outcome: str
     cycle_id: str | None = None
     sleeve: str | None = None
+    purpose: str = "decision"  # or "allocation" (the sleeves' master allocator)
     raw_answer: str | None = None
     parsed: dict[str, Any] | None = None
     validation_errors: list[str] = field(default_factory=list)

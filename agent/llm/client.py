@@ -4,12 +4,13 @@ Policy: one ``AsyncOpenAI`` built by the composition root (never at import), wit
 retries off (``max_retries=0``) so that the retry loop here is the only one: 429, 5xx, timeouts and
 connection errors are retried with exponential backoff (``Retry-After`` honoured, capped); any
 other HTTP error is final. The structured-output mode is negotiated (``agent.llm.modes``):
-``json_schema`` requests go through ``chat.completions.parse`` with the strict JSON schema of
-``agent.schema.PolicyDecision`` (the SDK's own parse verdict is noted); ``json_object`` sends that
-schema inside a ``json_object`` response format; ``prompt`` sends none and writes the schema into
-the system prompt. A refusal of the response format is not retried: the next mode is tried at once
-(in ``auto``), and the mode that answered is kept for this client's next calls. The raw answer text
-is always kept, because ``agent.llm.gate`` is the authority on what the answer means.
+``json_schema`` requests go through ``chat.completions.parse`` with the strict JSON schema of the
+answer asked for, ``agent.schema.PolicyDecision`` unless told (the SDK's own parse verdict is
+noted); ``json_object`` sends that schema inside a ``json_object`` response format; ``prompt`` sends
+none and writes the schema into the system prompt. A refusal of the response format is not retried:
+the next mode is tried at once (in ``auto``), and the mode that answered is kept for this client's
+next calls. The raw answer text is always kept, because ``agent.llm.gate`` (or, for the sleeves'
+allocation, ``bot.sleeves.allocator_llm``) is the authority on what the answer means.
 
 Redaction: the endpoint's error text (proxies answer ``Invalid API key provided: sk-…``) and any
 refusal are untrusted; they leave this module through ``broker.redaction.Redactor``, which knows the
@@ -35,6 +36,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 from openai.lib._parsing._completions import type_to_response_format_param
+from pydantic import BaseModel
 
 from agent.llm.modes import AUTO, OutputMode, candidates, json_object_format, refuses_format
 from agent.llm.prompt import with_schema
@@ -78,15 +80,18 @@ class CallResult:
     failures: list[FailedAttempt] = field(default_factory=list)
 
 
-def response_format() -> dict[str, Any]:
-    """The strict ``json_schema`` response format that ``parse`` sends for ``PolicyDecision`` (a fresh copy)."""
-    return copy.deepcopy(_response_format())
+Answer = type[BaseModel]
+
+
+def response_format(answer: Answer = PolicyDecision) -> dict[str, Any]:
+    """The strict ``json_schema`` response format that ``parse`` sends for ``answer`` (a fresh copy)."""
+    return copy.deepcopy(_response_format(answer))
 
 
 @functools.cache
-def _response_format() -> dict[str, Any]:
+def _response_format(answer: Answer) -> dict[str, Any]:
     # Generating the schema costs ~5 ms (pydantic walks the model); an LLM replay asks for it daily.
-    return dict(type_to_response_format_param(PolicyDecision))  # type: ignore[arg-type]
+    return dict(type_to_response_format_param(answer))  # type: ignore[arg-type]
 
 
 def make_openai(base_url: str | None, api_key: str, timeout: float) -> AsyncOpenAI:
@@ -120,12 +125,13 @@ class LlmClient:
         """The output modes the next call tries, in order (``remembered``: the stored mode of this endpoint)."""
         return candidates(self.output_mode, self.negotiated or remembered)
 
-    async def complete(self, messages: Sequence[dict[str, str]], remembered: str | None = None) -> CallResult:
-        """Ask once, negotiating the output mode and retrying transient failures; never raises for
-        transport or answer problems."""
+    async def complete(self, messages: Sequence[dict[str, str]], remembered: str | None = None,
+                       schema: Answer = PolicyDecision) -> CallResult:
+        """Ask once for a ``schema`` document (a decision unless told), negotiating the output mode and
+        retrying transient failures; never raises for transport or answer problems."""
         failures: list[FailedAttempt] = []
         for mode in self.modes(remembered):
-            answer = await self._retrying(mode, messages, failures)
+            answer = await self._retrying(mode, messages, failures, schema)
             if answer is not None:
                 if self.output_mode == AUTO:
                     self.negotiated = mode
@@ -135,12 +141,12 @@ class LlmClient:
         return CallResult(None, failures)
 
     async def _retrying(self, mode: OutputMode, messages: Sequence[dict[str, str]],
-                        failures: list[FailedAttempt]) -> ModelAnswer | None:
+                        failures: list[FailedAttempt], schema: Answer) -> ModelAnswer | None:
         """One mode with our retry loop; the failures are appended to ``failures``."""
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
-                return await self._attempt(mode, messages, started)
+                return await self._attempt(mode, messages, started, schema)
             except (openai.APIError, BadResponse) as exc:
                 refused = isinstance(exc, openai.APIStatusError) and refuses_format(exc.status_code, exc.message, mode)
                 reason = self.redactor.text(_reason(exc))[:MAX_REASON]  # cut after redaction: no partial key
@@ -153,18 +159,19 @@ class LlmClient:
                 await self._sleep(self._delay(exc, attempt))
         return None
 
-    async def _attempt(self, mode: OutputMode, messages: Sequence[dict[str, str]], started: float) -> ModelAnswer:
+    async def _attempt(self, mode: OutputMode, messages: Sequence[dict[str, str]], started: float,
+                       schema: Answer) -> ModelAnswer:
         if mode is OutputMode.JSON_SCHEMA:
             raw = await self._sdk.chat.completions.with_raw_response.parse(
-                model=self.model, messages=list(messages), response_format=PolicyDecision,  # type: ignore[arg-type]
+                model=self.model, messages=list(messages), response_format=schema,  # type: ignore[arg-type]
                 max_completion_tokens=self.max_tokens)
             body = _json_body(raw.http_response.text)
             note = _sdk_verdict(raw)
         else:
-            schema = response_format()["json_schema"]["schema"]
-            sent = with_schema(messages, schema) if mode is OutputMode.PROMPT else list(messages)
+            shape = response_format(schema)["json_schema"]["schema"]
+            sent = with_schema(messages, shape) if mode is OutputMode.PROMPT else list(messages)
             extra: dict[str, Any] = {} if mode is OutputMode.PROMPT else {
-                "response_format": json_object_format(schema)}
+                "response_format": json_object_format(shape)}
             # max_tokens, not max_completion_tokens: the servers these modes are for (llama-cpp-python)
             # read only max_tokens and silently ignore the other, leaving the answer unbounded.
             plain = await self._sdk.chat.completions.with_raw_response.create(

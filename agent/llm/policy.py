@@ -36,12 +36,13 @@ from typing import Literal
 import structlog
 
 from agent.llm.audit import CallLog, LlmCall, Prices, StoredAnswer, cache_key, estimate_prompt_tokens
-from agent.llm.client import LlmClient, ModelAnswer, response_format
+from agent.llm.client import Answer, LlmClient, ModelAnswer, response_format
 from agent.llm.gate import GateResult, parse_content, screen
 from agent.llm.modes import AUTO, ModeMemory
 from agent.llm.prompt import build_messages
 from agent.llm.shortlist import DEFAULT_MAX_INSTRUMENTS, Shortlist, shortlist
 from agent.policies.base import PolicyAbstained, PolicyContext, ScreenedDecision
+from agent.schema import PolicyDecision
 
 log = structlog.get_logger("paperdesk.llm")
 CacheMode = Literal["off", "record", "replay"]
@@ -98,25 +99,39 @@ class LlmPolicy:
         base = LlmCall(at=self.clock(), model=self.client.model, endpoint_host=self.client.endpoint_host,
                        cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id,
                        sleeve=context.sleeve)
-        if self.cache == "replay":
-            answer, from_cache = self._replayed(key, base, context.as_of), True
-        else:
-            answer, from_cache = await self._called(messages, base), False
+        answer, from_cache = await self.answer(messages, base, context.as_of)
         return self._judge(answer, base, context, listed, from_cache)
+
+    async def answer(self, messages: Messages, base: LlmCall, day: date,
+                     schema: Answer = PolicyDecision) -> tuple[ModelAnswer, bool]:
+        """The model's answer to ``messages`` (a ``schema`` document) and whether it was replayed: read back in
+        replay mode (``ReplayMiss`` when absent), else asked (``PolicyAbstained`` over budget or when the
+        endpoint cannot be reached); the failures are recorded on ``base``, the answer is the caller's to record."""
+        if self.cache == "replay":
+            return self._replayed(base.cache_key, base, day), True
+        return await self._called(messages, base, schema), False
+
+    def answered(self, answer: ModelAnswer, from_cache: bool) -> dict[str, object]:
+        """What an audit record keeps of an answer: text, tokens, cost (none when replayed), latency, mode."""
+        cost = Decimal(0) if from_cache else self.prices.cost(answer.prompt_tokens, answer.completion_tokens)
+        return {"raw_answer": answer.content, "finish_reason": answer.finish_reason, "cost_usd": cost,
+                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+                "latency_ms": 0.0 if from_cache else answer.latency_ms, "from_cache": from_cache,
+                "output_mode": None if from_cache else answer.mode}
 
     def _replayed(self, key: str, base: LlmCall, day: date) -> ModelAnswer:
         stored = self.log.find(key)
         if stored is None:
             reason = "no recorded answer for this request in replay mode"
-            self._record(base, outcome="replay_miss", error=reason)
+            self.record(base, outcome="replay_miss", error=reason)
             raise ReplayMiss(reason, day, self.client.model)
         return _from_stored(stored)
 
-    async def _called(self, messages: Messages, base: LlmCall) -> ModelAnswer:
+    async def _called(self, messages: Messages, base: LlmCall, schema: Answer) -> ModelAnswer:
         self._check_budget(messages, base)
-        result = await self.client.complete(messages, self._remembered_mode())
+        result = await self.client.complete(messages, self._remembered_mode(), schema)
         for failure in result.failures:
-            self._record(base, outcome="failed", error=failure.reason, latency_ms=failure.latency_ms,
+            self.record(base, outcome="failed", error=failure.reason, latency_ms=failure.latency_ms,
                          output_mode=failure.mode)
         if result.answer is None:
             last = result.failures[-1].reason if result.failures else "no answer"
@@ -136,20 +151,16 @@ class LlmPolicy:
         if spent + estimate > self.budget_usd:
             reason = (f"the monthly LLM budget of ${self.budget_usd} would be exceeded "
                       f"(spent ${spent:.4f} this month, this call up to ${estimate:.4f})")
-            self._record(base, outcome="over_budget", error=reason)
+            self.record(base, outcome="over_budget", error=reason)
             raise PolicyAbstained(reason)
 
     def _judge(self, answer: ModelAnswer, base: LlmCall, context: PolicyContext, listed: Shortlist,
                from_cache: bool) -> _Judged:
-        cost = Decimal(0) if from_cache else self.prices.cost(answer.prompt_tokens, answer.completion_tokens)
-        seen = {"raw_answer": answer.content, "finish_reason": answer.finish_reason, "cost_usd": cost,
-                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-                "latency_ms": 0.0 if from_cache else answer.latency_ms, "from_cache": from_cache,
-                "output_mode": None if from_cache else answer.mode}
-        stop = _stopped(answer)
+        seen = self.answered(answer, from_cache)
+        stop = stopped(answer)
         if stop is not None:
             outcome, reason = stop
-            self._record(base, outcome=outcome, error=answer.refusal or reason, **seen)
+            self.record(base, outcome=outcome, error=answer.refusal or reason, **seen)
             raise PolicyAbstained(reason)
         document, error = parse_content(answer.content)
         result = GateResult(None, [error]) if error else screen(
@@ -158,11 +169,12 @@ class LlmPolicy:
         parsed = result.decision.model_dump(mode="json") if result.decision else (
             document if isinstance(document, dict) and not error else None)
         errors = result.errors or [f"{d.symbol}: {d.code}: {d.detail}" for d in result.dropped]
-        self._record(base, outcome="ok" if result.decision else "invalid", parsed=_jsonable(parsed),
+        self.record(base, outcome="ok" if result.decision else "invalid", parsed=_jsonable(parsed),
                      validation_errors=errors, error=answer.note, **seen)
         return _Judged(result.decision, result.errors, answer.content)
 
-    def _record(self, base: LlmCall, **fields: object) -> None:
+    def record(self, base: LlmCall, **fields: object) -> None:
+        """Store one audit record: ``base`` with ``fields``, timed now."""
         call = LlmCall(**{**base.__dict__, "at": self.clock(), **fields})
         self.log.record(call)
         log.info("llm_call", outcome=call.outcome, model=call.model, from_cache=call.from_cache,
@@ -180,7 +192,7 @@ class _Judged:
     content: str | None
 
 
-def _stopped(answer: ModelAnswer) -> tuple[str, str] | None:
+def stopped(answer: ModelAnswer) -> tuple[str, str] | None:
     """An answer that ends the cycle at once: a refusal or a truncated document."""
     if answer.refusal:
         return "refused", f"the model refused: {' '.join(answer.refusal.split())[:200]}"

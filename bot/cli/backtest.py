@@ -69,6 +69,7 @@ from storage.store import Store
 from storage.tables_backtest import BacktestRunRow
 
 if TYPE_CHECKING:
+    from agent.llm.policy import LlmPolicy
     from bot.backtest.llm import CallTally
     from bot.sleeves.plan import SleevePlan
 
@@ -103,12 +104,12 @@ def make_backtest_policy(name: str, settings: Settings, store: Store, universe: 
 
         tallies: list[CallTally] = []
 
-        def make_llm(chosen: Settings) -> Policy:
+        def make_llm(chosen: Settings) -> tuple[Policy, LlmPolicy]:
             from bot.backtest.llm import backtest_llm
 
             policy, tally = backtest_llm(chosen, store, system_clock, tallies[0] if tallies else None)
             tallies[:1] = [tally]
-            return policy
+            return policy, policy.policy
 
         plan = replay_plan(settings, universe, make_llm)
         return plan.policy, tallies[0] if tallies else None, plan

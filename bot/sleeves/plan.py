@@ -21,7 +21,7 @@ from agent.universe import Universe, UniverseError, load_universe
 from bot.settings import Settings, SettingsError, SleeveSettings
 from bot.sleeves.bounds import AllocatorParams, SleeveBounds, check_bounds
 from bot.sleeves.log import AllocationLog, MemoryAllocationLog
-from bot.sleeves.policy import SleevedPolicy, SleeveSpec
+from bot.sleeves.policy import Allocator, SleevedPolicy, SleeveSpec, rules_allocator
 from risk.limits import RiskLimits
 from risk.models import Sleeve, SleeveBook
 
@@ -80,7 +80,8 @@ def allocator_params(settings: Settings) -> AllocatorParams:
         momentum_tilt=a.momentum_tilt, regime_tilt=a.regime_tilt, max_step=a.max_step)
 
 
-def make_plan(settings: Settings, universe: Universe, log: AllocationLog, make_policy: PolicyMaker) -> SleevePlan:
+def make_plan(settings: Settings, universe: Universe, log: AllocationLog, make_policy: PolicyMaker,
+              allocator: Allocator = rules_allocator) -> SleevePlan:
     """The sleeved policy and the sleeves' limits; ``SettingsError`` when the sleeves cannot work."""
     if not settings.sleeves:
         raise SettingsError("the sleeves policy needs [sleeves.NAME] tables in the config file (see the README)")
@@ -96,7 +97,7 @@ def make_plan(settings: Settings, universe: Universe, log: AllocationLog, make_p
     specs = [SleeveSpec(bounds=b, symbols=members[b.name], policy=make_policy(b.name, settings.sleeves[b.name]),
                         limits={k: float(v) for k, v in limits[b.name].model_dump().items()},
                         instructions=settings.sleeves[b.name].prompt) for b in bounds]
-    policy = SleevedPolicy(specs, params, log, every_days=settings.allocation.every_days, method=settings.allocator)
+    policy = SleevedPolicy(specs, params, log, every_days=settings.allocation.every_days, allocator=allocator)
     return SleevePlan(policy=policy, limits=limits)
 
 

@@ -13,8 +13,9 @@ Policy:
 - A proposal of a sleeve's policy for a symbol outside the sleeve is dropped (OUTSIDE_SLEEVE). A
   sleeve whose policy abstains holds this cycle (its reason is in the market view); when every
   sleeve abstains, the decision abstains.
-- The allocator runs when the decision day is ``every_days`` or more after the allocation in force
-  (or none exists), from each sleeve's recorded day returns and the day's regime; every decision
+- The allocator (the rules', or an LLM's under the same bounds: ``bot.sleeves.llm_allocator``) runs
+  when the decision day is ``every_days`` or more after the allocation in force (or none exists),
+  from each sleeve's recorded day returns and the day's regime; every decision
   day first records each sleeve's day (``SleeveDay``) from the holdings and the day's returns.
   The same code runs live (its log in the database) and in a replay (in memory).
 
@@ -36,8 +37,10 @@ from bot.sleeves.bounds import Allocation, AllocatorParams, SleeveBounds
 from bot.sleeves.log import AllocationLog, SleeveDay, StoredAllocation
 
 WEIGHT_LIMITS = ("max_position_weight", "max_asset_class_weight", "max_sector_weight", "large_holding_weight")
+# (sleeves, their day returns, the regime, the parameters, the budgets in force, the day's context)
+#   -> (the allocation, how it was made: rules, llm or rules-fallback)
 Allocator = Callable[[Sequence[SleeveBounds], Mapping[str, Sequence[float]], str, AllocatorParams,
-                      Mapping[str, float] | None], Awaitable[Allocation]]
+                      Mapping[str, float] | None, PolicyContext], Awaitable[tuple[Allocation, str]]]
 
 
 @dataclass(frozen=True)
@@ -56,28 +59,27 @@ class SleeveSpec:
 
 
 async def rules_allocator(sleeves: Sequence[SleeveBounds], returns: Mapping[str, Sequence[float]], regime: str,
-                          params: AllocatorParams, current: Mapping[str, float] | None) -> Allocation:
+                          params: AllocatorParams, current: Mapping[str, float] | None,
+                          context: PolicyContext) -> tuple[Allocation, str]:
     """The deterministic master allocator (``bot.sleeves.allocator.allocate``)."""
-    return allocate(sleeves, returns, regime, params, current)
+    return allocate(sleeves, returns, regime, params, current), "rules"
 
 
 class SleevedPolicy:
     """The master allocator over the sleeves' policies."""
 
     def __init__(self, sleeves: Sequence[SleeveSpec], params: AllocatorParams, log: AllocationLog, *,
-                 every_days: int = 7, allocator: Allocator = rules_allocator, method: str = "rules") -> None:
+                 every_days: int = 7, allocator: Allocator = rules_allocator) -> None:
         self.sleeves = tuple(sleeves)
         self.params = params
         self.log = log
         self.every_days = every_days
         self.allocator = allocator
-        self.method = method
         self.name = "sleeves"
 
     def with_log(self, log: AllocationLog) -> SleevedPolicy:
         """The same sleeves and allocator keeping their records in ``log`` (a fresh replay's)."""
-        return SleevedPolicy(self.sleeves, self.params, log, every_days=self.every_days, allocator=self.allocator,
-                             method=self.method)
+        return SleevedPolicy(self.sleeves, self.params, log, every_days=self.every_days, allocator=self.allocator)
 
     def budgets(self) -> dict[str, float]:
         """The budgets in force: the latest allocation's, else the base weights."""
@@ -91,13 +93,14 @@ class SleevedPolicy:
         before = self.budgets()
         self.log.record_days(sleeve_days(self.sleeves, before, context))
         budgets = await self._allocate_if_due(context, before)
-        ideas, dropped, views, abstained = [], [], [], []
+        ideas, dropped, views = [], [], []
+        abstained: dict[str, str] = {}
         for spec in self.sleeves:
             budget = budgets[spec.name]
             try:
                 decision = await spec.policy.decide(sleeve_context(context, spec, budget))
             except PolicyAbstained as exc:
-                abstained.append(f"{spec.name}: {exc.reason}")
+                abstained[spec.name] = exc.reason
                 continue
             views.append(f"[{spec.name} {budget:.0%}, {spec.policy.name}] {decision.market_view}")
             for idea in decision.proposals:
@@ -107,8 +110,8 @@ class SleevedPolicy:
                 ideas.append(idea.model_copy(update={"target_weight": idea.target_weight * budget}))
             dropped.extend(getattr(decision, "dropped", []))
         if len(abstained) == len(self.sleeves):
-            raise PolicyAbstained("every sleeve abstained: " + "; ".join(abstained))
-        views += [f"[{reason.split(':')[0]}] abstained:{reason.split(':', 1)[1]}" for reason in abstained]
+            raise PolicyAbstained("every sleeve abstained: " + "; ".join(f"{n}: {r}" for n, r in abstained.items()))
+        views += [f"[{name}] abstained: {reason}" for name, reason in abstained.items()]
         return ScreenedDecision(market_view=" ".join(views), proposals=ideas, dropped=dropped)
 
     async def _allocate_if_due(self, context: PolicyContext, before: dict[str, float]) -> dict[str, float]:
@@ -117,9 +120,10 @@ class SleevedPolicy:
             return before
         window = max(self.params.sharpe_window, self.params.momentum_window)
         returns = {s.name: self.log.returns(s.name, window) for s in self.sleeves}
-        allocation = await self.allocator([s.bounds for s in self.sleeves], returns, context.indicators.regime.value,
-                                          self.params, before if latest is not None else None)
-        self.log.record_allocation(StoredAllocation(as_of=context.as_of, method=self.method, allocation=allocation))
+        allocation, method = await self.allocator([s.bounds for s in self.sleeves], returns,
+                                                  context.indicators.regime.value, self.params,
+                                                  before if latest is not None else None, context)
+        self.log.record_allocation(StoredAllocation(as_of=context.as_of, method=method, allocation=allocation))
         return {s.name: allocation.budgets.get(s.name, 0.0) for s in self.sleeves}
 
 

@@ -1,9 +1,9 @@
 """Wire a sleeved desk: each sleeve's policy, the allocation log, the plan the desk and the replay use.
 
 Policy: a sleeve's policy is built as the desk's would be (``rules``, the baselines, or ``llm`` on the
-desk's endpoint and audit log, with the sleeve's own model when it names one); live, the allocations
-and sleeve days are kept in the database, in a replay in memory. The llm allocator is refused in
-one line until it is wired (``allocator = "llm"``: see the README).
+desk's endpoint and audit log, with the sleeve's own model when it names one); ``allocator = "llm"``
+asks the desk's model for the budgets (``bot.sleeves.llm_allocator``); live, the allocations and
+sleeve days are kept in the database, in a replay in memory.
 
 Failure contract: ``SettingsError`` with one line.
 """
@@ -11,6 +11,7 @@ Failure contract: ``SettingsError`` with one line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
@@ -20,11 +21,17 @@ from bot.clock import Clock
 from bot.settings import Settings, SettingsError, SleeveSettings
 from bot.sleeves.log import AllocationLog, MemoryAllocationLog
 from bot.sleeves.plan import SleevePlan, make_plan
+from bot.sleeves.policy import Allocator, rules_allocator
 from bot.sleeves.sql_log import SqlAllocationLog
 from storage.sleeve_store import SleeveStore
 from storage.store import Store
 
-LlmMaker = Callable[[Settings], Policy]
+if TYPE_CHECKING:
+    from agent.llm.policy import LlmPolicy
+
+# An LLM policy on these settings: the policy a sleeve decides with, and the LLM endpoint under it (with
+# its cache, budget and audit), which the llm allocator asks.
+LlmMaker = Callable[[Settings], tuple[Policy, "LlmPolicy"]]
 PLAIN: dict[str, Callable[[], Policy]] = {"rules": RulesPolicy, "buy_and_hold": BuyAndHoldPolicy,
                                           "equal_weight": EqualWeightPolicy}
 
@@ -33,16 +40,15 @@ def check_sleeves(settings: Settings) -> None:
     """Refuse sleeves that cannot run with these settings, before anything is built."""
     if not settings.sleeves:
         raise SettingsError("the sleeves policy needs [sleeves.NAME] tables in the config file (see the README)")
-    if settings.allocator == "llm":
-        raise SettingsError("PAPERDESK_ALLOCATOR=llm is not available yet: use rules (the default)")
-    llm = [name for name, s in settings.sleeves.items() if s.policy == "llm"]
+    llm = [f"sleeve {name} uses the llm policy" for name, s in settings.sleeves.items() if s.policy == "llm"]
+    llm += ["PAPERDESK_ALLOCATOR=llm"] if settings.allocator == "llm" else []
     if llm and not settings.openai_api_key and settings.llm_cache != "replay":
-        raise SettingsError(f"sleeve {llm[0]} uses the llm policy, which needs OPENAI_API_KEY (any string for a "
-                            "local server) or PAPERDESK_LLM_CACHE=replay")
+        raise SettingsError(f"{llm[0]}, which needs OPENAI_API_KEY (any string for a local server) or "
+                            "PAPERDESK_LLM_CACHE=replay")
 
 
 def sleeve_plan(settings: Settings, universe: Universe, log: AllocationLog, make_llm: LlmMaker | None) -> SleevePlan:
-    """The sleeves' plan, each sleeve's policy made by name (``make_llm`` for the llm ones)."""
+    """The sleeves' plan, each sleeve's policy made by name (``make_llm`` for the llm ones and the llm allocator)."""
     check_sleeves(settings)
 
     def make(name: str, sleeve: SleeveSettings) -> Policy:
@@ -50,18 +56,26 @@ def sleeve_plan(settings: Settings, universe: Universe, log: AllocationLog, make
             return PLAIN[sleeve.policy]()
         if make_llm is None:
             raise SettingsError(f"sleeve {name}: the llm policy needs a database for its audit log")
-        return make_llm(settings.model_copy(update={"llm_model": sleeve.model}) if sleeve.model else settings)
+        return make_llm(settings.model_copy(update={"llm_model": sleeve.model}) if sleeve.model else settings)[0]
 
-    return make_plan(settings, universe, log, make)
+    allocator: Allocator = rules_allocator
+    if settings.allocator == "llm":
+        if make_llm is None:
+            raise SettingsError("the llm allocator needs a database for its audit log")
+        from bot.sleeves.llm_allocator import LlmAllocator  # the openai SDK loads only for it
+
+        allocator = LlmAllocator(make_llm(settings)[1])
+    return make_plan(settings, universe, log, make, allocator)
 
 
 def live_plan(settings: Settings, universe: Universe, store: Store, clock: Clock) -> SleevePlan:
     """The desk's sleeves, their allocations and days kept in its database."""
 
-    def make_llm(chosen: Settings) -> Policy:
+    def make_llm(chosen: Settings) -> tuple[Policy, LlmPolicy]:
         from bot.llm_wiring import make_llm_policy  # the openai SDK loads only when a sleeve uses it
 
-        return make_llm_policy(chosen, store, clock)
+        policy = make_llm_policy(chosen, store, clock)
+        return policy, policy
 
     return sleeve_plan(settings, universe, SqlAllocationLog(SleeveStore(store.session), clock), make_llm)
 
