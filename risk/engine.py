@@ -65,15 +65,23 @@ def classify(
 
 
 def classify_batch(
-    proposals: Iterable[TradeProposal], ctx: RiskContext, limits: RiskLimits
+    proposals: Iterable[TradeProposal], ctx: RiskContext, limits: RiskLimits, *, borderline_approved: bool = False
 ) -> list[RiskVerdict]:
-    """Classify in order; each SAFE proposal is applied to the context the later ones see."""
+    """Classify in order; each SAFE proposal is applied to the context the later ones see.
+
+    ``borderline_approved``: every BORDERLINE proposal will be executed too (at its clamp when one is
+    offered: a backtest's ``--approve-borderline``, a data set's labels), so it is applied as well.
+    """
     verdicts: list[RiskVerdict] = []
     for p in proposals:
         verdict = classify(p, ctx, limits)
         verdicts.append(verdict)
         if verdict.level is Level.SAFE:
             ctx = project(ctx, p)
+        elif borderline_approved and verdict.level is Level.BORDERLINE:
+            chosen = verdict.clamped or p
+            if chosen.quantity > 0:
+                ctx = project(ctx, chosen)
     return verdicts
 
 

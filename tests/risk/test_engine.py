@@ -250,3 +250,14 @@ def test_rules_are_ordered_data_first() -> None:
     names = [rule.__name__ for rule in RULES]
     assert names[:3] == ["unknown_symbol", "not_tradable", "no_price"]
     assert len(names) == len(set(names))
+
+
+def test_approved_borderline_orders_are_counted_before_the_next_is_classified() -> None:
+    """IWM to 22 % is BORDERLINE (near the 25 % cap); approved, a second IWM buy of 5 % would exceed the cap."""
+    first, second = proposal("IWM", 440, pid="a"), proposal("IWM", 100, pid="b")
+    plain = classify_batch([first, second], context(), limits())
+    assert [v.level for v in plain] == [Level.BORDERLINE, Level.SAFE]  # a human may still refuse the first
+    approved = classify_batch([first, second], context(), limits(), borderline_approved=True)
+    assert [v.level for v in approved] == [Level.BORDERLINE, Level.BORDERLINE]
+    assert "POSITION_WEIGHT_EXCEEDS_MAX" in approved[1].codes
+    assert approved[1].clamped is not None and approved[1].clamped.quantity == Decimal(60)
