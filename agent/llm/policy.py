@@ -82,8 +82,8 @@ class LlmPolicy:
 
     async def decide(self, context: PolicyContext) -> ScreenedDecision:
         """One gated decision, or ``PolicyAbstained``."""
-        listed = shortlist(context, self.max_instruments)
-        messages = build_messages(context, self.recall(context) if self.recall else (), listed)
+        messages, listed = request_messages(context, self.max_instruments,
+                                            self.recall(context) if self.recall else ())
         first = await self._ask(messages, context, listed)
         if first.decision is not None:
             return first.decision
@@ -181,6 +181,13 @@ class LlmPolicy:
                  prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
                  cost_usd=str(call.cost_usd), latency_ms=call.latency_ms, errors=len(call.validation_errors),
                  error=call.error, output_mode=call.output_mode)
+
+
+def request_messages(context: PolicyContext, max_instruments: int = DEFAULT_MAX_INSTRUMENTS,
+                     memories: Sequence[str] = ()) -> tuple[Messages, Shortlist]:
+    """The chat messages ``decide`` sends for ``context`` (before any output mode's change) and their shortlist."""
+    listed = shortlist(context, max_instruments)
+    return build_messages(context, memories, listed), listed
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,7 @@ async def _decide(desk: _Day, t: int, account: Account, positions: list[Position
     if ctx.trading_state is TradingState.REDUCING:
         out.counts["breaker_days"] += 1
     try:
-        decision = await spec.policy.decide(_policy_context(spec, today, account, positions, indicators, ctx))
+        decision = await spec.policy.decide(replay_policy_context(spec, today, account, positions, indicators, ctx))
     except PolicyAbstained:
         out.counts["policy_abstained"] += 1
         return []
@@ -338,8 +338,9 @@ def replay_holdings(positions: list[Position]) -> dict[str, Holding]:
     }
 
 
-def _policy_context(spec: Replay, today: date, account: Account, positions: list[Position], indicators: IndicatorSet,
-                    ctx: RiskContext) -> PolicyContext:
+def replay_policy_context(spec: Replay, today: date, account: Account, positions: list[Position],
+                          indicators: IndicatorSet, ctx: RiskContext) -> PolicyContext:
+    """What the policy sees on a replayed day (``policy_context`` without a store: no memories or recent decisions)."""
     snapshot_view = MarketSnapshot(history=spec.history, indicators=indicators, quotes={}, fx={})
     return policy_context(as_of=today, account=account, positions=positions, snapshot=snapshot_view,
                           universe=spec.universe, limits=spec.limits, drawdown=ctx.drawdown)

@@ -39,7 +39,7 @@ class CommandGroup(LazyGroup):
 
     lazy: ClassVar[dict[str, str]] = {"backtest": "bot.cli.backtest:backtest", "report": "bot.cli.backtest:report",
                                       "explain": "bot.cli.explain:explain", "compare": "bot.cli.compare:compare",
-                                      "sweep": "bot.cli.sweep:sweep"}
+                                      "sweep": "bot.cli.sweep:sweep", "dataset": "bot.cli.dataset:dataset"}
 
 
 app = typer.Typer(help="paperdesk: a human-in-the-loop paper-trading desk.", no_args_is_help=True,
