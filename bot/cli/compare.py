@@ -78,7 +78,8 @@ def document(days: pd.DatetimeIndex, scored: list[cmp.Scored], references: dict[
     """The comparison as one JSON-ready document (undefined figures as null)."""
     return {"days": len(days), "first_day": str(days[0].date()), "last_day": str(days[-1].date()), **used,
             "benchmarks": {name: _clean(f) for name, f in references.items()},
-            "runs": [{"run_id": s.run.run_id, "policy": s.run.policy, "synthetic": s.run.synthetic,
+            "runs": [{"run_id": s.run.run_id, "policy": s.run.policy, "limits": s.run.limits,
+                      "synthetic": s.run.synthetic,
                       **_clean({**s.figures, "turnover": s.run.turnover, "costs": s.run.costs}),
                       "versus": {v.benchmark: {"cagr": _interval(v.cagr), "sharpe": _interval(v.sharpe),
                                                "verdict": v.verdict, "sentence": v.sentence} for v in s.versus}}
@@ -95,7 +96,7 @@ def render(days: pd.DatetimeIndex, scored: list[cmp.Scored], references: dict[st
     figures = (Column("run"), Column("CAGR", "right", whole=True), Column("Sharpe", "right", whole=True),
                Column("PSR", "right", whole=True), Column("DSR", "right", whole=True),
                Column("turn/yr", "right", whole=True, drop=2), Column("cost/yr", "right", whole=True, drop=1))
-    rows = [(f"{s.run.run_id} {s.run.policy}", _pct(s.figures["cagr"]), _num(s.figures["sharpe"]),
+    rows = [(s.run.label, _pct(s.figures["cagr"]), _num(s.figures["sharpe"]),
              _num(s.figures["psr"]), _num(s.figures["dsr"]), _num(s.run.turnover, "{:.1f}"), _pct(s.run.costs, 2))
             for s in scored]
     rows += [(name, _pct(f["cagr"]), _num(f["sharpe"]), _num(f["psr"]), "—", "—", "—")

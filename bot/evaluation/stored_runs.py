@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,13 @@ class Run:
     turnover: float
     costs: float
     synthetic: bool = False
+    limits: dict[str, float] = field(default_factory=dict)  # the risk limits a sweep's run overrode
+
+    @property
+    def label(self) -> str:
+        """The run id, its policy and, for a sweep's run, the limits it changed."""
+        changed = " ".join(f"{key}={value:g}" for key, value in sorted(self.limits.items()))
+        return f"{self.run_id} {self.policy}" + (f" {changed}" if changed else "")
 
 
 def write_benchmarks(path: Path, benchmarks: dict[str, pd.Series]) -> None:
@@ -83,7 +90,9 @@ def load_run(store: BacktestStore, run_id: str) -> Run:
     except (OSError, ValueError, KeyError) as exc:
         raise CompareError(f"run {run_id}: cannot read its files in {folder}: {exc}") from None
     turnover, costs = _turnover_and_costs(rows, document.get("sim"))
-    return Run(run_id, rows[0].policy, equity, benchmarks, turnover, costs, bool(document.get("synthetic")))
+    overrides = (rows[0].params or {}).get("limits_overrides") or {}
+    return Run(run_id, rows[0].policy, equity, benchmarks, turnover, costs, bool(document.get("synthetic")),
+               {str(k): float(v) for k, v in overrides.items()})
 
 
 def _rows(store: BacktestStore, run_id: str) -> tuple[list[BacktestRunRow], str]:

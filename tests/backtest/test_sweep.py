@@ -132,6 +132,17 @@ def test_a_sequential_sweep_stores_keyed_runs_and_a_rerun_computes_nothing(tmp_p
     assert curves(out) == before and table(out)[SAME].equals(runs[SAME])
 
 
+def test_compare_names_the_limits_each_sweep_run_changed(tmp_path: Path) -> None:
+    grid = GRID.split("[[periods]]")[0] + '[[periods]]\nstart = "2023-01-02"\nend = "2023-06-30"\n'
+    code, _, stderr, _ = sweep(tmp_path, "--sequential", grid=grid)
+    assert code == 0, stderr
+    document = json.loads(runner.invoke(app, ["compare", "--last", "2", "--json"]).stdout)
+    assert sorted(json.dumps(r["limits"], sort_keys=True) for r in document["runs"]) == [
+        '{"max_position_weight": 0.2}', '{"max_position_weight": 0.3, "min_cash_weight": 0.15}']
+    shown = runner.invoke(app, ["compare", "--last", "2"], env={"COLUMNS": "200"}).stdout
+    assert "rules max_position_weight=0.3 min_cash_weight=0.15" in shown
+
+
 def test_a_failed_run_keeps_its_reason_and_does_not_stop_the_others(tmp_path: Path) -> None:
     grid = GRID + ('[[periods]]\nstart = "2023-06-26"\nend = "2023-06-27"\nwalk_forward = 2\n')
     code, _, stderr, out = sweep(tmp_path, "--sequential", grid=grid)
