@@ -23,8 +23,8 @@ from tests.fakes.telegram_server import BOT_USERNAME, CHAT_ID, FakeTelegram, com
 
 # The handlers that change something (by their callback's name), written here independently of auth.READ_ONLY.
 ACTION_HANDLERS = {"approve", "reject", "run", "halt", "reduce", "resume", "remember", "forget"}
-READ_HANDLERS = {"start", "status", "positions", "pnl", "pending", "history", "risk", "report", "memory", "explain",
-                 "web"}
+READ_HANDLERS = {"start", "status", "positions", "pnl", "pending", "history", "risk", "sleeves", "report", "memory",
+                 "explain", "web"}
 
 
 def _texts(tg: FakeTelegram) -> list[str]:
