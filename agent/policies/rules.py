@@ -7,7 +7,8 @@ Method (same context in, same decision out; no clock, no randomness):
    when vol60 is unknown).
 2. Cash target by regime: defensive 30%, balanced 15%, diversified 12%, opportunistic 10%, never
    below ``context.min_cash_weight``; the invested budget is 1 − cash target (less 0.05% so that
-   float rounding can never breach the floor).
+   float rounding can never breach the floor). Inside a sleeve (``context.sleeve``) the master
+   allocator already holds the regime's cash, so the sleeve's own target is its cash floor (0).
 3. Selection: held symbols that still trend keep their place (no churn at the rank boundary),
    then the best-scoring trending tradable symbols fill up to ``max_positions``, skipping one
    whose 60-day correlation with an already selected symbol exceeds ``max_pair_correlation`` or
@@ -104,7 +105,9 @@ class RulesPolicy:
         signals = read_signals(arrays, sorted(context.instruments))
         held = {s: h for s, h in sorted(context.holdings.items()) if s in context.instruments}
         exits = {s: r for s, h in held.items() if (r := exit_reason(h, signals.get(s))) is not None}
-        cash_target = max(CASH_TARGET[context.indicators.regime], context.min_cash_weight)
+        # Inside a sleeve the master allocator holds the regime's cash; the sleeve invests its budget.
+        regime_cash = 0.0 if context.sleeve is not None else CASH_TARGET[context.indicators.regime]
+        cash_target = max(regime_cash, context.min_cash_weight)
         budget = 1 - cash_target - BUDGET_MARGIN
         cap = min(self.max_weight, context.max_position_weight * BORDERLINE_SHARE)
         per_group = math.ceil(self.max_group_weight * self.max_positions / budget)

@@ -80,6 +80,16 @@ async def test_invested_budget_depends_on_the_regime(regime: Regime) -> None:
     assert regime.value in decision.market_view
 
 
+async def test_inside_a_sleeve_the_regime_cash_is_left_to_the_allocator() -> None:
+    rows = {f"S{i:02d}": row(vol60=0.1) for i in range(20)}
+    sleeve = replace(context(rows, regime=Regime.DEFENSIVE, min_cash_weight=0.0, max_position_weight=1.0),
+                     sleeve="us_equity")
+
+    decision = await policy(max_positions=20).decide(sleeve)
+
+    assert sum(p.target_weight for p in decision.proposals) == pytest.approx(1.0, abs=0.003)
+
+
 async def test_cash_never_below_the_context_floor() -> None:
     rows = {f"S{i:02d}": row(vol60=0.1) for i in range(20)}
 
