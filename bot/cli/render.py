@@ -245,6 +245,9 @@ def status(console: Console, view: StatusView) -> None:
                        f"{reason}   pending approvals: {view.pending}"))
     last = f"{view.last_cycle_as_of} (run {view.last_cycle_at:%Y-%m-%d %H:%M} UTC)" if view.last_cycle_at else "never"
     console.print(line(f"last cycle: {last}   data: {view.data_source}"))
+    if view.sleeves is not None:
+        console.print(line("sleeves: " + " · ".join(f"{name} {budget:.1%}" for name, budget in view.sleeves.items())
+                           + "   (paperdesk sleeves for their figures)"))
 
 
 def positions(console: Console, lines: Sequence[PositionLine], base_currency: str = "EUR") -> None:

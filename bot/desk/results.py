@@ -117,6 +117,7 @@ class StatusView(_View):
     last_cycle_at: datetime | None
     last_cycle_as_of: date | None
     data_source: str
+    sleeves: dict[str, float] | None = None  # each sleeve's budget in force (share of equity), when sleeved
 
 
 class EquityPoint(_View):

@@ -42,6 +42,7 @@ async def status(desk: Desk) -> StatusView:
         state_since=state.at, state_reason=state.reason, pending=len(desk.store.proposals([S.AWAITING_APPROVAL])),
         positions=len(positions), last_cycle_at=cycles[0].started_at if cycles else None,
         last_cycle_as_of=cycles[0].as_of if cycles else None, data_source=snapshot.label,
+        sleeves=desk.sleeves.policy.budgets() if desk.sleeves is not None else None,
     )
 
 

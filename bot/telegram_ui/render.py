@@ -189,6 +189,8 @@ def status(view: StatusView, next_cycle: datetime | None) -> str:
         f"<b>Positions</b> {view.positions} · <b>pending</b> {view.pending}",
         f"<b>Last cycle</b> {_t(view.last_cycle_at)} · <b>next</b> {_t(next_cycle)}",
         f"<i>data: {escape(view.data_source)}</i>",
+        *(["<b>Sleeves</b> " + " · ".join(f"{escape(n)} {b:.1%}" for n, b in view.sleeves.items()) + " (/sleeves)"]
+          if view.sleeves is not None else []),
     ])
 
 

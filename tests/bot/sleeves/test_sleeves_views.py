@@ -51,6 +51,10 @@ def test_the_cli_shows_each_sleeve_and_its_figures(tmp_path: Path) -> None:
     assert sum(s["budget"] for s in view["lines"]) + view["cash"] == pytest.approx(1)
     assert [f["sleeve"] for f in view["document"]["figures"]] == ["us_equity", "commodities", "paris"]
     assert all(f["days"] == 2 for f in view["document"]["figures"])
+    code, out, _ = cli_run("status", "--json", env=env)
+    assert json.loads(out)["sleeves"] == {s["name"]: s["budget"] for s in view["lines"]}
+    code, out, _ = cli_run("status", env={**env, "COLUMNS": "200"})
+    assert "sleeves: us_equity 40.0% · commodities 20.0% · paris 30.0%" in out
     code, out, err = cli_run("report", env=env)
     assert code == 0, err
     assert "per sleeve" in out and "allocation.png" in out
