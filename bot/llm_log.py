@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from agent.llm.audit import LlmCall, StoredAnswer
 from broker.redaction import Redactor, host_of
@@ -38,20 +39,24 @@ class SqlCallLog:
         self.store.add(self._row(call))
 
     def record_many(self, calls: list[LlmCall]) -> None:
-        """Store several audit records in one transaction."""
-        self.store.add_all([self._row(call) for call in calls])
+        """Store several audit records in one transaction (one bulk insert: a replay's thousands of rows)."""
+        self.store.insert_many([self._values(call) for call in calls])
 
     def _row(self, call: LlmCall) -> LlmCallRow:
+        return LlmCallRow(**self._values(call))
+
+    def _values(self, call: LlmCall) -> dict[str, Any]:
+        """The row's columns, untrusted text redacted and cut to the columns' sizes."""
         clean = self.redactor.text
-        return LlmCallRow(
-            at=call.at, cycle_id=call.cycle_id, sleeve=call.sleeve, purpose=call.purpose[:24], model=call.model[:120],
-            endpoint_host=clean(host_of(call.endpoint_host))[:200],
-            cache_key=call.cache_key, messages=call.messages, raw_answer=_text(call.raw_answer), parsed=call.parsed,
-            validation_errors=[clean(e) for e in call.validation_errors], outcome=call.outcome[:24],
-            finish_reason=(call.finish_reason or None) and call.finish_reason[:24],
-            error=_text(None if call.error is None else clean(call.error)),
-            prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens, latency_ms=call.latency_ms,
-            cost_usd=call.cost_usd, from_cache=call.from_cache, output_mode=call.output_mode)
+        return {
+            "at": call.at, "cycle_id": call.cycle_id, "sleeve": call.sleeve, "purpose": call.purpose[:24],
+            "model": call.model[:120], "endpoint_host": clean(host_of(call.endpoint_host))[:200],
+            "cache_key": call.cache_key, "messages": call.messages, "raw_answer": _text(call.raw_answer),
+            "parsed": call.parsed, "validation_errors": [clean(e) for e in call.validation_errors],
+            "outcome": call.outcome[:24], "finish_reason": (call.finish_reason or None) and call.finish_reason[:24],
+            "error": _text(None if call.error is None else clean(call.error)), "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens, "latency_ms": call.latency_ms, "cost_usd": call.cost_usd,
+            "from_cache": call.from_cache, "output_mode": call.output_mode}
 
     def negotiated_mode(self, endpoint_host: str, model: str) -> str | None:
         """The mode of the newest answered call to ``model`` at ``endpoint_host`` (keyed as ``record`` stores them)."""

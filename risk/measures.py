@@ -79,6 +79,18 @@ class ReturnsMatrix:
         result: FloatArray = self.values[:, self.columns.get(symbol, -1)]
         return result
 
+    def cvar_by_column(self, alpha: float = 0.95) -> dict[str, float]:
+        """``historical_cvar`` of every symbol's column, at once: the same numbers, bit for bit (each
+        column's tail is selected and summed as a contiguous row, as ``historical_cvar`` does)."""
+        rows = self.values.shape[0]
+        k = tail_size(rows, alpha)
+        if rows == 0 or not self.columns:
+            return dict.fromkeys(self.columns, 0.0)
+        by_row = np.ascontiguousarray(self.values.T)
+        worst = np.partition(by_row, k - 1, axis=1)[:, :k]
+        losses = -(worst.sum(axis=1) / k)
+        return {symbol: float(losses[i]) for symbol, i in self.columns.items()}
+
     def portfolio(self, weights: Mapping[str, float]) -> FloatArray:
         """Daily returns of a portfolio with these weights; unknown symbols return 0."""
         if not weights:

@@ -87,11 +87,17 @@ class Prices:
         return spent / MILLION
 
 
-def cache_key(model: str, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of model, messages and schema."""
-    canonical = json.dumps({"model": model, "messages": list(messages), "schema": schema}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def cache_key(model: str, messages: Sequence[dict[str, str]], schema: dict[str, Any] | str) -> str:
+    """sha256 of the canonical JSON of model, messages and schema (``schema`` may come already as its
+    ``canonical`` text: the same bytes, without encoding the constant schema again on every call)."""
+    text = schema if isinstance(schema, str) else canonical(schema)
+    document = f'{{"messages":{canonical(list(messages))},"model":{canonical(model)},"schema":{text}}}'
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON of ``value``: sorted keys, no spaces, UTF-8 as is (the cache key's encoding)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:

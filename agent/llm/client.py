@@ -38,6 +38,7 @@ from openai import AsyncOpenAI
 from openai.lib._parsing._completions import type_to_response_format_param
 from pydantic import BaseModel
 
+from agent.llm.audit import canonical
 from agent.llm.modes import AUTO, OutputMode, candidates, json_object_format, refuses_format
 from agent.llm.prompt import with_schema
 from agent.schema import PolicyDecision
@@ -89,6 +90,12 @@ def response_format(answer: Answer = PolicyDecision) -> dict[str, Any]:
 
 
 @functools.cache
+def response_format_text(answer: Answer = PolicyDecision) -> str:
+    """``response_format(answer)`` as its canonical JSON, made once (a cache key's constant part)."""
+    return canonical(_response_format(answer))
+
+
+@functools.cache
 def _response_format(answer: Answer) -> dict[str, Any]:
     # Generating the schema costs ~5 ms (pydantic walks the model); an LLM replay asks for it daily.
     return dict(type_to_response_format_param(answer))  # type: ignore[arg-type]
@@ -116,9 +123,9 @@ class LlmClient:
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
 
-    @property
+    @functools.cached_property
     def endpoint_host(self) -> str:
-        """The host (and port) the requests go to, without any user or password."""
+        """The host (and port) the requests go to, without any user or password (the client's URL is fixed)."""
         return self.redactor.text(host_of(str(self._sdk.base_url)))
 
     def modes(self, remembered: str | None = None) -> list[OutputMode]:

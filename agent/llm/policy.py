@@ -36,7 +36,7 @@ from typing import Literal
 import structlog
 
 from agent.llm.audit import CallLog, LlmCall, Prices, StoredAnswer, cache_key, estimate_prompt_tokens
-from agent.llm.client import Answer, LlmClient, ModelAnswer, response_format
+from agent.llm.client import Answer, LlmClient, ModelAnswer, response_format_text
 from agent.llm.gate import GateResult, parse_content, screen
 from agent.llm.modes import AUTO, ModeMemory
 from agent.llm.prompt import build_messages
@@ -95,7 +95,7 @@ class LlmPolicy:
         raise PolicyAbstained(f"the model's answer failed validation twice: {'; '.join(second.errors[:3])}")
 
     async def _ask(self, messages: Messages, context: PolicyContext, listed: Shortlist) -> _Judged:
-        key = cache_key(self.client.model, messages, response_format())
+        key = cache_key(self.client.model, messages, response_format_text())
         base = LlmCall(at=self.clock(), model=self.client.model, endpoint_host=self.client.endpoint_host,
                        cache_key=key, messages=messages, outcome="pending", cycle_id=context.cycle_id,
                        sleeve=context.sleeve)

@@ -14,7 +14,7 @@ from bot.desk.market import MarketSnapshot
 from broker.models import Account, Position
 from broker.protocol import Broker
 from risk.limits import RiskLimits
-from risk.measures import CorrelationMatrix, ReturnsMatrix, historical_cvar, portfolio_cvar
+from risk.measures import CorrelationMatrix, ReturnsMatrix, portfolio_cvar
 from risk.models import Holding, RiskContext, SleeveBook, TradingState
 from storage.store import Store
 
@@ -101,7 +101,7 @@ def tail_risk(indicators: IndicatorSet, weights: Mapping[str, float]) -> TailRis
     returns, correlations = market_series(indicators)
     if returns.empty:
         return TailRisk()
-    cvar = {s: historical_cvar(returns.column(s), CVAR_ALPHA) for s in returns.columns}
+    cvar = returns.cvar_by_column(CVAR_ALPHA)
     closest: dict[str, tuple[str, float]] = {}
     for symbol in weights:
         pairs = [(other, c) for other in weights

@@ -21,7 +21,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from agent.llm.audit import LlmCall, cache_key
-from agent.llm.client import response_format
+from agent.llm.client import response_format_text
 from agent.llm.policy import LlmPolicy, stopped
 from agent.policies.base import PolicyAbstained, PolicyContext
 from bot.sleeves.allocator import allocate
@@ -54,7 +54,7 @@ class LlmAllocator:
         messages = allocation_messages(sleeves, rules.inputs, regime, params)
         client = self.llm.client
         base = LlmCall(at=self.llm.clock(), model=client.model, endpoint_host=client.endpoint_host,
-                       cache_key=cache_key(client.model, messages, response_format(AllocationAnswer)),
+                       cache_key=cache_key(client.model, messages, response_format_text(AllocationAnswer)),
                        messages=messages, outcome="pending", cycle_id=context.cycle_id, purpose="allocation")
         try:
             answer, from_cache = await self.llm.answer(messages, base, context.as_of, AllocationAnswer)

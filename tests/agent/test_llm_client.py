@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 
 import pytest
 
-from agent.llm.client import LlmClient, make_openai, response_format
+from agent.llm.audit import cache_key
+from agent.llm.client import LlmClient, make_openai, response_format, response_format_text
 from tests.fakes.llm_answers import good
 from tests.fakes.openai_server import FakeOpenAI, Reply, answer, http_error, malformed, slow, truncated
 
@@ -83,6 +86,16 @@ async def test_malformed_truncated_and_refused_answers_come_back_raw(server: Fak
     assert bad and bad.content == '{"market_view": "cut off' and bad.note and "sdk parse" in bad.note
     assert cut and cut.finish_reason == "length" and cut.note == "LengthFinishReasonError"
     assert refused and refused.refusal == "no" and refused.content is None
+
+
+def test_the_cache_key_is_the_canonical_json_of_model_messages_and_schema_however_the_schema_is_given() -> None:
+    messages = [{"role": "system", "content": "Loss aversion λ≈2.25 – \"CVaR\" first"},
+                {"role": "user", "content": "a\nb"}]
+    document = json.dumps({"model": "m", "messages": messages, "schema": response_format()}, sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(document.encode()).hexdigest()  # recorded caches were keyed this way
+    assert cache_key("m", messages, response_format()) == expected
+    assert cache_key("m", messages, response_format_text()) == expected
 
 
 def test_the_response_format_is_generated_once_and_handed_out_as_a_copy() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from risk.measures import (
+    ReturnsMatrix,
     drawdown,
     historical_cvar,
     max_drawdown,
@@ -95,3 +96,13 @@ def test_drawdown_at_a_new_peak_is_zero() -> None:
 def test_drawdown_of_nothing_is_zero() -> None:
     assert drawdown([]) == 0.0
     assert max_drawdown([]) == 0.0
+
+
+def test_cvar_by_column_is_historical_cvar_of_each_column_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    for rows, width in [(1, 1), (19, 3), (60, 30), (252, 12), (301, 5)]:
+        values = rng.normal(0, 0.02, (rows, width))
+        values[rng.random((rows, width)) < 0.05] = np.nan
+        matrix = ReturnsMatrix.of_array(values, {f"s{i}": i for i in range(width)})
+        assert matrix.cvar_by_column(0.95) == {s: historical_cvar(matrix.column(s), 0.95) for s in matrix.columns}
+    assert ReturnsMatrix.of_array(np.zeros((0, 2)), {"a": 0, "b": 1}).cvar_by_column() == {"a": 0.0, "b": 0.0}
