@@ -17,7 +17,9 @@ desk meets them:
    to ``t`` only), ``size_decision`` sizes the ideas against the account, and ``classify_batch``
    classifies them against a ``RiskContext`` built from the replayed portfolio. SAFE proposals
    become tomorrow's orders; BORDERLINE ones have no human: they are not executed unless
-   ``approve_borderline`` (then the engine's clamped size when it offered one); UNSAFE never.
+   ``approve_borderline`` (then the engine's clamped size when it offered one, and each approved
+   order counts before the next is classified); UNSAFE never. A sleeved desk (``Replay.sleeves``)
+   replays the allocator's schedule inside its policy and classifies against the budgets it set.
    A policy that abstains (``PolicyAbstained``) trades nothing that day.
 
 Replay conventions, because no human is there and bars are daily (``bot.backtest.desk_state``):
