@@ -4,15 +4,15 @@ Policy: target weights become a ``PolicyDecision`` (``decide``): a held symbol w
 ``HOLD_BAND`` of its weight is a HOLD at its weight (floored to 4 decimals, as the gate wants), a
 target of 0 on a holding is a SELL of all of it, any other change a BUY or SELL to the target
 (floored to 4 decimals); the texts say honestly that the label was chosen with hindsight and show
-the realised numbers. ``settle`` sizes the decision with the desk's ``size_decision`` and
-classifies the orders in order in the state's risk context as if every BORDERLINE one were
-approved (``classify_batch(..., borderline_approved=True)``: each order that is not UNSAFE is
-applied before the next is classified, so approving all of them together stays within the limits);
-an UNSAFE order's target goes back to the current weight, a clamped one's to the clamp's weight, an idea that sizes to no order too, and the
-round repeats, at most ``MAX_ROUNDS`` times (``settle``). A settled decision is accepted when it
-passes the validation gate (``agent.llm.gate.screen``, nothing dropped) and ``classify_batch``, as
-the desk runs it, finds no UNSAFE order (``confirm``). The weights it reaches are measured from the
-sized orders.
+the realised numbers. ``settle`` sizes the decision with the desk's ``size_decision`` and classifies
+the orders in order in the state's risk context as if every BORDERLINE one were approved
+(``classify_batch(..., borderline_approved=True)``: each order that is not UNSAFE is applied before
+the next is classified, so approving all of them together stays within the limits); an UNSAFE
+order's target goes back to the current weight, a clamped one's to the clamp's weight, an idea that
+sizes to no order too, and the round repeats, at most ``MAX_ROUNDS`` times (``settle``). A settled
+decision is accepted when it passes the validation gate (``agent.llm.gate.screen``, nothing dropped)
+and ``classify_batch``, as the desk runs it, finds no UNSAFE order (``confirm``). The weights it
+reaches are measured from the sized orders.
 
 Failure contract: pure; ``settle`` returns None when the rounds do not settle.
 """

@@ -105,7 +105,8 @@ def test_every_label_is_a_valid_decision_the_gate_keeps_and_the_engine_does_not_
         assert gate.decision is not None and not gate.dropped, (example.day, example.state, gate.errors)
         proposals = [s.proposal for s in size(book, decision).proposals]
         assert all(v.level is not Level.UNSAFE for v in classify_batch(proposals, book.ctx, limits))
-        assert all(v.level is not Level.UNSAFE for v in classify_batch(proposals, book.ctx, limits, borderline_approved=True))
+        approved = classify_batch(proposals, book.ctx, limits, borderline_approved=True)
+        assert all(v.level is not Level.UNSAFE for v in approved)
         invested = sum(example.label.accepted.weights.values())
         assert invested <= 1 - limits.min_cash_weight + 1e-6 or not proposals
 
