@@ -316,5 +316,5 @@ def sleeves(console: Console, view: SleevesView) -> None:
         if s.reason:
             console.print(line(f"{s.name}: {s.reason}"))
     if view.document["figures"]:
-        for text in sleeve_lines(view.document)[:-1]:  # the last allocation's reasons are shown above
+        for text in sleeve_lines({**view.document, "allocations": []}):  # the reasons are shown above
             console.print(line(text))

@@ -23,6 +23,7 @@ Failure contract: none; a sleeve with no days is not listed.
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -33,6 +34,8 @@ import pandas as pd
 
 from bot.evaluation.metrics import max_drawdown, sharpe, wealth
 from bot.sleeves.log import SleeveDay, StoredAllocation
+
+WIDTH = 80  # the terminal the tables are written for
 
 
 @dataclass(frozen=True)
@@ -100,21 +103,22 @@ def sleeve_document(days: Sequence[SleeveDay], allocations: Sequence[StoredAlloc
 
 
 def sleeve_lines(document: Mapping[str, Any]) -> list[str]:
-    """The per-sleeve table as plain text lines, then the last allocation's reasons."""
-    head = (f"{'sleeve':<16}{'base':>7}{'avg':>7}{'last':>7}{'return':>9}{'sharpe':>8}{'max dd':>8}"
-            f"{'contrib':>9}{'alloc':>8}{'select':>8}{'P&L':>14}")
-    lines = ["per sleeve (budgets as % of equity; contribution, allocation and selection effects as % of the "
-             "desk's return):", head]
+    """The per-sleeve table as plain text lines of at most 80 columns, then the last allocation's reasons."""
+    head = (f"{'sleeve':<12}{'base':>5}{'avg':>5}{'last':>5}{'return':>8}{'sharpe':>7}{'max dd':>7}"
+            f"{'contrib':>8}{'alloc':>7}{'select':>7}{'P&L':>9}")
+    lines = ["per sleeve (budgets: % of equity; contrib/alloc/select: % of the desk's return):", head]
     for f in document["figures"]:
-        pnl = "" if f["pnl_base"] is None else f"{f['pnl_base']:,.0f}"
-        lines.append(f"{f['sleeve'][:15]:<16}{f['base_weight']:>7.0%}{f['average_budget']:>7.0%}{f['budget']:>7.0%}"
-                     f"{f['total_return']:>9.1%}{_shown(f['sharpe'], '.2f'):>8}{_shown(f['max_drawdown'], '.1%'):>8}"
-                     f"{f['contribution']:>9.1%}{f['allocation_effect']:>8.1%}{f['selection_effect']:>8.1%}"
-                     f"{pnl:>14}")
+        pnl = "" if f["pnl_base"] is None else _money(f["pnl_base"])
+        lines.append(f"{f['sleeve'][:11]:<12}{f['base_weight']:>5.0%}{f['average_budget']:>5.0%}{f['budget']:>5.0%}"
+                     f"{f['total_return']:>8.1%}{_shown(f['sharpe'], '.2f'):>7}{_shown(f['max_drawdown'], '.1%'):>7}"
+                     f"{f['contribution']:>8.1%}{f['allocation_effect']:>7.1%}{f['selection_effect']:>7.1%}"
+                     f"{pnl:>9}")
     last = document["allocations"][-1] if document["allocations"] else None
     if last is not None:
         lines.append(f"{len(document['allocations'])} allocation(s); the last, on {last['as_of']} ({last['regime']}, "
-                     f"cash {last['cash']:.0%}): " + "; ".join(f"{n} {r}" for n, r in last["reasons"].items()))
+                     f"cash {last['cash']:.0%}):")
+        for name, reason in last["reasons"].items():
+            lines += textwrap.wrap(f"{name}: {reason}", WIDTH, initial_indent="  ", subsequent_indent="    ")
     return lines
 
 
@@ -127,6 +131,11 @@ def budget_frame(days: Sequence[SleeveDay]) -> pd.DataFrame:
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
+
+
+def _money(value: float) -> str:
+    """A P&L in at most 8 characters: whole units below a million, else millions with one decimal."""
+    return f"{value:,.0f}" if abs(value) < 1e6 else f"{value / 1e6:,.1f}M"
 
 
 def _shown(value: float, pattern: str) -> str:

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from bot.evaluation.attribution import attribution, sleeve_document, sleeve_lines
-from bot.sleeves.log import SleeveDay
+from bot.sleeves.bounds import Allocation
+from bot.sleeves.log import SleeveDay, StoredAllocation
 
 D1, D2 = date(2024, 1, 2), date(2024, 1, 3)
 
@@ -41,3 +42,14 @@ def test_a_sleeve_without_equity_has_no_pnl_and_the_table_lists_each_sleeve() ->
     assert [f["sleeve"] for f in document["figures"]] == ["a", "b"] and document["figures"][0]["pnl_base"] is None
     lines = sleeve_lines(document)
     assert lines[1].split()[:3] == ["sleeve", "base", "avg"] and lines[2].startswith("a ") and lines[3].startswith("b ")
+
+
+def test_the_table_and_the_reasons_read_at_80_columns() -> None:
+    reason = "raised 40.0% → 45.0%: Sharpe 1.41 vs mean 0.13, momentum -1.1% vs mean +0.2%; capped by the 5.0% step"
+    allocation = StoredAllocation(as_of=D2, method="rules", allocation=Allocation(
+        budgets={"a_very_long_sleeve_name": 0.45}, cash=0.55, regime="balanced", inputs={},
+        reasons={"a_very_long_sleeve_name": reason}))
+    lines = sleeve_lines(sleeve_document(DAYS, [allocation], {D1: 1e9, D2: 1.2e9}))
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert lines[-3].startswith("1 allocation(s); the last, on 2024-01-03 (balanced, cash 55%)")
+    assert " ".join(line.strip() for line in lines[-2:]) == f"a_very_long_sleeve_name: {reason}"
