@@ -120,7 +120,7 @@ def backtest(
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
     policy: Annotated[str | None, typer.Option(help=(
-        "rules, llm, buy_and_hold, equal_weight or sleeves (default: sleeves when [sleeves] are configured, "
+        "rules, llm, buy_and_hold, equal_weight or sleeves (default: sleeves when \\[sleeves] are configured, "
         "else rules)."))] = None,
     data: Annotated[str | None, typer.Option(
         help="synthetic, yfinance, alpaca or csv:DIR (default: PAPERDESK_DATA).")] = None,

@@ -6,12 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+from rich.text import Text
 from typer.testing import CliRunner
 
 from bot.cli.app import app
+from bot.cli.lazy import LazyCommand
 from storage.migrate import shipped_head
 
 runner = CliRunner()
@@ -133,3 +138,27 @@ def test_the_console_script_runs_a_cycle(isolated_env: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC" in proc.stdout
+
+
+def _commands(command: Any, path: str = "paperdesk") -> Iterator[tuple[str, Any]]:
+    """Every real command under ``command`` (lazy ones loaded), with its command line."""
+    loaded = command.load() if isinstance(command, LazyCommand) else command
+    subs = getattr(loaded, "commands", {})
+    if not subs:
+        yield path, loaded
+    for name, sub in subs.items():
+        yield from _commands(sub, f"{path} {name}")
+
+
+def test_no_help_text_loses_a_bracketed_word_to_rich_markup() -> None:
+    # `--help` is rendered with rich markup: an unescaped "[sleeves]" in a help text is read as a
+    # style tag and vanishes ("sleeves when  are configured"). Written "\[sleeves]", it prints.
+    lost = []
+    for path, command in _commands(typer.main.get_command(app)):
+        for param in command.params:
+            text = getattr(param, "help", None) or ""
+            if Text.from_markup(text).plain != text.replace("\\[", "["):
+                lost.append(f"{path} {param.name}: {text!r}")
+    assert not lost, lost
+    code, out, _ = run("backtest", "--help")
+    assert code == 0 and "sleeves when [sleeves] are" in " ".join(out.split()).replace("│ ", "")
