@@ -331,12 +331,13 @@ def _render(document: dict[str, Any]) -> None:
 def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[FoldResult],
            document: dict[str, Any], policy: str, data: str, elapsed: float,
            extra_params: dict[str, Any] | None = None) -> None:
-    """One ``backtest_run`` row per fold; ``extra_params`` (a sweep's key and limits) join its ``params``."""
-    store = BacktestStore(database.session, system_clock)
+    """One ``backtest_run`` row per fold, in one transaction; ``extra_params`` (a sweep's key and limits) join
+    its ``params``."""
+    rows = []
     for k, fold in enumerate(folds):
         suffix = "" if len(folds) == 1 else f"-f{k + 1}"
         extra = {"llm": document["llm"]} if "llm" in document else {}
-        store.save_run(BacktestRunRow(
+        rows.append(BacktestRunRow(
             id=run_id + suffix, created_at=system_clock(), start=fold.start, end=fold.end, policy=policy,
             data_source=data[:200], status="completed", symbols=list(fold.symbols),
             params={"approve_borderline": request.approve_borderline, "walk_forward": request.walk_forward,
@@ -347,6 +348,7 @@ def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[F
             equity=[[d.isoformat(), round(float(v), 2)]
                     for d, v in zip(fold.result.dates, fold.equity, strict=True)],
             out_dir=document["out_dir"], elapsed_seconds=elapsed))
+    BacktestStore(database.session, system_clock).save_runs(rows)  # every fold or none
 
 
 def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False,

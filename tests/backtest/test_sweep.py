@@ -132,6 +132,23 @@ def test_a_sequential_sweep_stores_keyed_runs_and_a_rerun_computes_nothing(tmp_p
     assert curves(out) == before and table(out)[SAME].equals(runs[SAME])
 
 
+def test_a_run_left_with_part_of_its_folds_is_computed_again_and_stored_whole(tmp_path: Path,
+                                                                               isolated_env: Path) -> None:
+    code, _, stderr, _ = sweep(tmp_path, "--sequential")
+    assert code == 0, stderr
+    engine = create_engine(f"sqlite:///{isolated_env / 'paperdesk.db'}")
+    with engine.begin() as conn:  # a crash between a walk-forward run's two fold rows, as once possible
+        fold = conn.execute(text("SELECT id FROM backtest_run WHERE id LIKE '%-f2' ORDER BY id")).scalars().first()
+        conn.execute(text("DELETE FROM backtest_run WHERE id = :id"), {"id": fold})
+    code, stdout, stderr, _ = sweep(tmp_path, "--sequential")
+    assert code == 0, stderr
+    assert "1 computed, 3 reused" in stdout
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT id FROM backtest_run")).scalars().all()
+    engine.dispose()
+    assert len(ids) == 6 and fold in ids
+
+
 def test_compare_names_the_limits_each_sweep_run_changed(tmp_path: Path) -> None:
     grid = GRID.split("[[periods]]")[0] + '[[periods]]\nstart = "2023-01-02"\nend = "2023-06-30"\n'
     code, _, stderr, _ = sweep(tmp_path, "--sequential", grid=grid)
