@@ -40,8 +40,9 @@ def historical_cvar(returns: npt.ArrayLike, alpha: float = 0.95) -> float:
     if array.size == 0:
         return 0.0
     worst = np.partition(array, k - 1)[:k]
-    # sum / k is what ndarray.mean computes, without its per-call overhead.
-    return float(-(worst.sum() / k))
+    # sum / k is what ndarray.mean computes, without its per-call overhead; + 0.0 turns the -0.0 of
+    # an all-zero tail (an empty portfolio) into 0.0, which would otherwise print as "-0.00%".
+    return float(-(worst.sum() / k)) + 0.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class ReturnsMatrix:
             return dict.fromkeys(self.columns, 0.0)
         by_row = np.ascontiguousarray(self.values.T)
         worst = np.partition(by_row, k - 1, axis=1)[:, :k]
-        losses = -(worst.sum(axis=1) / k)
+        losses = -(worst.sum(axis=1) / k) + 0.0
         return {symbol: float(losses[i]) for symbol, i in self.columns.items()}
 
     def portfolio(self, weights: Mapping[str, float]) -> FloatArray:

@@ -41,6 +41,14 @@ def test_cvar_of_nothing_is_zero() -> None:
     assert historical_cvar([]) == 0.0
 
 
+def test_cvar_of_an_empty_portfolio_is_plus_zero_for_one_column_and_all() -> None:
+    # An empty portfolio returns 0 every day: its CVaR printed as "-0.00%" in the LLM's prompt.
+    assert math.copysign(1.0, historical_cvar([0.0] * 60)) == 1.0
+    matrix = ReturnsMatrix.of(pd.DataFrame({"AAA": [0.0] * 60, "BBB": FORTY_DAYS + [0.0] * 20}))
+    assert math.copysign(1.0, matrix.cvar_by_column()["AAA"]) == 1.0
+    assert f"{portfolio_cvar(matrix, {}):.2%}" == "0.00%"
+
+
 def test_cvar_of_gains_only_is_negative() -> None:
     assert historical_cvar([0.01, 0.02]) == pytest.approx(-0.01)
 
