@@ -126,6 +126,6 @@ def _data(spec: str, settings: Settings, prepared: Prepared) -> dict[str, Any]:
 
 
 def _generate(prepared: Prepared, target: Path, data: dict[str, Any]) -> dict[str, Any]:
-    with DayProgress(Console(stderr=True)) as progress:
+    with DayProgress(Console(stderr=True), label="dataset") as progress:
         progress.start(prepared.days)
         return write_dataset(prepared, target, data, on_day=progress.day)

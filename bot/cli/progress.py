@@ -1,4 +1,5 @@
-"""A backtest's progress on stderr: days replayed of the total, elapsed time and (``--policy llm``) the LLM calls.
+"""A long run's progress on stderr (a backtest's, a data set's): days done of the total, elapsed time
+and (``--policy llm``) the LLM calls.
 
 Policy: stdout never receives a byte of it (``--json`` stays one document). On a terminal a bar is shown from
 the data load on and erased when the run ends. Elsewhere (a pipe, a log file, CI) there is no bar: a plain
@@ -25,9 +26,9 @@ STEPS = 10
 class DayProgress:
     """Tells the days replayed so far; ``start(total)`` once the days are known, ``day(row)`` after each."""
 
-    def __init__(self, console: Console, extra: Callable[[], str] | None = None, *,
+    def __init__(self, console: Console, extra: Callable[[], str] | None = None, *, label: str = "backtest",
                  clock: Callable[[], float] = time.perf_counter, quiet_seconds: float | None = None) -> None:
-        self.console, self.extra, self.clock = console, extra, clock
+        self.console, self.extra, self.clock, self.label = console, extra, clock, label
         self.quiet_seconds = QUIET_SECONDS if quiet_seconds is None else quiet_seconds
         self.total: int | None = None
         self.done = 0
@@ -40,7 +41,7 @@ class DayProgress:
             self.bar = Progress(BarColumn(bar_width=None, table_column=Column(ratio=1)),
                                 TextColumn("{task.fields[text]}", table_column=Column(no_wrap=True)),
                                 console=self.console, transient=True, redirect_stdout=False, expand=True)
-            self.task = self.bar.add_task("backtest", total=None, text=self.text())
+            self.task = self.bar.add_task(self.label, total=None, text=self.text())
             self.bar.start()
         return self
 
@@ -76,7 +77,7 @@ class DayProgress:
         """The bar's figures: ``1293/2583 days, 0:06 elapsed, 0:06 left · llm calls: 3 made, 0 replayed``."""
         elapsed = self.clock() - self.began
         if self.total is None:
-            return f"backtest: loading data, {_clock(elapsed)} elapsed"
+            return f"{self.label}: loading data, {_clock(elapsed)} elapsed"
         rate = (self.clock() - self.replay_began) / self.done if self.done else None
         left = f"{_clock((self.total - self.done) * rate)} left" if rate is not None else "? left"
         extra = self._extra()
@@ -87,7 +88,7 @@ class DayProgress:
         total = self.total or 0
         share = f" ({self.done / total:.0%})" if total else ""
         extra = self._extra()
-        return (f"backtest: {self.done}/{total} days{share}, {self.clock() - self.began:.1f} s elapsed"
+        return (f"{self.label}: {self.done}/{total} days{share}, {self.clock() - self.began:.1f} s elapsed"
                 + (f", {extra}" if extra else ""))
 
 

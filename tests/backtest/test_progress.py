@@ -83,3 +83,14 @@ def test_a_backtest_tells_its_progress_on_stderr_and_keeps_json_on_stdout(
     assert len(lines) == 10 and all(re.fullmatch(rf"backtest: \d+/{days} days \(\d+%\), [\d.]+ s elapsed", line)
                                     for line in lines), stderr
     assert lines[-1].startswith(f"backtest: {days}/{days} days (100%)")
+
+
+def test_a_labelled_run_names_itself() -> None:
+    # `paperdesk dataset` says "dataset:", not "backtest:".
+    buffer = io.StringIO()
+    with DayProgress(Console(file=buffer, force_terminal=False), label="dataset", clock=Ticks(1.0),
+                     quiet_seconds=0) as shown:
+        assert shown.text().startswith("dataset: loading data")
+        shown.start(10)
+        shown.day(0)
+    assert buffer.getvalue().startswith("dataset: 1/10 days (10%)")
