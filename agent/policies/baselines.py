@@ -1,11 +1,12 @@
 """Baseline policies: the strategies that do (almost) nothing, for backtests and benchmarks.
 
-- ``buy_and_hold``: buy every priced, tradable instrument not held yet at its baseline weight (so
-  a purchase the risk engine refused or capped today, or one the trade pace left for later, is
-  asked again tomorrow); hold every position forever (never rebalances, never sells).
-- ``equal_weight``: move every priced, tradable instrument back to its baseline weight when it
-  has drifted from it by more than ``REBALANCE_BAND`` of that weight (sells first, then the largest
-  gaps); a smaller drift is held.
+- ``buy_and_hold``: buy every eligible instrument (``eligible_symbols``: priced, tradable, and
+  not too volatile for the risk engine) not held yet at its baseline weight (so a purchase the
+  risk engine refused or capped today, or one the trade pace left for later, is asked again
+  tomorrow); hold every position forever (never rebalances, never sells).
+- ``equal_weight``: move every eligible instrument back to its baseline weight when it has
+  drifted from it by more than ``REBALANCE_BAND`` of that weight (sells first, then the largest
+  gaps); a smaller drift is held, and a holding that is no longer eligible is kept.
 
 A baseline sizes and paces itself inside the risk limits so that its buys are SAFE, not
 BORDERLINE (a backtest has nobody to approve them):
@@ -78,14 +79,36 @@ def sizing_note(policy: str, limits: Mapping[str, float]) -> str:
     limit = caps(limits)
     return (f"{policy} sizes itself inside the risk limits (so its buys are SAFE): at most {limit.position:.1%} "
             f"a position, {limit.group:.1%} an asset class or sector (limits × borderline_fraction), "
-            f"{limit.trades} trade(s) a day; cash at least {1 - limit.budget:.1%}")
+            f"{limit.trades} trade(s) a day; cash at least {1 - limit.budget:.1%}"
+            + (f"; buys nothing more volatile than {vol:.0%} a year" if math.isfinite(vol := _volatility_cap(limits))
+               else ""))
 
 
-def priced_symbols(context: PolicyContext) -> list[str]:
-    """Tradable instruments of the context that have a close on this day, in universe order."""
-    closes = _column(context, "close")
-    return [s for s, instrument in context.instruments.items()
-            if instrument.tradable and math.isfinite(closes.get(s, math.nan))]
+def eligible_symbols(context: PolicyContext) -> list[str]:
+    """Tradable instruments of the context that have a close on this day and whose volatility the risk
+    engine passes as SAFE, in universe order.
+
+    The volatility is the engine's (vol60, else vol20); above ``max_volatility × borderline_fraction``
+    a buy is BORDERLINE or UNSAFE, so a baseline asked for it every cycle and spent its trade pace on
+    refusals (an S&P 500 equal-weight desk: 120 UNSAFE and 79 BORDERLINE buys in 2015). An unknown
+    volatility passes, as the engine only notes it.
+    """
+    closes, cap = _column(context, "close"), _volatility_cap(context.limits)
+    vol60, vol20 = _column(context, "vol60"), _column(context, "vol20")
+    eligible = []
+    for symbol, instrument in context.instruments.items():
+        if not instrument.tradable or not math.isfinite(closes.get(symbol, math.nan)):
+            continue
+        vol = vol60.get(symbol, math.nan)
+        vol = vol if math.isfinite(vol) and vol != 0 else vol20.get(symbol, math.nan)
+        if not vol > cap:  # NaN (unknown) passes
+            eligible.append(symbol)
+    return eligible
+
+
+def _volatility_cap(limits: Mapping[str, float]) -> float:
+    """The highest volatility the engine passes as SAFE (no cap without a ``max_volatility`` limit)."""
+    return limits.get("max_volatility", math.inf) * limits.get("borderline_fraction", 1.0)
 
 
 def _column(context: PolicyContext, name: str) -> dict[str, float]:
@@ -145,7 +168,7 @@ class BuyAndHoldPolicy:
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
         """Hold every position; buy priced instruments not held yet (a cycle's pace of them) at their weight."""
-        symbols = priced_symbols(context)
+        symbols = eligible_symbols(context)
         targets = baseline_weights(context, symbols)
         vols = _column(context, "vol60")
         ideas = [_idea(context, s, Action.HOLD, _held(context, s), "buy and hold: keep the position", vols)
@@ -163,7 +186,7 @@ class EqualWeightPolicy:
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
         """Sells, then the largest drifts beyond the band, up to the pace; instruments without a price are kept."""
-        targets = baseline_weights(context, priced_symbols(context))
+        targets = baseline_weights(context, eligible_symbols(context))
         drifted = [s for s, t in targets.items() if abs(_held(context, s) - t) > REBALANCE_BAND * t]
         drifted.sort(key=lambda s: (targets[s] > _held(context, s), -abs(targets[s] - _held(context, s))))
         moving = drifted[:context_caps(context).trades]
