@@ -149,6 +149,22 @@ def test_a_run_left_with_part_of_its_folds_is_computed_again_and_stored_whole(tm
     assert len(ids) == 6 and fold in ids
 
 
+@pytest.mark.postgres
+def test_a_sweep_on_postgresql_stores_its_runs_there_and_reuses_them(tmp_path: Path, pg_url: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERDESK_DATABASE_URL", pg_url)
+    code, stdout, stderr, out = sweep(tmp_path, "--sequential")
+    assert code == 0, stderr
+    assert "4 computed, 0 reused" in stdout
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT params ->> 'sweep_key' FROM backtest_run")).scalars().all()
+    engine.dispose()
+    assert len(keys) == 2 + 2 * 2 and set(keys) == set(table(out)["key"])
+    code, stdout, stderr, _ = sweep(tmp_path, "--sequential")
+    assert code == 0 and "0 computed, 4 reused" in stdout, stderr
+
+
 def test_compare_names_the_limits_each_sweep_run_changed(tmp_path: Path) -> None:
     grid = GRID.split("[[periods]]")[0] + '[[periods]]\nstart = "2023-01-02"\nend = "2023-06-30"\n'
     code, _, stderr, _ = sweep(tmp_path, "--sequential", grid=grid)
