@@ -22,6 +22,7 @@ from bot.backtest.run import DataReport
 
 SYNTHETIC = "SYNTHETIC DATA — not real prices"
 TOP_CODES = 3
+TOP_LISTED = 5  # in each fold's lines
 
 
 def data_notes(data: DataReport) -> list[str]:
@@ -48,13 +49,23 @@ def execution_warning(counts: Mapping[str, int], codes: Mapping[str, int], appro
     waiting = 0 if approve_borderline else borderline
     if total == 0 or 2 * (waiting + unsafe) <= total:
         return None
-    frequent = ", ".join(f"{code} {n}" for code, n in sorted(codes.items(), key=lambda c: -c[1])[:TOP_CODES])
+    frequent = most_frequent(codes, TOP_CODES)
     why = [f"{waiting} BORDERLINE, which nobody approves in a backtest"] if waiting else []
     why += [f"{unsafe} UNSAFE"] if unsafe else []
     fix = "--approve-borderline executes BORDERLINE ones (at the engine's clamped size), or " if waiting else ""
     return (f"WARNING: most proposals were not executed: {waiting + unsafe} of {total} ({'; '.join(why)}). "
             f"Most frequent rules: {frequent or 'none'}. Fix: {fix}loosen the limits in [risk] "
             "(PAPERDESK_RISK__<KEY>).")
+
+
+def most_frequent(codes: Mapping[str, int], top: int) -> str:
+    """The ``top`` most frequent rule codes with their counts, most frequent first (ties by name)."""
+    return ", ".join(f"{code} {n}" for code, n in sorted(codes.items(), key=lambda c: (-c[1], c[0]))[:top])
+
+
+def codes_line(codes: Mapping[str, int]) -> str | None:
+    """Which risk rules held a fold's proposals back (BORDERLINE or UNSAFE); None when none did."""
+    return f"risk rules hit (BORDERLINE or UNSAFE): {most_frequent(codes, TOP_LISTED)}" if codes else None
 
 
 def summed(folds: Sequence[Mapping[str, Any]], key: str) -> dict[str, int]:

@@ -18,7 +18,7 @@ from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.schema import Action
 from agent.universe import load_universe
 from bot.backtest.engine import Replay, replay
-from bot.backtest.notes import execution_warning
+from bot.backtest.notes import codes_line, execution_warning
 from bot.cli.app import app
 from broker.simulated import SimConfig
 from risk.limits import RiskLimits
@@ -84,6 +84,17 @@ def test_a_run_where_most_proposals_were_not_executed_says_so_first_with_the_fix
     summary = (out / "summary.txt").read_text(encoding="utf-8").splitlines()
     warning = next(line for line in summary[:4] if line.startswith("WARNING"))
     assert "UNSAFE" in warning and "loosen the limits in [risk]" in warning and "--approve-borderline" not in warning
+    # each fold says which rules held its proposals back, on screen and in summary.txt
+    hit = next(line for line in summary if line.startswith("risk rules hit"))
+    assert hit.startswith("risk rules hit (BORDERLINE or UNSAFE): VOLATILITY_EXCEEDS_MAX ")
+    assert hit in " ".join(result.stdout.split("\n"))
+
+
+def test_the_risk_codes_line_lists_the_five_most_frequent_and_nothing_when_all_were_safe() -> None:
+    codes = {"A_RULE": 2, "B_RULE": 9, "C_RULE": 2, "D_RULE": 1, "E_RULE": 5, "F_RULE": 7}
+    assert codes_line(codes) == ("risk rules hit (BORDERLINE or UNSAFE): B_RULE 9, F_RULE 7, E_RULE 5, A_RULE 2, "
+                                 "C_RULE 2")
+    assert codes_line({}) is None
 
 
 def test_borderline_proposals_left_waiting_point_to_approve_borderline() -> None:
