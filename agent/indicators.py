@@ -225,14 +225,14 @@ def regime_inputs(vol20: ArrayLike, correlations: ArrayLike, drawdown_252: Array
 def average_pairwise(correlations: ArrayLike) -> float:
     """Mean of the off-diagonal correlations of a square matrix (NaN pairs skipped; NaN when there are none).
 
-    Summed over the whole matrix less its diagonal, in two contiguous passes: a 500-symbol day
-    gathered the 124,251 pairs above the diagonal first, 1.5 ms where this takes 0.3 ms. A
-    correlation matrix is symmetric, so both halves give the same mean (to float rounding).
+    Summed over the whole matrix less its diagonal, without gathering the pairs above it first: on a
+    498-symbol day the gather took 0.44 ms, this 0.29 ms (0.04 ms when no series is constant, so no
+    NaN). A correlation matrix is symmetric, so both halves give the same mean (to float rounding).
     """
     values = np.asarray(correlations, dtype=float)
     diagonal = np.diagonal(values)
     total = float(values.sum())
-    if math.isfinite(total):  # no NaN anywhere (the common case): no mask to build
+    if math.isfinite(total):  # no NaN anywhere: no mask to build
         pairs = values.size - len(diagonal)
         return (total - float(diagonal.sum())) / pairs if pairs > 0 else float("nan")
     finite, on_diagonal = np.isfinite(values), np.isfinite(diagonal)
