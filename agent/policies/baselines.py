@@ -167,7 +167,7 @@ class BuyAndHoldPolicy:
     name = "buy_and_hold"
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
-        """Hold every position; buy priced instruments not held yet (a cycle's pace of them) at their weight."""
+        """Hold every position; buy eligible instruments not held yet (a cycle's pace of them) at their weight."""
         symbols = eligible_symbols(context)
         targets = baseline_weights(context, symbols)
         vols = _column(context, "vol60")
@@ -185,7 +185,7 @@ class EqualWeightPolicy:
     name = "equal_weight"
 
     async def decide(self, context: PolicyContext) -> PolicyDecision:
-        """Sells, then the largest drifts beyond the band, up to the pace; instruments without a price are kept."""
+        """Sells, then the largest drifts beyond the band, up to the pace; holdings not eligible are kept."""
         targets = baseline_weights(context, eligible_symbols(context))
         drifted = [s for s, t in targets.items() if abs(_held(context, s) - t) > REBALANCE_BAND * t]
         drifted.sort(key=lambda s: (targets[s] > _held(context, s), -abs(targets[s] - _held(context, s))))
