@@ -242,6 +242,14 @@ def average_pairwise(correlations: ArrayLike) -> float:
     return (float(np.sum(values, where=finite)) - float(np.sum(diagonal, where=on_diagonal))) / pairs
 
 
+def risk_volatility(vol60: float, vol20: float) -> float | None:
+    """The annualised volatility the risk engine judges a symbol by: vol60, else vol20 (a missing or
+    zero vol60 falls back); None when neither is known."""
+    if math.isfinite(vol60) and vol60 != 0:
+        return float(vol60)
+    return float(vol20) if math.isfinite(vol20) else None
+
+
 def _price_indicators(close: pd.DataFrame) -> pd.DataFrame:
     """Trend, oscillator, band, volatility and drawdown columns from forward-filled closes."""
     last = close.iloc[-1]

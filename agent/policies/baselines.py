@@ -31,6 +31,7 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from agent.indicators import risk_volatility
 from agent.policies.base import PolicyContext
 from agent.policies.rules_sizing import allocate, floor4, group_names
 from agent.schema import Action, PolicyDecision, ProposalIdea
@@ -99,9 +100,8 @@ def eligible_symbols(context: PolicyContext) -> list[str]:
     for symbol, instrument in context.instruments.items():
         if not instrument.tradable or not math.isfinite(closes.get(symbol, math.nan)):
             continue
-        vol = vol60.get(symbol, math.nan)
-        vol = vol if math.isfinite(vol) and vol != 0 else vol20.get(symbol, math.nan)
-        if not vol > cap:  # NaN (unknown) passes
+        vol = risk_volatility(vol60.get(symbol, math.nan), vol20.get(symbol, math.nan))
+        if vol is None or vol <= cap:  # unknown passes
             eligible.append(symbol)
     return eligible
 

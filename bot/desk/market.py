@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from agent.indicators import IndicatorSet, compute_indicators
+from agent.indicators import IndicatorSet, compute_indicators, risk_volatility
 from agent.market.base import MarketData, PriceHistory
 from agent.universe import Universe
 from broker.models import Quote
@@ -56,7 +56,7 @@ class MarketSnapshot:
             i = rows[symbol]
             out[symbol] = MarketFacts(
                 symbol=symbol, price=quote.price, fx_rate=fx, price_date=_as_date(price_date[i]),
-                volatility=_finite(vol60[i]) or _finite(vol20[i]), adv_base=decimal_6(adv[i]),
+                volatility=risk_volatility(float(vol60[i]), float(vol20[i])), adv_base=decimal_6(adv[i]),
             )
         return out
 

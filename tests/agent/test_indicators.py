@@ -26,6 +26,7 @@ from agent.indicators import (
     compute_indicators,
     correlation_matrix,
     regime_inputs,
+    risk_volatility,
 )
 from agent.market.synthetic import SyntheticMarketData
 from agent.universe import synthetic_universe
@@ -357,3 +358,11 @@ def test_500_symbols_by_300_rows_is_fast() -> None:
     compute_indicators(data)
 
     assert time.perf_counter() - start < 0.5
+
+
+def test_the_risk_volatility_is_vol60_else_vol20_else_unknown() -> None:
+    # One definition for the risk engine's market facts and the baselines' volatility cap.
+    nan = float("nan")
+    assert risk_volatility(0.3, 0.5) == 0.3
+    assert risk_volatility(nan, 0.5) == 0.5 and risk_volatility(0.0, 0.5) == 0.5
+    assert risk_volatility(nan, nan) is None and risk_volatility(0.0, 0.0) == 0.0
