@@ -23,13 +23,9 @@ class BacktestStore:
         self._session = session
         self._clock = clock
 
-    def save_run(self, row: BacktestRunRow) -> BacktestRunRow:
-        """Insert a finished run (``created_at`` from the clock when unset)."""
-        self.save_runs([row])
-        return row
-
     def save_runs(self, rows: list[BacktestRunRow]) -> None:
-        """Store a run's rows (one per walk-forward fold) in one transaction: all of them or none.
+        """Store a run's rows (one per walk-forward fold) in one transaction: all of them or none
+        (``created_at`` from the clock when unset).
 
         A row whose id is already stored is replaced: a sweep's ids are its keys, so a run rerun
         after a crash that left part of its folds (as one transaction per fold once did) is

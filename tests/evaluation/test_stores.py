@@ -33,7 +33,7 @@ def test_a_backtest_run_round_trips_with_its_curve_and_metrics(store: Store) -> 
                          benchmarks={"SPY buy-and-hold": {"sharpe": 1.1}},
                          equity=[["2024-01-02", 100000.0], ["2024-01-03", 100250.5]], out_dir="runs/bt1",
                          elapsed_seconds=1.5)
-    runs.save_run(row)
+    runs.save_runs([row])
     stored = runs.get_run("bt1")
     assert stored is not None
     assert stored.metrics == {"sharpe": 0.8, "calmar": None}
@@ -61,7 +61,7 @@ def _run_row(run_id: str, sharpe: float) -> BacktestRunRow:
 
 def test_a_runs_folds_are_stored_whole_replacing_what_a_crash_left(store: Store) -> None:
     runs = BacktestStore(store.session, clock)
-    runs.save_run(_run_row("sw1-f1", 0.1))  # fold 1 of an earlier attempt that crashed before fold 2
+    runs.save_runs([_run_row("sw1-f1", 0.1)])  # fold 1 of an earlier attempt that crashed before fold 2
     runs.save_runs([_run_row("sw1-f1", 0.5), _run_row("sw1-f2", 0.6)])
     stored = {r.id: r.metrics for r in runs.runs()}
     assert stored == {"sw1-f1": {"sharpe": 0.5}, "sw1-f2": {"sharpe": 0.6}}
