@@ -13,6 +13,7 @@ to ``summary.txt`` and ``metrics.json``. Never raises on empty counts.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.backtest.run import DataReport
 SYNTHETIC = "SYNTHETIC DATA — not real prices"
 TOP_CODES = 3
 TOP_LISTED = 5  # in each fold's lines
+WIDTH = 80
 
 
 def data_notes(data: DataReport) -> list[str]:
@@ -63,9 +65,13 @@ def most_frequent(codes: Mapping[str, int], top: int) -> str:
     return ", ".join(f"{code} {n}" for code, n in sorted(codes.items(), key=lambda c: (-c[1], c[0]))[:top])
 
 
-def codes_line(codes: Mapping[str, int]) -> str | None:
-    """Which risk rules held a fold's proposals back (BORDERLINE or UNSAFE); None when none did."""
-    return f"risk rules hit (BORDERLINE or UNSAFE): {most_frequent(codes, TOP_LISTED)}" if codes else None
+def codes_lines(codes: Mapping[str, int]) -> list[str]:
+    """Which risk rules held a fold's proposals back (BORDERLINE or UNSAFE), wrapped at ``WIDTH``
+    columns between codes; none when every proposal was SAFE."""
+    if not codes:
+        return []
+    return textwrap.wrap(f"risk rules hit (BORDERLINE or UNSAFE): {most_frequent(codes, TOP_LISTED)}", WIDTH,
+                         subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
 
 
 def summed(folds: Sequence[Mapping[str, Any]], key: str) -> dict[str, int]:

@@ -276,7 +276,7 @@ def summary_text(document: dict[str, Any]) -> str:
         lines.append(f"\nfold {k + 1}: {fold['start']} → {fold['end']} ({fold['days']} days), "
                      f"orders: {order_tally(fold['counts'])}")
         lines.append(desk_line(fold["counts"], document["breaker_days"]))
-        lines += [line] if (line := notes.codes_line(fold.get("risk_codes", {}))) else []
+        lines += notes.codes_lines(fold.get("risk_codes", {}))
         names = ["strategy", *fold["benchmarks"]]
         rows = [fold["metrics"], *fold["benchmarks"].values()]
         lines.append(f"{'metric':<18}" + "".join(f"{n[:22]:>24}" for n in names))
@@ -320,7 +320,7 @@ def _render(document: dict[str, Any]) -> None:
             out.print(alpha_line(fold["metrics"], name, figures))
         out.print(f"orders: {order_tally(fold['counts'])}")
         out.print(desk_line(fold["counts"], document["breaker_days"]))
-        if line := notes.codes_line(fold.get("risk_codes", {})):
+        for line in notes.codes_lines(fold.get("risk_codes", {})):
             out.print(line)
         for line in sleeve_lines(fold["sleeves"]) if "sleeves" in fold else []:
             out.print(line)

@@ -18,7 +18,7 @@ from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.schema import Action
 from agent.universe import load_universe
 from bot.backtest.engine import Replay, replay
-from bot.backtest.notes import codes_line, execution_warning
+from bot.backtest.notes import codes_lines, execution_warning
 from bot.cli.app import app
 from broker.simulated import SimConfig
 from risk.limits import RiskLimits
@@ -87,14 +87,20 @@ def test_a_run_where_most_proposals_were_not_executed_says_so_first_with_the_fix
     # each fold says which rules held its proposals back, on screen and in summary.txt
     hit = next(line for line in summary if line.startswith("risk rules hit"))
     assert hit.startswith("risk rules hit (BORDERLINE or UNSAFE): VOLATILITY_EXCEEDS_MAX ")
-    assert hit in " ".join(result.stdout.split("\n"))
+    assert hit in result.stdout.splitlines()
 
 
-def test_the_risk_codes_line_lists_the_five_most_frequent_and_nothing_when_all_were_safe() -> None:
+def test_the_risk_codes_lines_list_the_five_most_frequent_at_80_columns_and_nothing_when_all_were_safe() -> None:
     codes = {"A_RULE": 2, "B_RULE": 9, "C_RULE": 2, "D_RULE": 1, "E_RULE": 5, "F_RULE": 7}
-    assert codes_line(codes) == ("risk rules hit (BORDERLINE or UNSAFE): B_RULE 9, F_RULE 7, E_RULE 5, A_RULE 2, "
-                                 "C_RULE 2")
-    assert codes_line({}) is None
+    assert codes_lines(codes) == ["risk rules hit (BORDERLINE or UNSAFE): B_RULE 9, F_RULE 7, E_RULE 5, A_RULE 2,",
+                                  "  C_RULE 2"]
+    seed = {"LOW_CONFIDENCE": 844, "REENTRY_COOLDOWN": 121, "ADV_EXCEEDS_MAX": 110, "VOLATILITY_NEAR_MAX": 46,
+            "ASSET_CLASS_WEIGHT_NEAR_MAX": 27}
+    assert codes_lines(seed) == [
+        "risk rules hit (BORDERLINE or UNSAFE): LOW_CONFIDENCE 844, REENTRY_COOLDOWN 121,",
+        "  ADV_EXCEEDS_MAX 110, VOLATILITY_NEAR_MAX 46, ASSET_CLASS_WEIGHT_NEAR_MAX 27"]
+    assert all(len(line) <= 80 for line in codes_lines(seed))
+    assert codes_lines({}) == []
 
 
 def test_borderline_proposals_left_waiting_point_to_approve_borderline() -> None:
