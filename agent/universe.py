@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 from pydantic import ValidationError
 
 from broker.models import AssetClass, Instrument
@@ -201,6 +200,8 @@ def synthetic_universe(n: int, seed: int = 7) -> Universe:
     """``n`` fake instruments ``SYN001``… mixing EUR/USD and asset classes (EUR base), for benchmarks."""
     if n < 1:
         raise UniverseError(f"synthetic universe: n must be at least 1, got {n}")
+    import numpy as np  # benchmarks only: loading a universe needs no numpy
+
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(_SYNTHETIC_CLASSES), size=n, p=_SYNTHETIC_ODDS)
     width = max(3, len(str(n)))

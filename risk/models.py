@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.models import Instrument, Side
 from risk.limits import RiskLimits
-from risk.measures import CorrelationMatrix, ReturnsMatrix
+
+if TYPE_CHECKING:  # annotations only: the values, and the records a store reads, need no numpy or pandas
+    import pandas as pd
+
+    from risk.measures import CorrelationMatrix, ReturnsMatrix
 
 Detail = dict[str, str | int | float | bool | None]
 
