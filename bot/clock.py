@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+
+CLOSE_TIME = time(21, 0, tzinfo=UTC)
+"""The US close in UTC: where a pinned day's clock stands, and when a day's bar is stamped."""
 
 
 class Clock(Protocol):

@@ -6,7 +6,7 @@ prices yet would invent them). Without one, the date depends on what the command
 - ``cycle`` (cycle, run) moves the portfolio forward: the wall clock, or, on a CSV directory that
   ends before today ("historical" data), the data's last day;
 - ``view`` (status, positions, pnl, report: they only read) looks at the portfolio on its own
-  date, ``bot.desk.desk.portfolio_date`` (its latest cycle's or equity snapshot's as-of date);
+  date, ``Store.portfolio_date`` (its latest cycle's or equity snapshot's as-of date);
 - ``act`` (approvals, reconcile and the rest: they record what happens now) uses the wall clock
   on live data and the portfolio's date on historical data, where the portfolio lives in the past.
 A pinned day stands at 21:00 UTC (the US close): fills, expiry and holding periods then all use
@@ -18,9 +18,9 @@ holding a cycle dated after today (a future ``--as-of`` from before it was refus
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -28,11 +28,12 @@ from agent.market import MarketData, make_market_data
 from agent.policies.base import Policy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
-from bot.clock import Clock, FixedClock, system_clock
-from bot.desk.desk import Desk, portfolio_date
-from bot.desk.market import CLOSE_TIME, MarketService
+from bot.clock import Clock, system_clock
+from bot.desk.desk import Desk
+from bot.desk.market import MarketService
 from bot.desk.results import DeskError
 from bot.memory_wiring import attach_memory, make_memory
+from bot.preflight import Dating, check_policy, choose_clock, future_cycle, refuse_future_as_of
 from bot.settings import Settings, SettingsError
 from broker.ledger import LedgerStore
 from broker.protocol import Broker
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from broker.alpaca import AlpacaConfig
 
 log = structlog.get_logger("paperdesk.wiring")
-Dating = Literal["cycle", "act", "view"]
 
 
 @dataclass
@@ -64,11 +64,6 @@ class App:
         """Release the memory store and database connections."""
         self.desk.memory.close()
         self.engine.dispose()
-
-
-def pinned_clock(as_of: date) -> FixedClock:
-    """A clock standing at the US close of ``as_of``."""
-    return FixedClock(datetime.combine(as_of, CLOSE_TIME))
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | None = None,
@@ -88,14 +83,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None, as_of: date | N
     engine = make_engine(settings.effective_database_url)
     ensure_schema(engine)
     reader = Store(engine, wall)
-    future = _future_cycle(reader, today)
+    future = future_cycle(reader, today)
     if future is not None and dating == "cycle":
         memory.close()
         engine.dispose()
         raise DeskError(future)
     notices = [future] if future else []
     historical = data_end is not None and (today - data_end).days > settings.risk.max_price_age_days
-    clock = _choose_clock(reader, wall, as_of, data_end if historical else None, dating, notices)
+    clock = choose_clock(reader, wall, as_of, data_end if historical else None, dating, notices)
     store = Store(engine, clock)
     sleeves = _sleeves(policy_name, settings, universe, store, clock)
     policy = sleeves.policy if sleeves is not None else make_policy(policy_name, settings, notices, store, clock)
@@ -119,59 +114,6 @@ def _sleeves(policy_name: str, settings: Settings, universe: Universe, store: St
 def _csv_data_end(settings: Settings, market: MarketService, today: date) -> date | None:
     """The last day of CSV data (loaded now: a bad file fails before anything is written); None for other data."""
     return market.load(today).as_of if settings.data.startswith("csv:") else None
-
-
-def refuse_future_as_of(as_of: date, today: date, data_end: date | None, source: str) -> None:
-    """A pinned date after today, or after the data's last day, would invent prices: refuse it in one line."""
-    if data_end is not None and as_of > data_end:  # the data never ends after today
-        raise DeskError(f"--as-of {as_of} is after the last day of the data ({data_end} in {source}); "
-                        f"use {data_end} or earlier")
-    if as_of > today:
-        raise DeskError(f"--as-of {as_of} is after today ({today}): that day has no prices yet; use {today} or earlier")
-
-
-def _future_cycle(store: Store, today: date) -> str | None:
-    """What to do about a cycle dated after today (an --as-of typo from before such dates were refused), if any."""
-    latest = store.latest_as_of()
-    if latest is None or latest <= today:
-        return None
-    where = store.engine.url
-    if where.get_backend_name() == "sqlite" and where.database:
-        fix = f"with no paperdesk running, move the database aside to start afresh: mv {where.database} " \
-              f"{where.database}.{latest}"
-    else:
-        fix = "point PAPERDESK_DATABASE_URL at a new database to start afresh"
-    return (f"this portfolio has a cycle as of {latest}, after today ({today}): a mistyped --as-of, priced on days "
-            f"that have not happened, and no cycle can follow it; {fix}")
-
-
-def _choose_clock(store: Store, wall: Clock, as_of: date | None, historical_end: date | None, dating: Dating,
-                  notices: list[str]) -> Clock:
-    """The desk's clock (module docstring); ``historical_end`` is the last day of CSV data ending in the past."""
-    if as_of is not None:
-        return pinned_clock(as_of)
-    if dating == "cycle" or (dating == "act" and historical_end is None):
-        if historical_end is None:
-            return wall
-        notices.append(f"the CSV data ends on {historical_end}; running as of that day (pass --as-of to choose "
-                       "another)")
-        return pinned_clock(historical_end)
-    market_day = historical_end or wall().date()
-    day = portfolio_date(store, market_day)
-    return wall if day == market_day and historical_end is None else pinned_clock(day)
-
-
-def check_policy(name: str, settings: Settings) -> None:
-    """Refuse a policy that cannot work with these settings, before anything is built."""
-    if name not in {"rules", "llm", "sleeves"}:
-        raise SettingsError(f"unknown policy {name!r}: choose rules, llm or sleeves")
-    if name == "sleeves":
-        from bot.sleeves.wiring import check_sleeves
-
-        check_sleeves(settings)
-    if name == "llm" and not settings.openai_api_key and settings.llm_cache != "replay":
-        raise SettingsError("the llm policy needs OPENAI_API_KEY (any string for a local server), "
-                            "or PAPERDESK_LLM_CACHE=replay to answer from recorded calls; or use --policy rules")
 
 
 def check_broker(settings: Settings) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-__all__ = ["DatabaseError", "DatabaseUrlError", "Engine", "check_url", "make_engine", "normalize_url", "redact"]
+__all__ = ["DatabaseError", "DatabaseUrlError", "Engine", "check_url", "make_engine", "normalize_url", "redact",
+           "sqlite_file"]
 
 DatabaseError = SQLAlchemyError
 """Any failure of the database layer (re-exported so callers need not import SQLAlchemy)."""
@@ -68,16 +69,23 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for another database or one in memory."""
+    url = normalize_url(url)
+    database = make_url(url).database if url.startswith("sqlite") else None
+    return Path(database).expanduser() if database and database != ":memory:" else None
+
+
 def _sqlite_engine(url: str, echo: bool) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    file = sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        if database and database != ":memory:":
+        if file is not None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

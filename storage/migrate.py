@@ -99,6 +99,12 @@ def _literal_assignments(tree: ast.Module) -> list[tuple[str, object]]:
     return found
 
 
+def is_current(engine: Engine) -> bool:
+    """Whether the schema is at the shipped head, known without loading Alembic (False when unsure)."""
+    shipped = shipped_head()
+    return shipped is not None and stored_revisions(engine) == [shipped]
+
+
 def stored_revisions(engine: Engine) -> list[str]:
     """The rows of ``alembic_version`` with one plain query ([] when the table does not exist)."""
     with engine.connect() as conn:
@@ -121,8 +127,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
 def ensure_schema(engine: Engine) -> None:
     """Create the schema on an empty database; refuse one that needs an upgrade."""
-    shipped = shipped_head()
-    if shipped is not None and stored_revisions(engine) == [shipped]:
+    if is_current(engine):
         return  # up to date, known without loading Alembic
     current = current_revision(engine)
     head = head_revision(engine)

@@ -77,6 +77,25 @@ class PortfolioStoreMixin:
             dates = [s.exec(select(func.max(row.as_of))).one() for row in (CycleRow, EquitySnapshotRow)]
         return max((d for d in dates if d is not None), default=None)
 
+    def portfolio_date(self, today: date) -> date:
+        """The portfolio's date: the as-of date of its latest cycle or equity snapshot, never after ``today``;
+        ``today`` before the first cycle. Status, positions, P&L and the report look at this day (``bot.wiring``)."""
+        latest = self.latest_as_of()
+        return today if latest is None else min(latest, today)
+
+    def latest_snapshot(self) -> EquitySnapshotRow | None:
+        """The latest equity snapshot (None before the first cycle)."""
+        with self.session() as s:
+            latest = col(EquitySnapshotRow.at).desc(), col(EquitySnapshotRow.id).desc()
+            return s.exec(select(EquitySnapshotRow).order_by(*latest)).first()
+
+    def snapshot_positions(self, snapshot: EquitySnapshotRow) -> list[PositionSnapshotRow]:
+        """The positions recorded with ``snapshot`` (the same moment and cycle)."""
+        with self.session() as s:
+            stmt = select(PositionSnapshotRow).where(PositionSnapshotRow.at == snapshot.at,
+                                                     PositionSnapshotRow.cycle_id == snapshot.cycle_id)
+            return list(s.exec(stmt.order_by(col(PositionSnapshotRow.symbol))))
+
     def first_snapshot(self) -> EquitySnapshotRow | None:
         """The first snapshot ever (for total P&L)."""
         with self.session() as s:

@@ -88,6 +88,15 @@ def test_status_on_an_up_to_date_database_loads_no_alembic_or_sdk(isolated_env: 
     assert loaded == []
 
 
+def test_status_after_a_cycle_reads_the_stored_valuation_without_pandas_or_numpy(isolated_env: Path) -> None:
+    """The cycle stored the valuation status shows (``bot.status_wiring``): no market data, no pandas."""
+    cycle = CliRunner().invoke(app, ["cycle"])
+    assert cycle.exit_code == 0, cycle.stderr
+    loaded, shown = loaded_by(RUN_CLI.format(args=["status"]))
+    assert "equity EUR" in shown and "SYNTHETIC" in shown
+    assert not {"pandas", "numpy", *NOT_FOR_STATUS} & set(loaded)
+
+
 def test_an_up_to_date_schema_is_confirmed_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'test.db'}"
     engine = make_engine(url)

@@ -43,7 +43,7 @@ import numpy as np
 
 from agent.indicators import Regime
 from bot.backtest.feed import ReplayFeed
-from bot.desk.market import CLOSE_TIME
+from bot.clock import CLOSE_TIME
 from bot.desk.sizing import shares
 from broker.ledger import LedgerPosition, SimLedger
 from broker.models import AssetClass, Instrument

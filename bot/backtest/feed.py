@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agent.market.base import PriceHistory
-from bot.desk.market import CLOSE_TIME
+from bot.clock import CLOSE_TIME
 from broker.ledger import InMemoryLedgerStore
 from broker.models import Order, Quote
 

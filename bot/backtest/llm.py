@@ -28,8 +28,8 @@ from bot.backtest.run import BacktestError
 from bot.clock import Clock
 from bot.llm_log import SqlCallLog
 from bot.llm_wiring import make_llm_policy
+from bot.preflight import check_policy
 from bot.settings import Settings
-from bot.wiring import check_policy
 from storage.llm_store import LlmStore
 from storage.store import Store
 

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
 
-    from bot.wiring import App, Dating
+    from bot.desk.results import StatusView
+    from bot.preflight import Dating
+    from bot.wiring import App
 
 T = TypeVar("T")
 
@@ -170,11 +172,37 @@ def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default
 def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
     """Equity, P&L, drawdown, trading state and pending approvals, on the portfolio's date (its latest cycle)."""
     from bot.cli import render
+
+    stored = None if as_of else _stored_status()
+    if stored is not None:
+        view, secrets = stored
+        _emit(as_json, view, lambda: render.status(out(), view), secrets)
+        return
     from bot.desk import views
 
     with _app(as_of, dating="view") as built:
         view = _run(views.status(built.desk))
         _emit(as_json, view, lambda: render.status(out(), view), _secrets(built))
+
+
+def _stored_status() -> tuple[StatusView, list[str]] | None:
+    """Status from the latest cycle's stored valuation, and the secrets to redact (``bot.status_wiring``);
+    None when the whole desk must value the portfolio. Expected failures are one line, exit 1."""
+    from bot.logging import configure_logging, settings_secrets
+    from bot.settings import load_settings
+    from bot.status_wiring import status_from_store
+    from storage.engine import DatabaseError
+
+    try:
+        settings = load_settings()
+        secrets = settings_secrets(settings)
+        configure_logging(settings.log_level, settings.log_format, secrets, SHOWN_EVENTS)
+        view = status_from_store(settings)
+    except expected_errors() as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    return None if view is None else (view, secrets)
 
 
 @app.command()

@@ -59,8 +59,9 @@ from bot.evaluation.attribution import sleeve_lines
 from bot.evaluation.report import alpha_line
 from bot.evaluation.stored_runs import write_benchmarks
 from bot.logging import configure_logging
+from bot.preflight import check_policy
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import check_policy, make_provider
+from bot.wiring import make_provider
 from broker.simulated import SimConfig
 from storage.backtest_store import BacktestStore
 from storage.engine import DatabaseError, make_engine

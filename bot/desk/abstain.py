@@ -14,9 +14,9 @@ import time
 
 import structlog
 
-from bot.desk.desk import Desk, money
+from bot.desk.desk import Desk
 from bot.desk.market import MarketSnapshot
-from bot.desk.results import CycleReport
+from bot.desk.results import CycleReport, money
 from broker.models import Account
 from broker.redaction import Redactor
 from risk.models import RiskContext

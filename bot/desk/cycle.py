@@ -29,11 +29,11 @@ from agent.schema import PolicyDecision
 from bot.desk.abstain import abstain
 from bot.desk.approvals import expire_due
 from bot.desk.context import policy_context, risk_context
-from bot.desk.desk import Desk, money
+from bot.desk.desk import Desk
 from bot.desk.lines import line_from_verdict
 from bot.desk.market import MarketSnapshot
 from bot.desk.reconcile import reconcile
-from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea
+from bot.desk.results import CycleReport, DeskError, ProposalLine, SkippedIdea, money
 from bot.desk.sizing import SizingResult, size_decision
 from bot.desk.watch import trip_circuit_breaker
 from broker.errors import BrokerUnavailableError

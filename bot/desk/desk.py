@@ -70,8 +70,8 @@ class Desk:
         return self.clock().date()
 
     def portfolio_date(self) -> date:
-        """The date the portfolio is looked at: the pinned --as-of date, else ``portfolio_date`` of the store."""
-        return self.as_of or portfolio_date(self.store, self.today)
+        """The date the portfolio is looked at: the pinned --as-of date, else the store's ``portfolio_date``."""
+        return self.as_of or self.store.portfolio_date(self.today)
 
     def snapshot(self) -> MarketSnapshot:
         """Market data for today (cached per date)."""
@@ -191,15 +191,3 @@ class Desk:
         self.store.add_alert("trading_state", "warning" if state is not TradingState.ACTIVE else "info", message)
         log.warning("trading_state_changed", previous=str(previous), state=str(state), actor=actor, reason=reason)
         return StateChange(state=str(state), previous=str(previous), actor=actor, reason=reason)
-
-
-def portfolio_date(store: Store, today: date) -> date:
-    """The portfolio's date: the as-of date of its latest cycle or equity snapshot, never after ``today``;
-    ``today`` before the first cycle. Status, positions, P&L and the report look at this day (``bot.wiring``)."""
-    latest = store.latest_as_of()
-    return today if latest is None else min(latest, today)
-
-
-def money(value: Decimal) -> Decimal:
-    """Round a base-currency amount to cents for display."""
-    return value.quantize(Decimal("0.01"))

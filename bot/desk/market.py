@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -17,10 +17,9 @@ import pandas as pd
 from agent.indicators import IndicatorSet, compute_indicators, risk_volatility
 from agent.market.base import MarketData, PriceHistory
 from agent.universe import Universe
+from bot.clock import CLOSE_TIME
 from broker.models import Quote
 from risk.models import MarketFacts
-
-CLOSE_TIME = time(21, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

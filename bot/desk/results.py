@@ -168,3 +168,8 @@ class RiskUsageView(_View):
 
     trading_state: str
     limits: list[LimitUsage]
+
+
+def money(value: Decimal) -> Decimal:
+    """Round a base-currency amount to cents for display."""
+    return value.quantize(Decimal("0.01"))

@@ -2,7 +2,9 @@
 
 Run as a plain script (not part of the test suite): ``python tests/perf/startup.py [--runs N]``.
 It measures ``paperdesk --help``, ``paperdesk status`` on a fresh synthetic home after one
-``paperdesk cycle``, and ``python -c "import bot.cli.app"``; each the median of N runs (default 5).
+``paperdesk cycle`` (it reads the valuation the cycle stored), the same status with ``--as-of``
+the cycle's day (the whole desk values the portfolio at market: the path after a fill, on CSV
+data or with sleeves), and ``python -c "import bot.cli.app"``; each the median of N runs (default 5).
 CPU time, not wall time, because the machine is shared: compare ratios between runs, and on a
 busy machine prefer ``python -X importtime -c "import bot.cli.app"`` (cumulative microseconds).
 Bytecode is cached in a private directory (``PYTHONPYCACHEPREFIX``) and every command runs once
@@ -12,6 +14,7 @@ before it is timed, so the figures are those of an installed copy, not of compil
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -23,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PAPERDESK = str(BIN / "paperdesk")
-TARGETS = {"paperdesk --help": 0.3, "paperdesk status": 0.6, "import bot.cli.app": None}
+TARGETS = {"paperdesk --help": 0.3, "paperdesk status": 0.6, "paperdesk status --as-of": None,
+           "import bot.cli.app": None}
 
 
 def cpu_seconds(command: list[str], env: dict[str, str]) -> float:
@@ -50,15 +54,18 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
         env.update(PAPERDESK_HOME=home, PAPERDESK_DATA="synthetic", PAPERDESK_POLICY="rules",
                    PYTHONPYCACHEPREFIX=str(Path(home) / "pycache"))
-        subprocess.run([PAPERDESK, "cycle"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        cycle = subprocess.run([PAPERDESK, "cycle", "--json"], env=env, cwd=ROOT, check=True, capture_output=True,
+                               text=True)
+        day = json.loads(cycle.stdout)["as_of"]
         commands = {"paperdesk --help": [PAPERDESK, "--help"], "paperdesk status": [PAPERDESK, "status"],
+                    "paperdesk status --as-of": [PAPERDESK, "status", "--as-of", day],
                     "import bot.cli.app": [sys.executable, "-c", "import bot.cli.app"]}
         print(f"CPU seconds (user+sys), median of {runs} runs")  # noqa: T201
         for name, command in commands.items():
             seconds = median_cpu(command, env, runs)
             target = TARGETS[name]
             verdict = "" if target is None else f"target <= {target:.2f} s  {'ok' if seconds <= target else 'OVER'}"
-            print(f"{name:<18} {seconds:6.3f} s   {verdict}")  # noqa: T201
+            print(f"{name:<24} {seconds:6.3f} s   {verdict}")  # noqa: T201
 
 
 if __name__ == "__main__":
