@@ -3,7 +3,8 @@
 Start-up policy: importing this module loads typer and the standard library only. Each command
 imports what it uses in its body, and the backtest, report and explain commands are registered
 lazily (``bot.cli.lazy``), so ``paperdesk --help`` loads no pandas, SQLAlchemy or backtest engine
-and ``paperdesk status`` loads no Alembic (unless a migration is due), matplotlib, numba or SDK.
+and ``paperdesk status`` loads no Alembic (unless a migration is due), matplotlib, numba or SDK,
+nor pandas and numpy while the latest cycle's stored valuation holds (``bot.status_wiring``).
 """
 
 from __future__ import annotations
