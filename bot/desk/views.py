@@ -46,7 +46,8 @@ def stored_status(store: Store, ledger: SimLedger, today: date, *, synthetic: bo
 
     It holds when the snapshot is of the portfolio's date (``Store.portfolio_date`` on ``today``) and the
     ledger still has the cash, currency and quantities the snapshot valued: the same book at the same day's
-    prices has the same value, so no market data is loaded. ``synthetic``: whether the desk's data is; a
+    prices has the same value (to the store's money precision: 10 decimal places on PostgreSQL), so no
+    market data is loaded. ``synthetic``: whether the desk's data is; a
     snapshot valued on the other kind does not hold. The data source shown is its cycle's. The caller
     decides when the day's prices cannot have changed (``bot.status_wiring``).
     """
