@@ -74,5 +74,3 @@ def check_policy(name: str, settings: Settings) -> None:
     if name == "llm" and not settings.openai_api_key and settings.llm_cache != "replay":
         raise SettingsError("the llm policy needs OPENAI_API_KEY (any string for a local server), "
                             "or PAPERDESK_LLM_CACHE=replay to answer from recorded calls; or use --policy rules")
-
-

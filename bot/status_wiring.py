@@ -32,7 +32,7 @@ from storage.store import Store
 def status_from_store(settings: Settings, wall: Clock = system_clock) -> StatusView | None:
     """The status as stored by the latest cycle, or None when the whole desk must value it."""
     policy = settings.effective_policy
-    if settings.broker != "sim" or settings.data.strip().lower().startswith("csv:") or policy == "sleeves":
+    if settings.broker != "sim" or settings.data.startswith("csv:") or policy == "sleeves":
         return None
     check_policy(policy, settings)
     url = settings.effective_database_url
@@ -52,7 +52,6 @@ def status_from_store(settings: Settings, wall: Clock = system_clock) -> StatusV
         ledger = SqlLedgerStore(store.session, clock).load()
         if ledger is None or ledger.base_currency != load_universe(settings.universe).base_currency:
             return None
-        return stored_status(store, ledger, today, synthetic=settings.data.strip().lower() == "synthetic")
+        return stored_status(store, ledger, today, synthetic=settings.data == "synthetic")
     finally:
         engine.dispose()
-

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from bot.desk.results import StatusView
     from bot.preflight import Dating
+    from bot.settings import Settings
     from bot.wiring import App
 
 T = TypeVar("T")
@@ -93,20 +94,12 @@ def _app(as_of: str | None = None, policy: str | None = None, dating: Dating = "
 
     ``shown``: the events this command prints as its own line (SHOWN_EVENTS), logged at INFO only.
     """
-    from bot.logging import configure_logging, settings_secrets
-    from bot.settings import load_settings
     from bot.wiring import build_app
-    from storage.engine import DatabaseError
 
-    expected = expected_errors()
-    try:
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format, settings_secrets(settings), shown)
+    with _one_line_failures():
+        settings = _settings(shown)
         built = build_app(settings, as_of=_parse_date(as_of) if as_of else None, policy_name=policy, dating=dating)
-    except expected as exc:
-        raise _fail(str(exc)) from None
-    except DatabaseError as exc:
-        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    expected = expected_errors()
     try:
         for notice in built.notices:
             print(f"note: {notice}", file=sys.stderr)  # noqa: T201
@@ -115,6 +108,29 @@ def _app(as_of: str | None = None, policy: str | None = None, dating: Dating = "
         raise _fail(str(exc)) from None
     finally:
         built.close()
+
+
+@contextmanager
+def _one_line_failures() -> Iterator[None]:
+    """Every expected failure of building a command's desk, a database error included: one line, exit 1."""
+    from storage.engine import DatabaseError
+
+    try:
+        yield
+    except expected_errors() as exc:
+        raise _fail(str(exc)) from None
+    except DatabaseError as exc:
+        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def _settings(shown: tuple[str, ...]) -> Settings:
+    """The settings, with logging configured from them (``shown``: as ``_app``'s)."""
+    from bot.logging import configure_logging, settings_secrets
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format, settings_secrets(settings), shown)
+    return settings
 
 
 def _parse_date(value: str) -> date:
@@ -190,21 +206,13 @@ def status(as_of: AsOf = None, as_json: JsonFlag = False) -> None:
 def _stored_status() -> tuple[StatusView, list[str]] | None:
     """Status from the latest cycle's stored valuation, and the secrets to redact (``bot.status_wiring``);
     None when the whole desk must value the portfolio. Expected failures are one line, exit 1."""
-    from bot.logging import configure_logging, settings_secrets
-    from bot.settings import load_settings
+    from bot.logging import settings_secrets
     from bot.status_wiring import status_from_store
-    from storage.engine import DatabaseError
 
-    try:
-        settings = load_settings()
-        secrets = settings_secrets(settings)
-        configure_logging(settings.log_level, settings.log_format, secrets, SHOWN_EVENTS)
+    with _one_line_failures():
+        settings = _settings(SHOWN_EVENTS)
         view = status_from_store(settings)
-    except expected_errors() as exc:
-        raise _fail(str(exc)) from None
-    except DatabaseError as exc:
-        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
-    return None if view is None else (view, secrets)
+    return None if view is None else (view, settings_secrets(settings))
 
 
 @app.command()

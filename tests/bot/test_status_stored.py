@@ -125,3 +125,18 @@ def test_csv_data_is_valued_by_the_whole_desk(tmp_path: Path, isolated_env: Path
     result = runner.invoke(app, ["cycle", "--as-of", "2024-06-28"])
     assert result.exit_code == 0, result.stderr
     assert status_from_store(load_settings()) is None  # the files' last day decides the portfolio's date
+
+
+def test_settings_the_whole_desk_refuses_are_refused_on_the_stored_path_too(desk_env: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERDESK_POLICY", "llm")  # no OPENAI_API_KEY, no recorded calls
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: the llm policy needs OPENAI_API_KEY") and result.stderr.count("\n") == 1
+
+
+def test_an_unreachable_database_is_one_line(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERDESK_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1 and result.stderr.startswith("error: database error: OperationalError:")
+    assert result.stderr.count("\n") == 1
