@@ -30,6 +30,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from agent.correlations import CorrelationRows
 from agent.indicators import (
     CORRELATION_ROWS,
     NUMERIC_COLUMNS,
@@ -38,7 +39,6 @@ from agent.indicators import (
     IndicatorArrays,
     IndicatorSet,
     classify_regime,
-    correlation_matrix,
     prepared,
     regime_inputs,
     rsi_panel,
@@ -144,7 +144,7 @@ def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
     days = panels.days
     start = max(0, t + 1 - RETURNS_ROWS)
     returns = panels.returns_by_symbol[:, start:t + 1].T
-    correlations = correlation_matrix(returns[-CORRELATION_ROWS:])
+    correlations = CorrelationRows(returns[-CORRELATION_ROWS:])
     arrays = IndicatorArrays(
         symbols=panels.symbols, rows=panels.rows, values=panels.stacked[t],
         price_dates=[days[r] if r >= 0 else None for r in panels.price_row[t].tolist()],

@@ -21,8 +21,9 @@ Regime (``classify_regime``) from the median ``vol20`` across symbols, the avera
 correlation and the median ``drawdown_252``: DEFENSIVE when vol > 0.25 or (vol > 0.18 and
 correlation > 0.5); else DIVERSIFIED when correlation < 0.2; else OPPORTUNISTIC when vol < 0.15
 and drawdown > −0.05 (calm, near highs); else BALANCED (also when the inputs are unknown).
-``regime_inputs`` and ``correlation_matrix`` are the one implementation the live cycle and the
-replay's panels (``agent.indicator_panels``) share.
+``regime_inputs`` and ``CorrelationRows`` (``agent.correlations``: a row of correlations is computed
+when first read, the regime's average without the matrix) are the one implementation the live cycle
+and the replay's panels (``agent.indicator_panels``) share.
 
 An ``IndicatorSet`` holds its numbers as pandas frames, as numpy ``IndicatorArrays``, or both (each
 form derived from the other when first read): the live cycle builds frames, a replay day arrays, and
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from agent.correlations import CorrelationRows
 from agent.market.base import PriceHistory
 
 if TYPE_CHECKING:
@@ -77,7 +79,7 @@ class IndicatorArrays(NamedTuple):
     rows: Mapping[str, int]  # symbol -> its row in ``values`` and ``correlations``
     values: np.ndarray  # symbols × NUMERIC_COLUMNS
     price_dates: list[date | None]
-    correlations: np.ndarray  # symbols × symbols
+    correlations: CorrelationRows  # symbols × symbols, row by row
     returns: np.ndarray  # days × symbols, oldest first
     return_dates: pd.Index
 
@@ -137,7 +139,7 @@ class IndicatorSet:
         frame = self._correlations
         if frame is None:
             arrays = self.arrays
-            frame = self._correlations = pd.DataFrame(arrays.correlations, index=arrays.symbols,
+            frame = self._correlations = pd.DataFrame(arrays.correlations.full(), index=arrays.symbols,
                                                       columns=arrays.symbols)
         return frame
 
@@ -170,7 +172,8 @@ def _arrays_of(table: pd.DataFrame, correlations: pd.DataFrame, returns: pd.Data
     dates = list(table["price_date"]) if "price_date" in table else [None] * len(symbols)
     return IndicatorArrays(
         symbols=symbols, rows={s: i for i, s in enumerate(symbols)}, values=values, price_dates=dates,
-        correlations=correlations.reindex(index=symbols, columns=symbols).to_numpy(dtype=float),
+        correlations=CorrelationRows.of_matrix(correlations.reindex(index=symbols, columns=symbols)
+                                               .to_numpy(dtype=float)),
         returns=returns.reindex(columns=symbols).to_numpy(dtype=float), return_dates=returns.index,
     )
 
@@ -190,8 +193,10 @@ def compute_indicators(history: PriceHistory) -> IndicatorSet:
     table["price_date"] = _last_observed_dates(observed)
     table["adv_base"] = _adv_base(observed, history.volume.reindex_like(observed), fx)
     returns = (close * fx).pct_change(fill_method=None).iloc[-RETURNS_ROWS:].fillna(0.0)
-    correlations = _correlations(returns.iloc[-CORRELATION_ROWS:])
-    inputs = regime_inputs(table["vol20"], correlations, table["drawdown_252"])
+    window = returns.iloc[-CORRELATION_ROWS:]
+    rows = CorrelationRows(window.to_numpy(dtype=float))
+    correlations = pd.DataFrame(rows.full(), index=window.columns, columns=window.columns)
+    inputs = regime_inputs(table["vol20"], rows, table["drawdown_252"])
     return IndicatorSet(
         as_of=history.as_of,
         table=table.loc[:, list(INDICATOR_COLUMNS)],
@@ -213,33 +218,13 @@ def classify_regime(median_vol: float, avg_corr: float, median_drawdown: float) 
     return Regime.BALANCED
 
 
-def regime_inputs(vol20: ArrayLike, correlations: ArrayLike, drawdown_252: ArrayLike) -> dict[str, float]:
+def regime_inputs(vol20: ArrayLike, correlations: CorrelationRows, drawdown_252: ArrayLike) -> dict[str, float]:
     """The inputs of ``classify_regime``: median ``vol20``, average pairwise correlation, median drawdown."""
     return {
         "median_vol20": _nan_stat(_median, vol20),
-        "avg_corr60": average_pairwise(correlations),
+        "avg_corr60": correlations.average(),
         "median_drawdown_252": _nan_stat(_median, drawdown_252),
     }
-
-
-def average_pairwise(correlations: ArrayLike) -> float:
-    """Mean of the off-diagonal correlations of a square matrix (NaN pairs skipped; NaN when there are none).
-
-    Summed over the whole matrix less its diagonal, without gathering the pairs above it first: on a
-    498-symbol day the gather took 0.44 ms, this 0.29 ms (0.04 ms when no series is constant, so no
-    NaN). A correlation matrix is symmetric, so both halves give the same mean (to float rounding).
-    """
-    values = np.asarray(correlations, dtype=float)
-    diagonal = np.diagonal(values)
-    total = float(values.sum())
-    if math.isfinite(total):  # no NaN anywhere: no mask to build
-        pairs = values.size - len(diagonal)
-        return (total - float(diagonal.sum())) / pairs if pairs > 0 else float("nan")
-    finite, on_diagonal = np.isfinite(values), np.isfinite(diagonal)
-    pairs = int(finite.sum()) - int(on_diagonal.sum())
-    if pairs <= 0:
-        return float("nan")
-    return (float(np.sum(values, where=finite)) - float(np.sum(diagonal, where=on_diagonal))) / pairs
 
 
 def risk_volatility(vol60: float, vol20: float) -> float | None:
@@ -316,32 +301,6 @@ def _adv_base(observed: pd.DataFrame, volume: pd.DataFrame, fx: pd.DataFrame) ->
     """Mean traded value in base currency over the last 20 rows; zero volume counts as unknown."""
     traded = observed * volume.where(volume > 0) * fx
     return traded.iloc[-20:].mean()
-
-
-def _correlations(returns: pd.DataFrame) -> pd.DataFrame:
-    """``correlation_matrix`` of the frame's columns, labelled."""
-    return pd.DataFrame(correlation_matrix(returns.to_numpy(dtype=float)), index=returns.columns,
-                        columns=returns.columns)
-
-
-def correlation_matrix(returns: np.ndarray) -> np.ndarray:
-    """Pearson correlations of the columns of a days × symbols array (NaN for constant columns, 1 on the diagonal)."""
-    if len(returns) < 2:
-        matrix = np.full((returns.shape[1], returns.shape[1]), np.nan)
-    else:
-        # np.corrcoef's arithmetic, step by step (same results to the last bit, without its argument
-        # handling, which costs more than the arithmetic on a day's 60 × 30 window).
-        centred = np.array(returns.T, dtype=float)
-        centred -= centred.mean(axis=1)[:, None]
-        matrix = np.dot(centred, centred.T)
-        matrix *= 1 / (len(returns) - 1)
-        deviation = np.sqrt(np.diag(matrix))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            matrix /= deviation[:, None]
-            matrix /= deviation[None, :]
-        np.clip(matrix, -1, 1, out=matrix)
-    np.fill_diagonal(matrix, 1.0)
-    return matrix
 
 
 def _median(values: np.ndarray) -> float:

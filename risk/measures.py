@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -103,11 +104,17 @@ class ReturnsMatrix:
         return result
 
 
+class Pairwise(Protocol):
+    """Anything indexed ``[i, j]`` as a square matrix is: an array, or rows computed when first read."""
+
+    def __getitem__(self, key: tuple[int, int], /) -> Any: ...
+
+
 @dataclass(frozen=True)
 class CorrelationMatrix:
-    """Pairwise correlations as a float array, looked up by symbol (no pandas indexing per pair)."""
+    """Pairwise correlations, looked up by symbol (no pandas indexing per pair)."""
 
-    values: FloatArray
+    values: Pairwise
     index: Mapping[str, int]
 
     @classmethod

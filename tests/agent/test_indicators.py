@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 import warnings
 from dataclasses import replace
@@ -16,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from agent.correlations import CorrelationRows
 from agent.indicator_panels import indicator_panels, indicators_at
 from agent.indicators import (
     INDICATOR_COLUMNS,
@@ -24,7 +26,6 @@ from agent.indicators import (
     Regime,
     classify_regime,
     compute_indicators,
-    correlation_matrix,
     regime_inputs,
     risk_volatility,
 )
@@ -284,7 +285,7 @@ def test_arrays_hold_the_numbers_of_the_frames() -> None:
     np.testing.assert_array_equal(arrays.values, result.table[list(NUMERIC_COLUMNS)].to_numpy(dtype=float))
     np.testing.assert_array_equal(arrays.column("sma20"), result.table["sma20"].to_numpy())
     assert arrays.price_dates == list(result.table["price_date"])
-    np.testing.assert_array_equal(arrays.correlations, result.correlations.to_numpy())
+    np.testing.assert_array_equal(arrays.correlations.full(), result.correlations.to_numpy())
     np.testing.assert_array_equal(arrays.returns, result.returns.to_numpy())
 
 
@@ -314,33 +315,77 @@ def test_a_replay_day_builds_no_data_frame(monkeypatch: pytest.MonkeyPatch) -> N
     live = compute_indicators(replace(data, close=data.close.iloc[:281], volume=data.volume.iloc[:281]))
     assert day.as_of == live.as_of and list(day.table.columns) == list(INDICATOR_COLUMNS)
     np.testing.assert_allclose(arrays.column("vol60"), live.table["vol60"].to_numpy(), rtol=1e-9)
-    np.testing.assert_array_equal(arrays.correlations, live.correlations.to_numpy())
+    np.testing.assert_array_equal(arrays.correlations.full(), live.correlations.to_numpy())
+    assert day.regime_inputs["avg_corr60"] == live.regime_inputs["avg_corr60"]
 
 
-windows = hnp.arrays(np.float64, st.tuples(st.integers(2, 70), st.integers(1, 8)),
-                     elements=st.floats(-0.2, 0.2, width=64))
-
-
-@given(windows, st.sampled_from(["C", "F", "strided"]), st.lists(st.integers(0, 7), max_size=3))
-def test_correlations_are_numpys_corrcoef_to_the_last_bit(window: np.ndarray, layout: str, flat: list[int]) -> None:
+def _with_constant_columns(window: np.ndarray, layout: str, flat: list[int]) -> np.ndarray:
     for column in flat:
         if column < window.shape[1]:
             window[:, column] = 0.01  # a constant column: NaN correlations
     if layout == "F":
-        window = np.asfortranarray(window)
-    elif layout == "strided":
-        window = np.ascontiguousarray(np.repeat(window.T, 2, axis=1))[:, ::2].T  # as a replay's day window
+        return np.asfortranarray(window)
+    if layout == "strided":
+        return np.ascontiguousarray(np.repeat(window.T, 2, axis=1))[:, ::2].T  # as a replay's day window
+    return window
+
+
+# Daily returns: zero, or at least 1e-12 in size (a variance of 1e-250² underflows; see below).
+windows = hnp.arrays(np.float64, st.tuples(st.integers(2, 70), st.integers(1, 8)), elements=st.one_of(
+    st.just(0.0), st.floats(1e-12, 0.2), st.floats(-0.2, -1e-12)))
+
+
+@given(windows, st.sampled_from(["C", "F", "strided"]), st.lists(st.integers(0, 7), max_size=3),
+       st.randoms(use_true_random=False))
+def test_correlation_rows_are_numpys_corrcoef(window: np.ndarray, layout: str, flat: list[int],
+                                              order: random.Random) -> None:
+    window = _with_constant_columns(window, layout, flat)
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.atleast_2d(np.corrcoef(window, rowvar=False))
+    constant = np.ptp(window, axis=0) == 0  # corrcoef may see rounding noise there: we say NaN
+    expected[constant, :] = expected[:, constant] = np.nan
     np.fill_diagonal(expected, 1.0)
+    whole = CorrelationRows(window).full()
+    rows = CorrelationRows(np.array(window))
+    alone = {i: rows[i] for i in order.sample(range(window.shape[1]), window.shape[1])}
 
-    assert correlation_matrix(window).tobytes() == expected.tobytes()
+    np.testing.assert_allclose(whole, expected, rtol=1e-12, atol=1e-14)  # NaN where corrcoef has NaN
+    # A row read alone, in any order, is the whole matrix's row to the last bit (live frame = replay row).
+    assert all(alone[i].tobytes() == whole[i].tobytes() for i in alone)
+    assert all(rows[i, j] == whole[i, j] or math.isnan(whole[i, j]) for i in alone for j in alone)
+
+
+@given(windows, st.sampled_from(["C", "F", "strided"]), st.lists(st.integers(0, 7), max_size=3))
+def test_average_correlation_is_the_mean_of_the_finite_pairs(window: np.ndarray, layout: str,
+                                                             flat: list[int]) -> None:
+    window = _with_constant_columns(window, layout, flat)
+    rows = CorrelationRows(window)
+    whole = rows.full()
+    off_diagonal = ~np.eye(len(whole), dtype=bool) & np.isfinite(whole)
+
+    if off_diagonal.any():
+        assert rows.average() == pytest.approx(float(whole[off_diagonal].mean()), rel=1e-9, abs=1e-12)
+    else:
+        assert math.isnan(rows.average())
+
+
+def test_average_correlation_without_a_window_or_pairs_is_unknown() -> None:
+    assert math.isnan(CorrelationRows(np.ones((1, 3))).average())  # one day: no correlation at all
+    assert math.isnan(CorrelationRows(np.zeros((60, 0))).average())
+    assert math.isnan(CorrelationRows(np.arange(60.0)[:, None]).average())  # one symbol: no pair
+    assert CorrelationRows(np.zeros((0, 2))).full().shape == (2, 2)
+
+
+def test_a_column_whose_variance_underflows_is_constant() -> None:
+    rows = CorrelationRows(np.array([[0.125, 2.8404662041180094e-250], [0.0, 0.0]]))  # found by hypothesis
+
+    assert math.isnan(rows[0, 1]) and math.isnan(rows.average())  # not ±1 from dividing by 0
 
 
 @given(hnp.arrays(np.float64, st.integers(0, 40), elements=st.one_of(st.floats(-1, 1), st.just(math.nan))),
        hnp.arrays(np.float64, st.integers(0, 40), elements=st.one_of(st.floats(-1, 0), st.just(math.nan))))
 def test_regime_inputs_are_numpys_nan_statistics(vol20: np.ndarray, drawdown: np.ndarray) -> None:
-    correlations = np.full((3, 3), 0.5)
+    correlations = CorrelationRows(np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]]))  # correlated 0.5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
         expected = (np.nanmedian(vol20), np.nanmedian(drawdown))

@@ -1,0 +1,107 @@
+"""Pairwise Pearson correlations of a returns window, each row computed when it is first read.
+
+Why rows: a day of a 498-symbol replay reads a few rows of its correlation matrix (the rules
+policy's candidates, the risk engine's buys against large holdings), and the regime reads only the
+average. Building the whole matrix cost about 1 ms a day, most of a day's indicator time; a row
+costs about 10 µs and the average about 30 µs. ``full()`` stacks every row, for a frame, so a row
+read alone and the same row of the whole matrix are equal to the last bit: the live cycle (which
+builds frames) and a replay day (which reads rows) see the same numbers.
+
+Arithmetic: the window's columns are centred; row ``i`` is ``centred @ centred[i] / (days − 1)``
+divided by both standard deviations and clipped to [−1, 1], with 1 on the diagonal. A constant
+column (all its values equal, whatever rounding its centring leaves; or so nearly that its variance
+underflows to 0), or one with a NaN, correlates NaN with everything; fewer than two days give NaN everywhere.
+``average()`` is the mean of the finite off-diagonal entries, from the standardised columns' sum
+(``Σ_i≠j z_i·z_j = |Σ z|² − Σ |z_i|²``) without building the matrix; it equals the matrix's mean
+to float rounding (about 1e-15). Never raises on NaN.
+"""
+
+from __future__ import annotations
+
+from typing import overload
+
+import numpy as np
+
+
+class CorrelationRows:
+    """The correlations of the columns of a days × symbols window, row by row (read-only)."""
+
+    _rows: dict[int, np.ndarray]
+    _matrix: np.ndarray | None
+
+    def __init__(self, window: np.ndarray) -> None:
+        days, width = window.shape
+        self.size, self._rows, self._matrix = width, {}, None
+        self._scale = 1 / (days - 1) if days >= 2 else float("nan")
+        centred = np.array(window.T, dtype=float, order="C")  # symbols × days, one contiguous row per symbol
+        if days:
+            centred -= centred.mean(axis=1)[:, None]
+        self._centred = centred
+        self._deviation = np.sqrt(np.einsum("ij,ij->i", centred, centred) * self._scale)
+        if days:  # a constant column is NaN, not the rounding noise its centring may leave (nor 0 / 0)
+            self._deviation[(np.ptp(centred, axis=1) == 0) | (self._deviation == 0)] = np.nan
+
+    @classmethod
+    def of_matrix(cls, matrix: np.ndarray) -> CorrelationRows:
+        """Rows of a matrix that is already whole (an ``IndicatorSet`` built from frames)."""
+        made = cls(np.zeros((0, len(matrix))))
+        made._matrix = np.asarray(matrix, dtype=float)
+        return made
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(symbols, symbols), as a matrix's."""
+        return self.size, self.size
+
+    def row(self, i: int) -> np.ndarray:
+        """Symbol ``i``'s correlation with every symbol (computed once, then kept; read-only)."""
+        if self._matrix is not None:
+            row: np.ndarray = self._matrix[i]
+            return row
+        kept = self._rows.get(i)
+        if kept is None:
+            kept = np.asarray(self._centred @ self._centred[i], dtype=float)
+            kept *= self._scale
+            with np.errstate(invalid="ignore", divide="ignore"):
+                kept /= self._deviation[i]
+                kept /= self._deviation
+            np.clip(kept, -1, 1, out=kept)
+            kept[i] = 1.0
+            kept.setflags(write=False)
+            self._rows[i] = kept
+        return kept
+
+    @overload
+    def __getitem__(self, key: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, key: tuple[int, int]) -> float: ...
+
+    def __getitem__(self, key: int | tuple[int, int]) -> np.ndarray | float:
+        """``[i]``: row ``i``; ``[i, j]``: one correlation (as a matrix is indexed)."""
+        if isinstance(key, tuple):
+            i, j = key
+            return float(self.row(i)[j])
+        return self.row(key)
+
+    def full(self) -> np.ndarray:
+        """The whole symbols × symbols matrix, every row as ``row`` gives it."""
+        if self._matrix is not None:
+            return self._matrix
+        if not self.size:
+            return np.zeros((0, 0))
+        return np.array([self.row(i) for i in range(self.size)])
+
+    def average(self) -> float:
+        """Mean of the finite off-diagonal correlations; NaN when there are none (and for rows built
+        from a whole matrix, which keep no window: nothing reads a regime from those)."""
+        deviation = self._deviation
+        usable = np.isfinite(deviation)
+        count = int(usable.sum())
+        if count < 2:
+            return float("nan")
+        standardised = self._centred[usable] / deviation[usable][:, None]
+        total = standardised.sum(axis=0)
+        pairs = float(total @ total) - float(np.einsum("ij,ij->", standardised, standardised))
+        return pairs * self._scale / (count * (count - 1))
+
