@@ -48,7 +48,7 @@ def historical_cvar(returns: npt.ArrayLike, alpha: float = 0.95) -> float:
 
 @dataclass(frozen=True)
 class ReturnsMatrix:
-    """A returns frame as a float array with NaN as 0 and a zero column for unknown symbols."""
+    """A returns frame as a float array with NaN as 0; an unknown symbol's returns are zeros."""
 
     values: FloatArray
     columns: Mapping[str, int]
@@ -64,21 +64,22 @@ class ReturnsMatrix:
     def of_array(cls, returns: npt.ArrayLike, columns: Mapping[str, int]) -> ReturnsMatrix:
         """Days × symbols returns whose column of each symbol is ``columns[symbol]`` (NaN counts as 0)."""
         array = np.asarray(returns, dtype=np.float64)
-        rows, width = array.shape
-        values = np.zeros((rows, width + 1), dtype=np.float64)
-        values[:, :width] = array
-        values[np.isnan(values)] = 0.0
-        return cls(values=values, columns=columns)
+        if np.isnan(array).any():  # copied only then: a replay day's window is a view of its panel
+            array = np.where(np.isnan(array), 0.0, array)
+        return cls(values=array, columns=columns)
 
     @property
     def empty(self) -> bool:
         """True without rows or without columns (like ``DataFrame.empty``)."""
         rows, width = self.values.shape
-        return bool(rows == 0 or width == 1)
+        return bool(rows == 0 or width == 0)
 
     def column(self, symbol: str) -> FloatArray:
         """The symbol's daily returns (zeros when it has no history)."""
-        result: FloatArray = self.values[:, self.columns.get(symbol, -1)]
+        i = self.columns.get(symbol)
+        if i is None:
+            return np.zeros(len(self.values), dtype=np.float64)
+        result: FloatArray = self.values[:, i]
         return result
 
     def cvar_by_column(self, alpha: float = 0.95) -> dict[str, float]:
@@ -95,11 +96,11 @@ class ReturnsMatrix:
 
     def portfolio(self, weights: Mapping[str, float]) -> FloatArray:
         """Daily returns of a portfolio with these weights; unknown symbols return 0."""
-        if not weights:
+        known = [(i, w) for s, w in weights.items() if (i := self.columns.get(s)) is not None]
+        if not known:
             return np.zeros(len(self.values), dtype=np.float64)
-        unknown = self.values.shape[1] - 1
-        positions = [self.columns.get(s, unknown) for s in weights]
-        vector = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+        positions = [i for i, _ in known]
+        vector = np.fromiter((w for _, w in known), dtype=np.float64, count=len(known))
         result: FloatArray = self.values[:, positions] @ vector
         return result
 
