@@ -22,6 +22,7 @@ import csv
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -56,9 +57,9 @@ class Universe:
     instruments: tuple[Instrument, ...]
     name: str
 
-    @property
+    @cached_property
     def by_symbol(self) -> dict[str, Instrument]:
-        """Instruments keyed by symbol."""
+        """Instruments keyed by symbol (built once: shared, callers must not mutate it)."""
         return {instrument.symbol: instrument for instrument in self.instruments}
 
     @property
