@@ -50,7 +50,7 @@ from agent.policies.base import HoldingView, PolicyContext
 from agent.policies.rules_ideas import (
     MAX_DRAWDOWN,
     MAX_UNREALISED_LOSS,
-    Signal,
+    Signals,
     exit_reason,
     fmt_num,
     fmt_pct,
@@ -129,29 +129,30 @@ class RulesPolicy:
         self,
         context: PolicyContext,
         arrays: IndicatorArrays,
-        signals: dict[str, Signal],
+        signals: Signals,
         held: dict[str, HoldingView],
         exits: dict[str, str],
         per_group: int,
     ) -> tuple[list[str], dict[str, tuple[str, str]]]:
         """Held trending symbols first, then the best new ones (at most ``per_group`` per class or
-        sector, none too correlated with one already chosen); with the groups of the candidates."""
-        eligible = [s for s in signals.values() if s.trending and s.known and s.symbol not in exits
-                    and context.instruments[s.symbol].tradable]
-        ranked = sorted(eligible, key=lambda s: (s.symbol not in held, -s.score, s.symbol))
-        groups = {s.symbol: group_names(context.instruments[s.symbol]) for s in ranked}
+        sector, none too correlated with one already chosen); with the groups of the chosen."""
+        groups: dict[str, tuple[str, str]] = {}
         chosen: list[str] = []
         chosen_rows: list[int] = []
         members: dict[str, int] = {}
-        for signal in ranked:
+        for symbol in signals.ranked(first=held, left_out=exits):
             if len(chosen) >= self.max_positions:
                 break
-            symbol_groups, row = groups[signal.symbol], arrays.rows[signal.symbol]
-            full = any(members.get(group, 0) >= per_group for group in symbol_groups)
-            if signal.symbol not in held and (full or self._too_correlated(arrays.correlations[row], chosen_rows)):
+            instrument = context.instruments[symbol]
+            if not instrument.tradable:
                 continue
-            chosen.append(signal.symbol)
+            symbol_groups, row = group_names(instrument), arrays.rows[symbol]
+            full = any(members.get(group, 0) >= per_group for group in symbol_groups)
+            if symbol not in held and (full or self._too_correlated(arrays.correlations[row], chosen_rows)):
+                continue
+            chosen.append(symbol)
             chosen_rows.append(row)
+            groups[symbol] = symbol_groups
             for group in symbol_groups:
                 members[group] = members.get(group, 0) + 1
         return chosen, groups
@@ -166,7 +167,7 @@ class RulesPolicy:
         raw: dict[str, float],
         held: dict[str, HoldingView],
         exits: dict[str, str],
-        signals: dict[str, Signal],
+        signals: Signals,
     ) -> dict[str, float]:
         """Cuts at once, adds by at most ``add_step``; unknown held symbols keep their weight."""
         targets: dict[str, float] = {}
@@ -192,10 +193,10 @@ class RulesPolicy:
         }
 
     def _market_view(
-        self, context: PolicyContext, cash_target: float, signals: dict[str, Signal], chosen: list[str]
+        self, context: PolicyContext, cash_target: float, signals: Signals, chosen: list[str]
     ) -> str:
         inputs = context.indicators.regime_inputs
-        trending = sum(s.trending for s in signals.values())
+        trending = int(signals.trending.sum())
         return (
             f"Regime {context.indicators.regime.value}: "
             f"median vol20 {fmt_pct(inputs.get('median_vol20'))}, "

@@ -9,7 +9,7 @@ neutral values.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -64,7 +64,56 @@ _SIGNAL_COLUMNS = ("close", "sma50", "sma200", "vol60", "vol20", "rsi14", "drawd
 _SIGNAL_INDEX = [NUMERIC_COLUMNS.index(c) for c in _SIGNAL_COLUMNS]
 
 
-def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> dict[str, Signal]:
+class Signals(Mapping[str, Signal]):
+    """The day's ``Signal``s, by symbol, held as columns: a ``Signal`` is built when first looked up.
+
+    A 500-symbol day ranks its candidates on the columns (``ranked``) and builds the few signals it
+    reads, not 500 tuples. Iteration follows the order the symbols were given in.
+    """
+
+    def __init__(self, names: tuple[str, ...], columns: tuple[np.ndarray, ...], averages: list[str]) -> None:
+        self.names, self._columns, self._averages = names, columns, averages
+        self._position = {name: k for k, name in enumerate(names)}
+        self._built: dict[str, Signal] = {}
+        trending, strength, vol = columns[0], columns[1], columns[2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.known = np.isfinite(strength) & np.isfinite(vol) & (vol > 0)  # as ``Signal.known``
+            self.score = np.where(vol > 0, strength / vol, np.nan)  # as ``Signal.score``
+        self.trending = trending
+
+    def __getitem__(self, symbol: str) -> Signal:
+        built = self._built.get(symbol)
+        if built is None:
+            k = self._position[symbol]
+            trending, strength, vol, rsi, close, drawdown, return_20d = (float(c[k]) for c in self._columns)
+            built = self._built[symbol] = Signal(symbol, bool(trending), strength, self._averages[k], vol, rsi, close,
+                                                 drawdown, return_20d)
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._position
+
+    def ranked(self, first: Mapping[str, object], left_out: Mapping[str, object]) -> Iterator[str]:
+        """Trending, known symbols not in ``left_out``: those in ``first`` first, then by score
+        (strongest first), then in the order given."""
+        eligible = self.trending & self.known
+        for symbol in left_out:
+            if (k := self._position.get(symbol)) is not None:
+                eligible[k] = False
+        candidates = np.flatnonzero(eligible)
+        later = np.fromiter((self.names[k] not in first for k in candidates.tolist()), dtype=bool,
+                            count=len(candidates))
+        order = np.lexsort((candidates, -self.score[candidates], later))
+        return (self.names[k] for k in candidates[order].tolist())
+
+
+def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> Signals:
     """The ``Signal`` of each of ``symbols`` that has a row in ``arrays``, in the order given.
 
     A symbol trends when close > SMA200 and SMA50 > SMA200, its strength close / SMA200 − 1;
@@ -75,7 +124,7 @@ def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> dict[str, S
     rows = arrays.rows
     present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
     if not present:
-        return {}
+        return Signals((), tuple(np.zeros(0) for _ in range(7)), [])
     names, positions = zip(*present, strict=True)
     table = arrays.values[np.fromiter(positions, dtype=np.intp, count=len(positions))][:, _SIGNAL_INDEX]
     close, sma50, sma200, vol60, vol20, rsi, drawdown, return_20d = table.T
@@ -85,9 +134,7 @@ def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> dict[str, S
         trending = np.where(long_known, (close > sma200) & (sma50 > sma200), mid_known & (close > sma50))
     average = [_AVERAGES[k] for k in (long_known * 2 + mid_known).tolist()]
     vol = np.where(np.isfinite(vol60), vol60, vol20)
-    columns = zip(names, trending.tolist(), strength.tolist(), average, vol.tolist(), rsi.tolist(), close.tolist(),
-                  drawdown.tolist(), return_20d.tolist(), strict=True)
-    return {fields[0]: Signal(*fields) for fields in columns}
+    return Signals(names, (trending, strength, vol, rsi, close, drawdown, return_20d), average)
 
 
 # The long average a trend is measured against, by (SMA200 known) * 2 + (SMA50 known).
