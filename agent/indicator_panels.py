@@ -85,10 +85,14 @@ class IndicatorPanels:
         return [d.date() for d in self.index]
 
     @cached_property
-    def stacked(self) -> np.ndarray:
-        """Every column in one (rows × symbols × columns) array, so a day's table is one 2-D slice (read-only:
-        every day's ``IndicatorArrays`` is a view of it)."""
-        return _read_only(np.stack([self.values[c] for c in NUMERIC_COLUMNS], axis=2))
+    def _panels(self) -> list[np.ndarray]:
+        return [self.values[c] for c in NUMERIC_COLUMNS]
+
+    def table_at(self, t: int) -> np.ndarray:
+        """Row ``t`` of every column: the day's symbols × columns table (read-only). Gathered per day
+        (14 rows of 498 values, about 10 µs) rather than sliced from one stacked array, whose
+        building cost about 0.3 s and 150 MB on ten years of the S&P 500."""
+        return _read_only(np.stack([panel[t] for panel in self._panels], axis=1))
 
     @cached_property
     def rows(self) -> dict[str, int]:
@@ -146,7 +150,7 @@ def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
     returns = panels.returns_by_symbol[:, start:t + 1].T
     correlations = CorrelationRows(returns[-CORRELATION_ROWS:])
     arrays = IndicatorArrays(
-        symbols=panels.symbols, rows=panels.rows, values=panels.stacked[t],
+        symbols=panels.symbols, rows=panels.rows, values=panels.table_at(t),
         price_dates=[days[r] if r >= 0 else None for r in panels.price_row[t].tolist()],
         correlations=correlations, returns=returns, return_dates=panels.index[start:t + 1],
     )
