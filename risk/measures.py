@@ -48,7 +48,10 @@ def historical_cvar(returns: npt.ArrayLike, alpha: float = 0.95) -> float:
 
 @dataclass(frozen=True)
 class ReturnsMatrix:
-    """A returns frame as a float array with NaN as 0; an unknown symbol's returns are zeros."""
+    """A returns frame as a float array; NaN counts as 0 and an unknown symbol's returns are zeros.
+
+    ``values`` is kept as given (a replay day's window is a view of its panel): NaN becomes 0 in
+    the columns a measure gathers, not in a copy of the whole window."""
 
     values: FloatArray
     columns: Mapping[str, int]
@@ -63,10 +66,7 @@ class ReturnsMatrix:
     @classmethod
     def of_array(cls, returns: npt.ArrayLike, columns: Mapping[str, int]) -> ReturnsMatrix:
         """Days × symbols returns whose column of each symbol is ``columns[symbol]`` (NaN counts as 0)."""
-        array = np.asarray(returns, dtype=np.float64)
-        if np.isnan(array).any():  # copied only then: a replay day's window is a view of its panel
-            array = np.where(np.isnan(array), 0.0, array)
-        return cls(values=array, columns=columns)
+        return cls(values=np.asarray(returns, dtype=np.float64), columns=columns)
 
     @property
     def empty(self) -> bool:
@@ -79,8 +79,7 @@ class ReturnsMatrix:
         i = self.columns.get(symbol)
         if i is None:
             return np.zeros(len(self.values), dtype=np.float64)
-        result: FloatArray = self.values[:, i]
-        return result
+        return _zeroed(self.values[:, i])
 
     def cvar_by_column(self, alpha: float = 0.95) -> dict[str, float]:
         """``historical_cvar`` of every symbol's column, at once: the same numbers, bit for bit (each
@@ -89,7 +88,7 @@ class ReturnsMatrix:
         k = tail_size(rows, alpha)
         if rows == 0 or not self.columns:
             return dict.fromkeys(self.columns, 0.0)
-        by_row = np.ascontiguousarray(self.values.T)
+        by_row = _zeroed(self.values.T)
         worst = np.partition(by_row, k - 1, axis=1)[:, :k]
         losses = -(worst.sum(axis=1) / k) + 0.0
         return {symbol: float(losses[i]) for symbol, i in self.columns.items()}
@@ -101,8 +100,17 @@ class ReturnsMatrix:
             return np.zeros(len(self.values), dtype=np.float64)
         positions = [i for i, _ in known]
         vector = np.fromiter((w for _, w in known), dtype=np.float64, count=len(known))
-        result: FloatArray = self.values[:, positions] @ vector
+        gathered = self.values[:, positions]  # a copy (fancy indexing)
+        gathered[np.isnan(gathered)] = 0.0
+        result: FloatArray = gathered @ vector
         return result
+
+
+def _zeroed(values: FloatArray) -> FloatArray:
+    """A contiguous copy of ``values`` with NaN as 0."""
+    copy = np.array(values, dtype=np.float64, order="C")
+    copy[np.isnan(copy)] = 0.0
+    return copy
 
 
 class Pairwise(Protocol):

@@ -140,21 +140,26 @@ class RulesPolicy:
         chosen: list[str] = []
         chosen_rows: list[int] = []
         members: dict[str, int] = {}
+        full: set[str] = set()  # groups with ``per_group`` members
         for symbol in signals.ranked(first=held, left_out=exits):
             if len(chosen) >= self.max_positions:
                 break
             instrument = context.instruments[symbol]
             if not instrument.tradable:
                 continue
-            symbol_groups, row = group_names(instrument), arrays.rows[symbol]
-            full = any(members.get(group, 0) >= per_group for group in symbol_groups)
-            if symbol not in held and (full or self._too_correlated(arrays.correlations[row], chosen_rows)):
+            symbol_groups = group_names(instrument)
+            if symbol not in held and (per_group <= 0 or not full.isdisjoint(symbol_groups)):
+                continue
+            row = arrays.rows[symbol]
+            if symbol not in held and self._too_correlated(arrays.correlations[row], chosen_rows):
                 continue
             chosen.append(symbol)
             chosen_rows.append(row)
             groups[symbol] = symbol_groups
             for group in symbol_groups:
                 members[group] = members.get(group, 0) + 1
+                if members[group] >= per_group:
+                    full.add(group)
         return chosen, groups
 
     def _too_correlated(self, correlations: np.ndarray, chosen_rows: list[int]) -> bool:
