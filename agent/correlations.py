@@ -12,8 +12,8 @@ divided by both standard deviations and clipped to [−1, 1], with 1 on the diag
 column (all its values equal, whatever rounding its centring leaves; or so nearly that its variance
 underflows to 0), or one with a NaN, correlates NaN with everything; fewer than two days give NaN everywhere.
 ``average()`` is the mean of the finite off-diagonal entries, from the standardised columns' sum
-(``Σ_i≠j z_i·z_j = |Σ z|² − Σ |z_i|²``) without building the matrix; it equals the matrix's mean
-to float rounding (about 1e-15). Never raises on NaN.
+(``Σ_i≠j z_i·z_j = |Σ z|² − Σ |z_i|²``, each ``|z_i|²`` being days − 1) without building the
+matrix; it equals the matrix's mean to float rounding (about 1e-15). Never raises on NaN.
 """
 
 from __future__ import annotations
@@ -34,12 +34,22 @@ class CorrelationRows:
         self.size, self._rows, self._matrix = width, {}, None
         self._scale = 1 / (days - 1) if days >= 2 else float("nan")
         centred = np.array(window.T, dtype=float, order="C")  # symbols × days, one contiguous row per symbol
-        if days:
-            centred -= centred.mean(axis=1)[:, None]
+        mean = np.add.reduce(centred, axis=1) / days if days else np.zeros(width)
+        centred -= mean[:, None]
         self._centred = centred
         self._deviation = np.sqrt(np.einsum("ij,ij->i", centred, centred) * self._scale)
-        if days:  # a constant column is NaN, not the rounding noise its centring may leave (nor 0 / 0)
-            self._deviation[(np.ptp(centred, axis=1) == 0) | (self._deviation == 0)] = np.nan
+        self._constant_is_nan(np.abs(mean))
+
+    def _constant_is_nan(self, size: np.ndarray) -> None:
+        """A constant column's deviation is NaN, not the rounding noise its centring may leave (at most
+        a few ulps of its mean, so only columns that small are compared value by value), nor 0."""
+        deviation = self._deviation
+        with np.errstate(invalid="ignore"):
+            suspects = np.flatnonzero(deviation <= size * 1e-9)
+        for i in suspects.tolist():
+            row = self._centred[i]
+            if deviation[i] == 0 or row.max() == row.min():
+                deviation[i] = np.nan
 
     @classmethod
     def of_matrix(cls, matrix: np.ndarray) -> CorrelationRows:
@@ -100,8 +110,10 @@ class CorrelationRows:
         count = int(usable.sum())
         if count < 2:
             return float("nan")
-        standardised = self._centred[usable] / deviation[usable][:, None]
-        total = standardised.sum(axis=0)
-        pairs = float(total @ total) - float(np.einsum("ij,ij->", standardised, standardised))
-        return pairs * self._scale / (count * (count - 1))
+        if count == self.size:
+            total = (1 / deviation) @ self._centred  # the standardised columns' sum, one product
+        else:
+            total = (1 / deviation[usable]) @ self._centred[usable]
+        # Each standardised column's own square is (days − 1): the pairs are the rest.
+        return (float(total @ total) * self._scale - count) / (count * (count - 1))
 
