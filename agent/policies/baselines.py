@@ -27,6 +27,7 @@ NaN indicators (an instrument without a close is simply not bought).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -70,8 +71,16 @@ def context_caps(context: PolicyContext) -> Caps:
 def baseline_weights(context: PolicyContext, symbols: list[str]) -> dict[str, float]:
     """Equal weights of ``symbols`` within the caps (floored to 4 decimals)."""
     limit = context_caps(context)
-    groups = {s: _groups(context, s) for s in symbols}
-    raw = allocate(dict.fromkeys(symbols, 1.0), groups, limit.budget, limit.position, limit.group)
+    groups = tuple(_groups(context, s) for s in symbols)
+    return dict(_equal_weights(tuple(symbols), groups, limit.budget, limit.position, limit.group))
+
+
+@functools.lru_cache(maxsize=8)
+def _equal_weights(symbols: tuple[str, ...], groups: tuple[tuple[str, str], ...], budget: float, position: float,
+                   group: float) -> dict[str, float]:
+    """``baseline_weights``' arithmetic, kept for the same inputs: a replay asks for the same weights
+    nearly every day (on 498 symbols, the bisection cost about 4 ms a day). Shared: copy it."""
+    raw = allocate(dict.fromkeys(symbols, 1.0), dict(zip(symbols, groups, strict=True)), budget, position, group)
     return {s: floor4(w) for s, w in raw.items()}
 
 
