@@ -10,7 +10,8 @@ builds frames) and a replay day (which reads rows) see the same numbers.
 Arithmetic: the window's columns are centred; row ``i`` is ``centred @ centred[i] / (days − 1)``
 divided by both standard deviations and clipped to [−1, 1], with 1 on the diagonal. A constant
 column (all its values equal, whatever rounding its centring leaves; or so nearly that its variance
-underflows to 0), or one with a NaN, correlates NaN with everything; fewer than two days give NaN everywhere.
+underflows to 0), or one with a NaN, correlates NaN with everything; fewer than two days give NaN
+everywhere.
 ``average()`` is the mean of the finite off-diagonal entries, from the standardised columns' sum
 (``Σ_i≠j z_i·z_j = |Σ z|² − Σ |z_i|²``, each ``|z_i|²`` being days − 1) without building the
 matrix; it equals the matrix's mean to float rounding (about 1e-15). Never raises on NaN.

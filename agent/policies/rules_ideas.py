@@ -124,7 +124,7 @@ def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> Signals:
     rows = arrays.rows
     present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
     if not present:
-        return Signals((), tuple(np.zeros(0) for _ in range(7)), [])
+        return Signals((), (np.zeros(0, dtype=bool), *(np.zeros(0) for _ in range(6))), [])
     names, positions = zip(*present, strict=True)
     table = arrays.values[np.fromiter(positions, dtype=np.intp, count=len(positions))][:, _SIGNAL_INDEX]
     close, sma50, sma200, vol60, vol20, rsi, drawdown, return_20d = table.T

@@ -362,3 +362,29 @@ def test_signals_read_the_trend_against_the_longest_known_average() -> None:
     assert (new.trending, new.long_average, new.known) == (False, "no moving average", False)
     assert math.isnan(new.strength)
     assert all(type(s.trending) is bool and type(s.strength) is float for s in signals.values())
+
+
+def test_candidates_rank_held_first_then_by_score_then_symbol() -> None:
+    from agent.policies.rules_ideas import read_signals
+    from tests.agent.factories import indicator_set
+
+    rows = {
+        "AAA": row(vol60=0.2), "BBB": row(vol60=0.1), "CCC": row(vol60=0.1), "DDD": row(vol60=0.4),
+        "EXIT": row(vol60=0.05), "FLAT": row(close=90.0, vol60=0.1),  # below its averages: not trending
+    }
+    signals = read_signals(indicator_set(rows).arrays, sorted(rows))
+    expected = sorted((s for s in rows if s not in {"EXIT", "FLAT"}),
+                      key=lambda s: (s != "DDD", -signals[s].score, s))  # the sort the selection used to do
+
+    assert list(signals.ranked(first={"DDD": 1}, left_out={"EXIT": "cut"})) == expected == ["DDD", "BBB", "CCC", "AAA"]
+
+
+async def test_a_day_without_any_indicator_row_buys_nothing() -> None:
+    from agent.policies.rules_ideas import read_signals
+    from tests.agent.factories import indicator_set
+
+    empty = read_signals(indicator_set(trending()).arrays, ["MISSING"])
+    decision = await policy().decide(context(trending(), instruments={"ZZZ": instrument("ZZZ")}))  # no row
+
+    assert len(empty) == 0 and list(empty.ranked(first={}, left_out={})) == []
+    assert decision.proposals == [] and "0 of 0 symbols trending" in decision.market_view
