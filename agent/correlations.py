@@ -3,9 +3,11 @@
 Why rows: a day of a 498-symbol replay reads a few rows of its correlation matrix (the rules
 policy's candidates, the risk engine's buys against large holdings), and the regime reads only the
 average. Building the whole matrix cost about 1 ms a day, most of a day's indicator time; a row
-costs about 10 µs and the average about 30 µs. ``full()`` stacks every row, for a frame, so a row
-read alone and the same row of the whole matrix are equal to the last bit: the live cycle (which
-builds frames) and a replay day (which reads rows) see the same numbers.
+costs about 10 µs and the average about 30 µs. Up to ``WHOLE_UP_TO`` symbols (the seed universe's
+30) one matrix product is cheaper than the dozen rows a day reads, so the first row read computes
+them all. Either way ``full()`` and a row read alone are equal to the last bit, and the choice
+depends on the number of symbols only: the live cycle (which builds frames) and a replay day
+(which reads rows) see the same numbers.
 
 Arithmetic: the window's columns are centred; row ``i`` is ``centred @ centred[i] / (days − 1)``
 divided by both standard deviations and clipped to [−1, 1], with 1 on the diagonal. A constant
@@ -22,6 +24,8 @@ from __future__ import annotations
 from typing import overload
 
 import numpy as np
+
+WHOLE_UP_TO = 64  # symbols: up to this many, the first row read computes the whole matrix
 
 
 class CorrelationRows:
@@ -45,9 +49,7 @@ class CorrelationRows:
         """A constant column's deviation is NaN, not the rounding noise its centring may leave (at most
         a few ulps of its mean, so only columns that small are compared value by value), nor 0."""
         deviation = self._deviation
-        with np.errstate(invalid="ignore"):
-            suspects = np.flatnonzero(deviation <= size * 1e-9)
-        for i in suspects.tolist():
+        for i in np.flatnonzero(deviation <= size * 1e-9).tolist():  # NaN compares False, silently
             row = self._centred[i]
             if deviation[i] == 0 or row.max() == row.min():
                 deviation[i] = np.nan
@@ -71,16 +73,29 @@ class CorrelationRows:
             return row
         kept = self._rows.get(i)
         if kept is None:
-            kept = np.asarray(self._centred @ self._centred[i], dtype=float)
-            kept *= self._scale
-            with np.errstate(invalid="ignore", divide="ignore"):
-                kept /= self._deviation[i]
-                kept /= self._deviation
-            np.clip(kept, -1, 1, out=kept)
+            if self.size <= WHOLE_UP_TO:
+                whole = self._normalised(self._centred @ self._centred.T, self._deviation[:, None])
+                np.fill_diagonal(whole, 1.0)
+                whole.setflags(write=False)
+                self._matrix = whole
+                row = whole[i]
+                return row
+            kept = self._normalised(self._centred @ self._centred[i], self._deviation[i])
             kept[i] = 1.0
             kept.setflags(write=False)
             self._rows[i] = kept
         return kept
+
+    def _normalised(self, products: np.ndarray, deviation: np.ndarray | float) -> np.ndarray:
+        """Sums of products of centred columns as correlations (scaled, divided, clipped in place)."""
+        products = np.asarray(products, dtype=float)
+        products *= self._scale
+        with np.errstate(invalid="ignore", divide="ignore"):
+            products /= deviation
+            products /= self._deviation
+        np.minimum(products, 1.0, out=products)  # np.clip's result, without its wrapper's cost
+        np.maximum(products, -1.0, out=products)
+        return products
 
     @overload
     def __getitem__(self, key: int) -> np.ndarray: ...
@@ -97,10 +112,12 @@ class CorrelationRows:
 
     def full(self) -> np.ndarray:
         """The whole symbols × symbols matrix, every row as ``row`` gives it."""
-        if self._matrix is not None:
-            return self._matrix
         if not self.size:
             return np.zeros((0, 0))
+        if self._matrix is None and self.size <= WHOLE_UP_TO:
+            self.row(0)
+        if self._matrix is not None:
+            return self._matrix
         return np.array([self.row(i) for i in range(self.size)])
 
     def average(self) -> float:

@@ -89,10 +89,11 @@ class IndicatorPanels:
         return [self.values[c] for c in NUMERIC_COLUMNS]
 
     def table_at(self, t: int) -> np.ndarray:
-        """Row ``t`` of every column: the day's symbols × columns table (read-only). Gathered per day
-        (14 rows of 498 values, about 10 µs) rather than sliced from one stacked array, whose
-        building cost about 0.3 s and 150 MB on ten years of the S&P 500."""
-        return _read_only(np.stack([panel[t] for panel in self._panels], axis=1))
+        """Row ``t`` of every column: the day's symbols × columns table (read-only; a transposed view
+        of the day's columns × symbols copy). Gathered per day (14 rows, about 4 µs) rather than
+        sliced from one stacked array, whose building cost about 0.3 s and 150 MB on ten years of
+        the S&P 500."""
+        return _read_only(np.array([panel[t] for panel in self._panels]).T)
 
     @cached_property
     def rows(self) -> dict[str, int]:

@@ -106,10 +106,12 @@ class Signals(Mapping[str, Signal]):
         for symbol in left_out:
             if (k := self._position.get(symbol)) is not None:
                 eligible[k] = False
+        early = np.zeros(len(self.names), dtype=bool)
+        for symbol in first:
+            if (k := self._position.get(symbol)) is not None:
+                early[k] = True
         candidates = np.flatnonzero(eligible)
-        later = np.fromiter((self.names[k] not in first for k in candidates.tolist()), dtype=bool,
-                            count=len(candidates))
-        order = np.lexsort((candidates, -self.score[candidates], later))
+        order = np.lexsort((candidates, -self.score[candidates], ~early[candidates]))
         return (self.names[k] for k in candidates[order].tolist())
 
 

@@ -9,6 +9,7 @@ import time
 import warnings
 from dataclasses import replace
 from datetime import date
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from agent import correlations
 from agent.correlations import CorrelationRows
 from agent.indicator_panels import indicator_panels, indicators_at
 from agent.indicators import (
@@ -299,8 +301,9 @@ def test_frames_built_from_arrays_are_the_live_frames() -> None:
     assert rebuilt.table is rebuilt.table  # built once, then kept
 
 
-def test_a_replay_day_builds_no_data_frame(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = SyntheticMarketData(seed=3).history(synthetic_universe(12).instruments, date(2024, 12, 31), 300)
+@pytest.mark.parametrize("symbols", [12, correlations.WHOLE_UP_TO + 16])  # one product; rows one by one
+def test_a_replay_day_builds_no_data_frame(monkeypatch: pytest.MonkeyPatch, symbols: int) -> None:
+    data = SyntheticMarketData(seed=3).history(synthetic_universe(symbols).instruments, date(2024, 12, 31), 300)
     panels = indicator_panels(data)
     indicators_at(panels, 250)  # computes the panels themselves (pandas, once per replay)
 
@@ -315,6 +318,7 @@ def test_a_replay_day_builds_no_data_frame(monkeypatch: pytest.MonkeyPatch) -> N
     live = compute_indicators(replace(data, close=data.close.iloc[:281], volume=data.volume.iloc[:281]))
     assert day.as_of == live.as_of and list(day.table.columns) == list(INDICATOR_COLUMNS)
     np.testing.assert_allclose(arrays.column("vol60"), live.table["vol60"].to_numpy(), rtol=1e-9)
+    assert arrays.correlations[3].tobytes() == live.correlations.to_numpy()[3].tobytes()  # a row read alone
     np.testing.assert_array_equal(arrays.correlations.full(), live.correlations.to_numpy())
     assert day.regime_inputs["avg_corr60"] == live.regime_inputs["avg_corr60"]
 
@@ -336,18 +340,20 @@ windows = hnp.arrays(np.float64, st.tuples(st.integers(2, 70), st.integers(1, 8)
 
 
 @given(windows, st.sampled_from(["C", "F", "strided"]), st.lists(st.integers(0, 7), max_size=3),
-       st.randoms(use_true_random=False))
+       st.randoms(use_true_random=False), st.sampled_from([0, correlations.WHOLE_UP_TO]))
 def test_correlation_rows_are_numpys_corrcoef(window: np.ndarray, layout: str, flat: list[int],
-                                              order: random.Random) -> None:
+                                              order: random.Random, whole_up_to: int) -> None:
+    # whole_up_to 0: every row computed alone, as on a 498-symbol day; else one product for all.
     window = _with_constant_columns(window, layout, flat)
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.atleast_2d(np.corrcoef(window, rowvar=False))
     constant = np.ptp(window, axis=0) == 0  # corrcoef may see rounding noise there: we say NaN
     expected[constant, :] = expected[:, constant] = np.nan
     np.fill_diagonal(expected, 1.0)
-    whole = CorrelationRows(window).full()
-    rows = CorrelationRows(np.array(window))
-    alone = {i: rows[i] for i in order.sample(range(window.shape[1]), window.shape[1])}
+    with mock.patch.object(correlations, "WHOLE_UP_TO", whole_up_to):
+        whole = CorrelationRows(window).full()
+        rows = CorrelationRows(np.array(window))
+        alone = {i: rows[i] for i in order.sample(range(window.shape[1]), window.shape[1])}
 
     np.testing.assert_allclose(whole, expected, rtol=1e-12, atol=1e-14)  # NaN where corrcoef has NaN
     # A row read alone, in any order, is the whole matrix's row to the last bit (live frame = replay row).
