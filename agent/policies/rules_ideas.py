@@ -75,6 +75,7 @@ class Signals(Mapping[str, Signal]):
         self.names, self._columns, self._averages = names, columns, averages
         self._position = {name: k for k, name in enumerate(names)}
         self._built: dict[str, Signal] = {}
+        self._values: list[list[float]] | None = None  # the columns as floats, made on the first lookup
         trending, strength, vol = columns[0], columns[1], columns[2]
         with np.errstate(invalid="ignore", divide="ignore"):
             self.known = np.isfinite(strength) & np.isfinite(vol) & (vol > 0)  # as ``Signal.known``
@@ -85,10 +86,16 @@ class Signals(Mapping[str, Signal]):
         built = self._built.get(symbol)
         if built is None:
             k = self._position[symbol]
-            trending, strength, vol, rsi, close, drawdown, return_20d = (float(c[k]) for c in self._columns)
+            if self._values is None:
+                self._values = [c.tolist() for c in self._columns]
+            trending, strength, vol, rsi, close, drawdown, return_20d = (c[k] for c in self._values)
             built = self._built[symbol] = Signal(symbol, bool(trending), strength, self._averages[k], vol, rsi, close,
                                                  drawdown, return_20d)
         return built
+
+    def get(self, symbol: str, default: Signal | None = None) -> Signal | None:  # type: ignore[override]
+        """``self[symbol]``, or ``default`` for a symbol without a row (no exception raised and caught)."""
+        return self[symbol] if symbol in self._position else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)

@@ -58,7 +58,7 @@ from agent.schema import Action
 from agent.universe import Universe
 from bot.backtest.desk_state import ReplayState, stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
-from bot.desk.context import day_return, market_series, policy_context
+from bot.desk.context import day_return, holdings_of, market_series, policy_context
 from bot.desk.market import MarketSnapshot
 from bot.desk.sizing import size_decision
 from bot.sleeves.log import AllocationLog
@@ -68,7 +68,7 @@ from broker.models import Account, OrderRequest, Position, Side
 from broker.simulated import SimConfig, SimulatedBroker
 from risk import classify, classify_batch
 from risk.limits import RiskLimits
-from risk.models import Holding, Level, RiskContext, RiskVerdict, TradeProposal, TradingState
+from risk.models import Level, RiskContext, RiskVerdict, TradeProposal, TradingState
 
 T = TypeVar("T")
 BREAKER_DAYS = 5
@@ -318,7 +318,7 @@ def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account:
     returns, correlations = market_series(indicators)
     ctx = RiskContext(
         as_of=today, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
-        market={}, holdings=replay_holdings(positions), returns=returns, correlations=correlations,
+        market={}, holdings=holdings_of(positions), returns=returns, correlations=correlations,
         trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=state.fills_by_day[today],
         trades_this_week=state.fills_by_week[week_of(today)],
         last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
@@ -327,17 +327,6 @@ def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account:
     drop = day_return(positions, account, indicators)
     breaker = drop <= -spec.limits.intraday_drop_halt or state.trading_state(t) is TradingState.REDUCING
     return replace(ctx, day_return=drop, trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE)
-
-
-def replay_holdings(positions: list[Position]) -> dict[str, Holding]:
-    """``bot.desk.context.holdings_of`` without validating again what the broker's ``Position`` validated."""
-    # Every field is copied from a validated Position of the same types, so the models are equal;
-    # validation was a pydantic round per position per day (7 ms a day at 500 positions).
-    return {
-        p.symbol: Holding.model_construct(symbol=p.symbol, quantity=p.quantity, market_value_base=p.market_value_base,
-                                          cost_base=p.cost_base, opened_on=p.opened_at.date() if p.opened_at else None)
-        for p in positions
-    }
 
 
 def replay_policy_context(spec: Replay, today: date, account: Account, positions: list[Position],
