@@ -68,25 +68,16 @@ class CsvMarketData:
     def history(self, instruments: Sequence[Instrument], end: date, lookback_days: int) -> PriceHistory:
         """At most ``lookback_days`` rows (union of all files' dates) ending on or before ``end``."""
         base = resolve_base(self.base_currency, instruments)
-        close: dict[str, pd.Series] = {}
-        volume: dict[str, pd.Series] = {}
-        opens: dict[str, pd.Series] = {}
-        lows: dict[str, pd.Series] = {}
-        for instrument in instruments:
-            frame = self._read(data_symbol(instrument), instrument.symbol)
-            close[instrument.symbol] = frame["price"] * float(instrument.price_scale)
-            opens[instrument.symbol] = frame["open"] * float(instrument.price_scale)
-            lows[instrument.symbol] = frame["low"] * float(instrument.price_scale)
-            volume[instrument.symbol] = frame["volume"]
+        files = {i.symbol: (self._read(data_symbol(i), i.symbol), float(i.price_scale)) for i in instruments}
+        close, volume, opens, lows = _wide(files)
         fx = {}
         for currency in foreign_currencies(instruments, base):
             ticker, invert = fx_ticker(currency, base)
             frame = self._read(ticker, f"FX {currency}->{base}")
             fx[currency] = invert_if(frame["price"], invert).rename(currency)
         return finish_history(
-            pd.DataFrame(close), pd.DataFrame(volume), fx, instruments=instruments,
-            base_currency=base, source=self.name, synthetic=False, end=end,
-            lookback_days=lookback_days, opens=_known(opens), lows=_known(lows),
+            close, volume, fx, instruments=instruments, base_currency=base, source=self.name, synthetic=False,
+            end=end, lookback_days=lookback_days, opens=opens, lows=lows,
         )
 
     def _read(self, series: str, label: str) -> pd.DataFrame:
@@ -106,9 +97,31 @@ class CsvMarketData:
         return cached[1]
 
 
-def _known(series: dict[str, pd.Series]) -> pd.DataFrame | None:
-    """The series as a frame, or None when none of them holds a value (files without opens)."""
-    return pd.DataFrame(series) if any(s.notna().any() for s in series.values()) else None
+_FIELDS = ("price", "volume", "open", "low")
+
+
+def _wide(files: dict[str, tuple[pd.DataFrame, float]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None,
+                                                                pd.DataFrame | None]:
+    """Close, volume, open and low frames (symbols × the union of the files' dates) of parsed files and
+    their price scales; open and low are None when no file has one.
+
+    Filled in place on one sorted date axis: a frame built from a dict of 500 series aligned them
+    again for each of the four, and scaling each series was a pandas operation apiece.
+    """
+    stamps = [frame.index.to_numpy() for frame, _ in files.values() if len(frame)]
+    days = np.unique(np.concatenate(stamps)) if stamps else np.array([], dtype="datetime64[us]")
+    # Column-major, so that a file fills contiguous memory (and the frames take the panels without a copy).
+    panels = {name: np.full((len(days), len(files)), np.nan, order="F") for name in _FIELDS}
+    for column, (frame, scale) in enumerate(files.values()):
+        rows = np.searchsorted(days, frame.index.to_numpy())
+        table = frame.to_numpy(dtype=float)
+        for name, panel in panels.items():
+            values = table[:, frame.columns.get_loc(name)]
+            panel[rows, column] = values if name == "volume" else values * scale
+    index, symbols = pd.DatetimeIndex(days), list(files)
+    close, volume, opens, lows = (pd.DataFrame(panel, index=index, columns=symbols) for panel in panels.values())
+    known = [None if np.isnan(frame.to_numpy()).all() else frame for frame in (opens, lows)]
+    return close, volume, known[0], known[1]
 
 
 def read_price_file(path: Path, label: str) -> pd.DataFrame:
