@@ -21,6 +21,7 @@ Failure contract: ``ValueError`` for a history without rows or columns; never ra
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -118,18 +119,27 @@ def indicator_panels(history: PriceHistory) -> IndicatorPanels:
     daily = close.pct_change(fill_method=None)
     volume = history.volume.reindex_like(observed)
 
+    # The 20-day mean and deviation serve sma20, the three Bollinger columns and bb_pct: rolled once each.
+    @functools.cache
+    def mean20() -> pd.DataFrame:
+        return close.rolling(20, min_periods=20).mean()
+
+    @functools.cache
+    def std20() -> pd.DataFrame:
+        return close.rolling(20, min_periods=20).std(ddof=0)
+
     def band(sign: int) -> pd.DataFrame:
-        return close.rolling(20, min_periods=20).mean() + sign * 2 * close.rolling(20, min_periods=20).std(ddof=0)
+        return mean20() + sign * 2 * std20()
 
     def bb_pct() -> pd.DataFrame:
         upper, lower = band(1), band(-1)
         return (close - lower) / (upper - lower).where(lambda w: w > 0)
 
     frames: dict[str, Callable[[], pd.DataFrame]] = {
-        "close": lambda: close, "sma20": lambda: close.rolling(20, min_periods=20).mean(),
+        "close": lambda: close, "sma20": mean20,
         "sma50": lambda: close.rolling(50, min_periods=50).mean(),
         "sma200": lambda: close.rolling(200, min_periods=200).mean(), "rsi14": lambda: rsi_panel(close, 14),
-        "bb_upper": lambda: band(1), "bb_mid": lambda: close.rolling(20, min_periods=20).mean(),
+        "bb_upper": lambda: band(1), "bb_mid": mean20,
         "bb_lower": lambda: band(-1), "bb_pct": bb_pct,
         "vol20": lambda: daily.rolling(20, min_periods=20).std() * math.sqrt(TRADING_DAYS),
         "vol60": lambda: daily.rolling(60, min_periods=60).std() * math.sqrt(TRADING_DAYS),
