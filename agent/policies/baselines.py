@@ -196,14 +196,15 @@ class EqualWeightPolicy:
     async def decide(self, context: PolicyContext) -> PolicyDecision:
         """Sells, then the largest drifts beyond the band, up to the pace; holdings not eligible are kept."""
         targets = baseline_weights(context, eligible_symbols(context))
-        drifted = [s for s, t in targets.items() if abs(_held(context, s) - t) > REBALANCE_BAND * t]
-        drifted.sort(key=lambda s: (targets[s] > _held(context, s), -abs(targets[s] - _held(context, s))))
+        held = {s: _held(context, s) for s in targets}  # read once: every step below compares with it
+        drifted = [s for s, t in targets.items() if abs(held[s] - t) > REBALANCE_BAND * t]
+        drifted.sort(key=lambda s: (targets[s] > held[s], -abs(targets[s] - held[s])))
         moving = drifted[:context_caps(context).trades]
-        sells = {s: targets[s] for s in moving if targets[s] < _held(context, s)}
+        sells = {s: targets[s] for s in moving if targets[s] < held[s]}
         changes = {**sells, **fit_buys(context, {s: targets[s] for s in moving if s not in sells})}
         ideas, vols = [], _column(context, "vol60")
         for symbol, target in targets.items():
-            current = _held(context, symbol)
+            current = held[symbol]
             if symbol in changes:
                 action = Action.BUY if changes[symbol] > current else Action.SELL
                 ideas.append(_idea(context, symbol, action, changes[symbol], f"equal weight {target:.2%}", vols))

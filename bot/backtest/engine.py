@@ -274,7 +274,10 @@ async def _decide(desk: _Day, t: int, account: Account, positions: list[Position
     except PolicyAbstained:
         out.counts["policy_abstained"] += 1
         return []
-    snapshot = replay_snapshot(spec, desk.feed, indicators, [i.symbol for i in decision.proposals], positions)
+    # Quotes and facts of the ideas to size only: sizing prices nothing else, and every risk rule reads the
+    # facts of its proposal's own symbol (a 500-position book would otherwise value 500 facts a day).
+    traded = [i.symbol for i in decision.proposals if i.action is not Action.HOLD]
+    snapshot = replay_snapshot(spec, desk.feed, indicators, traded, [])
     # The sleeves' budgets are those the policy just decided under (it may have reallocated).
     ctx = replace(ctx, market=snapshot.facts(), sleeves=spec.sleeves.book() if spec.sleeves is not None else None)
     # Sized in the order size_decision returns them (sells first, stable), so the n-th proposal
