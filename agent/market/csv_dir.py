@@ -110,7 +110,7 @@ def _wide(files: dict[str, tuple[pd.DataFrame, float]]) -> tuple[pd.DataFrame, p
     """
     stamps = [frame.index.to_numpy() for frame, _ in files.values() if len(frame)]
     days = np.unique(np.concatenate(stamps)) if stamps else np.array([], dtype="datetime64[us]")
-    # Column-major, so that a file fills contiguous memory (and the frames take the panels without a copy).
+    # Column-major, so that each file fills contiguous memory.
     panels = {name: np.full((len(days), len(files)), np.nan, order="F") for name in _FIELDS}
     for column, (frame, scale) in enumerate(files.values()):
         rows = np.searchsorted(days, frame.index.to_numpy())
