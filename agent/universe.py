@@ -62,6 +62,11 @@ class Universe:
         """Instruments keyed by symbol (built once: shared, callers must not mutate it)."""
         return {instrument.symbol: instrument for instrument in self.instruments}
 
+    @cached_property
+    def tradable(self) -> frozenset[str]:
+        """The symbols marked tradable (built once)."""
+        return frozenset(instrument.symbol for instrument in self.instruments if instrument.tradable)
+
     @property
     def symbols(self) -> tuple[str, ...]:
         """Symbols in file order."""

@@ -319,17 +319,16 @@ def replay_risk_context(spec: Replay, t: int, indicators: IndicatorSet, account:
     """
     today = indicators.as_of
     returns, correlations = market_series(indicators)
-    ctx = RiskContext(
-        as_of=today, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
-        market={}, holdings=holdings_of(positions), returns=returns, correlations=correlations,
-        trading_state=TradingState.ACTIVE, peak_equity=state.peak, trades_today=state.fills_by_day[today],
-        trades_this_week=state.fills_by_week[week_of(today)],
-        last_exit=dict(state.last_exit), tradable=frozenset(i.symbol for i in spec.universe.instruments if i.tradable),
-        sleeves=spec.sleeves.book() if spec.sleeves is not None else None,
-    )
     drop = day_return(positions, account, indicators)
     breaker = drop <= -spec.limits.intraday_drop_halt or state.trading_state(t) is TradingState.REDUCING
-    return replace(ctx, day_return=drop, trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE)
+    return RiskContext(
+        as_of=today, equity=account.equity, cash=account.cash, instruments=spec.universe.by_symbol,
+        market={}, holdings=holdings_of(positions), returns=returns, correlations=correlations,
+        trading_state=TradingState.REDUCING if breaker else TradingState.ACTIVE, peak_equity=state.peak,
+        day_return=drop, trades_today=state.fills_by_day[today], trades_this_week=state.fills_by_week[week_of(today)],
+        last_exit=dict(state.last_exit), tradable=spec.universe.tradable,
+        sleeves=spec.sleeves.book() if spec.sleeves is not None else None,
+    )
 
 
 def replay_policy_context(spec: Replay, today: date, account: Account, positions: list[Position],

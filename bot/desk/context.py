@@ -87,9 +87,15 @@ def policy_context(*, as_of: date, account: Account, positions: list[Position], 
         equity=float(account.equity), cash_weight=float(account.cash / equity), holdings=holdings,
         drawdown=drawdown, max_position_weight=limits.max_position_weight, min_cash_weight=limits.min_cash_weight,
         recent_decisions=recent_decisions(store, snapshot) if store is not None else [],
-        limits={k: float(v) for k, v in limits.model_dump().items()}, cycle_id=cycle_id,
+        limits=dict(limit_values(limits)), cycle_id=cycle_id,
         tail_risk_source=functools.partial(tail_risk, snapshot.indicators, {s: h.weight for s, h in holdings.items()}),
     )
+
+
+@functools.lru_cache(maxsize=32)
+def limit_values(limits: RiskLimits) -> tuple[tuple[str, float], ...]:
+    """Every limit as a float, as the policy reads them (frozen limits: dumped once, not every replayed day)."""
+    return tuple((name, float(value)) for name, value in limits.model_dump().items())
 
 
 def tail_risk(indicators: IndicatorSet, weights: Mapping[str, float]) -> TailRisk:
