@@ -39,6 +39,7 @@ from agent.indicators import (
     TRADING_DAYS,
     IndicatorArrays,
     IndicatorSet,
+    RowDates,
     classify_regime,
     prepared,
     regime_inputs,
@@ -82,7 +83,7 @@ class IndicatorPanels:
 
     @cached_property
     def days(self) -> list[date]:
-        """The index as dates (``indicators_at`` reads one per symbol per row)."""
+        """The index as dates (a day's ``RowDates`` read them by row)."""
         return [d.date() for d in self.index]
 
     @cached_property
@@ -162,7 +163,7 @@ def indicators_at(panels: IndicatorPanels, t: int) -> IndicatorSet:
     correlations = CorrelationRows(returns[-CORRELATION_ROWS:])
     arrays = IndicatorArrays(
         symbols=panels.symbols, rows=panels.rows, values=panels.table_at(t),
-        price_dates=[days[r] if r >= 0 else None for r in panels.price_row[t].tolist()],
+        price_dates=RowDates(days, panels.price_row[t]),
         correlations=correlations, returns=returns, return_dates=panels.index[start:t + 1],
     )
     inputs = regime_inputs(panels.values["vol20"][t], correlations, panels.values["drawdown_252"][t])

@@ -35,7 +35,7 @@ Failure contract: ``ValueError`` for a history without rows or columns; never ra
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -72,13 +72,28 @@ INDICATOR_COLUMNS = (
 NUMERIC_COLUMNS = tuple(c for c in INDICATOR_COLUMNS if c != "price_date")
 
 
+class RowDates(Sequence["date | None"]):
+    """Each symbol's last price date as ``days[row]`` of its last priced row (None for -1), read when
+    looked up: a replay day's facts read a few of them, not every symbol's."""
+
+    def __init__(self, days: Sequence[date], rows: np.ndarray) -> None:
+        self._days, self._rows = days, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> date | None:  # type: ignore[override]
+        row = int(self._rows[i])
+        return self._days[row] if row >= 0 else None
+
+
 class IndicatorArrays(NamedTuple):
     """The numbers of an ``IndicatorSet`` as numpy arrays, aligned on ``symbols`` (NaN when unknown)."""
 
     symbols: pd.Index
     rows: Mapping[str, int]  # symbol -> its row in ``values`` and ``correlations``
     values: np.ndarray  # symbols × NUMERIC_COLUMNS
-    price_dates: list[date | None]
+    price_dates: Sequence[date | None]  # a list, or ``RowDates`` (a replay day's, read by row)
     correlations: CorrelationRows  # symbols × symbols, row by row
     returns: np.ndarray  # days × symbols, oldest first
     return_dates: pd.Index
@@ -129,7 +144,7 @@ class IndicatorSet:
             arrays = self.arrays
             table = pd.DataFrame(arrays.values, index=arrays.symbols, columns=list(NUMERIC_COLUMNS))
             table.insert(INDICATOR_COLUMNS.index("price_date"), "price_date",
-                         np.array(arrays.price_dates, dtype=object))
+                         np.array(list(arrays.price_dates), dtype=object))
             self._table = table
         return table
 
@@ -304,12 +319,15 @@ def _adv_base(observed: pd.DataFrame, volume: pd.DataFrame, fx: pd.DataFrame) ->
 
 
 def _median(values: np.ndarray) -> float:
-    """``np.median`` of a non-empty array without NaN, to the last bit (numpy adds the middle values to 0.0)."""
-    ordered: list[float] = sorted(values.tolist())
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle] + 0.0
-    return (ordered[middle - 1] + (0.0 + ordered[middle])) / 2
+    """``np.median`` of a non-empty array without NaN, to the last bit (numpy adds the middle values to 0.0).
+
+    The middle values are selected by a partial sort (selection moves values, it computes none, so they
+    are the values a full sort would put there), then combined as numpy combines them."""
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, middle)[middle]) + 0.0
+    low, high = (float(v) for v in np.partition(values, (middle - 1, middle))[middle - 1:middle + 1])
+    return (low + (0.0 + high)) / 2
 
 
 def _nan_stat(function: Callable[[np.ndarray], Any], values: ArrayLike) -> float:
