@@ -64,6 +64,36 @@ _SIGNAL_COLUMNS = ("close", "sma50", "sma200", "vol60", "vol20", "rsi14", "drawd
 _SIGNAL_INDEX = [NUMERIC_COLUMNS.index(c) for c in _SIGNAL_COLUMNS]
 
 
+class Layout(NamedTuple):
+    """Where the given symbols sit in a day's arrays: the symbols that have a row, in the order given,
+    their rows, and each one's position among them."""
+
+    rows: Mapping[str, int]  # the arrays' row map it was made for (kept, so its id stays the key's)
+    names: tuple[str, ...]
+    positions: np.ndarray
+    position: dict[str, int]
+
+
+_LAYOUTS: dict[tuple[int, tuple[str, ...]], Layout] = {}
+
+
+def layout(rows: Mapping[str, int], symbols: tuple[str, ...]) -> Layout:
+    """The ``Layout`` of ``symbols`` in ``rows``, made once per row map and symbols: every replayed day
+    shares its panel's row map, and a 500-symbol universe would otherwise be looked up daily."""
+    key = (id(rows), symbols)
+    made = _LAYOUTS.get(key)
+    if made is not None and made.rows is rows:
+        return made
+    present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
+    names = tuple(s for s, _ in present)
+    made = Layout(rows, names, np.fromiter((i for _, i in present), dtype=np.intp, count=len(present)),
+                  {name: k for k, name in enumerate(names)})
+    if len(_LAYOUTS) >= 8:  # a live desk makes a new row map every cycle: keep only the latest few
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = made
+    return made
+
+
 class Signals(Mapping[str, Signal]):
     """The day's ``Signal``s, by symbol, held as columns: a ``Signal`` is built when first looked up.
 
@@ -71,9 +101,9 @@ class Signals(Mapping[str, Signal]):
     reads, not 500 tuples. Iteration follows the order the symbols were given in.
     """
 
-    def __init__(self, names: tuple[str, ...], columns: tuple[np.ndarray, ...], averages: list[str]) -> None:
-        self.names, self._columns, self._averages = names, columns, averages
-        self._position = {name: k for k, name in enumerate(names)}
+    def __init__(self, where: Layout, columns: tuple[np.ndarray, ...], averages: np.ndarray) -> None:
+        self.names, self._position = where.names, where.position
+        self._columns, self._averages = columns, averages  # averages: codes into ``_AVERAGES``
         self._built: dict[str, Signal] = {}
         self._values: list[list[float]] | None = None  # the columns as floats, made on the first lookup
         trending, strength, vol = columns[0], columns[1], columns[2]
@@ -89,8 +119,8 @@ class Signals(Mapping[str, Signal]):
             if self._values is None:
                 self._values = [c.tolist() for c in self._columns]
             trending, strength, vol, rsi, close, drawdown, return_20d = (c[k] for c in self._values)
-            built = self._built[symbol] = Signal(symbol, bool(trending), strength, self._averages[k], vol, rsi, close,
-                                                 drawdown, return_20d)
+            built = self._built[symbol] = Signal(symbol, bool(trending), strength, _AVERAGES[self._averages[k]], vol,
+                                                 rsi, close, drawdown, return_20d)
         return built
 
     def get(self, symbol: str, default: Signal | None = None) -> Signal | None:  # type: ignore[override]
@@ -130,20 +160,19 @@ def read_signals(arrays: IndicatorArrays, symbols: Iterable[str]) -> Signals:
     its strength is NaN. Its volatility is vol60, else vol20. Computed on the day's columns at
     once, so a 500-symbol universe is read in one pass.
     """
-    rows = arrays.rows
-    present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
-    if not present:
-        return Signals((), (np.zeros(0, dtype=bool), *(np.zeros(0) for _ in range(6))), [])
-    names, positions = zip(*present, strict=True)
-    table = arrays.values[np.fromiter(positions, dtype=np.intp, count=len(positions))][:, _SIGNAL_INDEX]
-    close, sma50, sma200, vol60, vol20, rsi, drawdown, return_20d = table.T
+    where = layout(arrays.rows, tuple(symbols))
+    if not where.names:
+        return Signals(where, (np.zeros(0, dtype=bool), *(np.zeros(0) for _ in range(6))), np.zeros(0, dtype=int))
+    # The day's columns first, then the symbols: one contiguous row per column (a replay day's table
+    # is a view of its columns × symbols copy).
+    table = arrays.values.T[_SIGNAL_INDEX][:, where.positions]
+    close, sma50, sma200, vol60, vol20, rsi, drawdown, return_20d = table
     long_known, mid_known = np.isfinite(sma200), np.isfinite(sma50)
     with np.errstate(invalid="ignore", divide="ignore"):
         strength = np.where(long_known, close / sma200 - 1, np.where(mid_known, close / sma50 - 1, np.nan))
         trending = np.where(long_known, (close > sma200) & (sma50 > sma200), mid_known & (close > sma50))
-    average = [_AVERAGES[k] for k in (long_known * 2 + mid_known).tolist()]
     vol = np.where(np.isfinite(vol60), vol60, vol20)
-    return Signals(names, (trending, strength, vol, rsi, close, drawdown, return_20d), average)
+    return Signals(where, (trending, strength, vol, rsi, close, drawdown, return_20d), long_known * 2 + mid_known)
 
 
 # The long average a trend is measured against, by (SMA200 known) * 2 + (SMA50 known).
