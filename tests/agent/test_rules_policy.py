@@ -364,6 +364,22 @@ def test_signals_read_the_trend_against_the_longest_known_average() -> None:
     assert all(type(s.trending) is bool and type(s.strength) is float for s in signals.values())
 
 
+def test_a_row_map_is_looked_up_once_per_symbol_tuple() -> None:
+    from agent.policies.rules_ideas import layout, read_signals
+    from tests.agent.factories import indicator_set
+
+    rows = {"AAA": row(vol60=0.2), "BBB": row(vol60=0.1), "CCC": row(close=90.0)}
+    arrays, other = indicator_set(rows).arrays, indicator_set(rows).arrays  # two days: two row maps
+    wanted = ("BBB", "MISSING", "AAA")
+
+    first = layout(arrays.rows, wanted)
+    assert layout(arrays.rows, wanted) is first  # the next day of the same panel reuses it
+    assert layout(other.rows, wanted) is not first and layout(arrays.rows, ("AAA",)) is not first
+    assert first.names == ("BBB", "AAA") and first.positions.tolist() == [arrays.rows["BBB"], arrays.rows["AAA"]]
+    again, fresh = read_signals(arrays, list(wanted)), read_signals(other, list(wanted))
+    assert [again[s] for s in again] == [fresh[s] for s in fresh]
+
+
 def test_candidates_rank_held_first_then_by_score_then_symbol() -> None:
     from agent.policies.rules_ideas import read_signals
     from tests.agent.factories import indicator_set
