@@ -321,13 +321,13 @@ def _adv_base(observed: pd.DataFrame, volume: pd.DataFrame, fx: pd.DataFrame) ->
 def _median(values: np.ndarray) -> float:
     """``np.median`` of a non-empty array without NaN, to the last bit (numpy adds the middle values to 0.0).
 
-    The middle values are selected by a partial sort (selection moves values, it computes none, so they
-    are the values a full sort would put there), then combined as numpy combines them."""
-    middle = len(values) // 2
-    if len(values) % 2:
-        return float(np.partition(values, middle)[middle]) + 0.0
-    low, high = (float(v) for v in np.partition(values, (middle - 1, middle))[middle - 1:middle + 1])
-    return (low + (0.0 + high)) / 2
+    Sorted by numpy (a sort moves values, it computes none), then the middle ones combined as numpy does."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    high = float(ordered[middle])
+    if len(ordered) % 2:
+        return high + 0.0
+    return (float(ordered[middle - 1]) + (0.0 + high)) / 2
 
 
 def _nan_stat(function: Callable[[np.ndarray], Any], values: ArrayLike) -> float:
