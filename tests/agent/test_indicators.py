@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import time
 import warnings
 from dataclasses import replace
 from datetime import date
@@ -400,15 +399,6 @@ def test_regime_inputs_are_numpys_nan_statistics(vol20: np.ndarray, drawdown: np
 
     assert [inputs["median_vol20"].hex(), inputs["median_drawdown_252"].hex()] == [float(e).hex() for e in expected]
     assert inputs["avg_corr60"] == 0.5
-
-
-def test_500_symbols_by_300_rows_is_fast() -> None:
-    data = SyntheticMarketData(seed=3).history(synthetic_universe(500).instruments, date(2024, 12, 31), 300)
-    compute_indicators(data)
-    start = time.perf_counter()
-    compute_indicators(data)
-
-    assert time.perf_counter() - start < 0.5
 
 
 def test_the_risk_volatility_is_vol60_else_vol20_else_unknown() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -12,7 +10,7 @@ import pytest
 
 from agent.market.base import MarketDataError
 from agent.market.synthetic import SyntheticMarketData
-from agent.universe import load_universe, synthetic_universe
+from agent.universe import load_universe
 
 SEED = load_universe("seed")
 US = load_universe("us")
@@ -144,17 +142,3 @@ def test_prices_and_traded_values_are_realistic() -> None:
     assert traded["SPY"] > 1e8
     assert 5e6 < traded["MC.PA"] < 1e9
     assert (history.volume > 0).all().all()
-
-
-def test_500_instruments_by_1500_days_is_fast() -> None:
-    instruments = synthetic_universe(500).instruments
-    best = min(_timed(lambda: SyntheticMarketData(seed=7).history(instruments, date(2024, 12, 31), 1500))
-               for _ in range(2))
-
-    assert best < 1.0
-
-
-def _timed(work: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
