@@ -8,6 +8,7 @@ a day count). Fractions of equity are within [0, 1]; counts and day spans are bo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,3 +68,9 @@ class RiskLimits(BaseModel):
 RAISED_TO_TIGHTEN = frozenset({"min_cash_weight", "min_holding_days", "reentry_cooldown_days", "min_confidence"})
 # Limits of the desk as a whole: the circuit breaker and the approval window.
 DESK_ONLY = frozenset({"intraday_drop_halt", "approval_ttl_hours", "approval_max_drift"})
+
+
+@functools.lru_cache(maxsize=32)
+def limit_values(limits: RiskLimits) -> tuple[tuple[str, float], ...]:
+    """Every limit as a float, as a policy reads them (frozen limits: dumped once, not every replayed day)."""
+    return tuple((name, float(value)) for name, value in limits.model_dump().items())

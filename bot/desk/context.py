@@ -13,7 +13,7 @@ from agent.universe import Universe
 from bot.desk.market import MarketSnapshot
 from broker.models import Account, Position
 from broker.protocol import Broker
-from risk.limits import RiskLimits
+from risk.limits import RiskLimits, limit_values
 from risk.measures import CorrelationMatrix, ReturnsMatrix, portfolio_cvar
 from risk.models import Holding, RiskContext, SleeveBook, TradingState
 from storage.store import Store
@@ -90,12 +90,6 @@ def policy_context(*, as_of: date, account: Account, positions: list[Position], 
         limits=dict(limit_values(limits)), cycle_id=cycle_id,
         tail_risk_source=functools.partial(tail_risk, snapshot.indicators, {s: h.weight for s, h in holdings.items()}),
     )
-
-
-@functools.lru_cache(maxsize=32)
-def limit_values(limits: RiskLimits) -> tuple[tuple[str, float], ...]:
-    """Every limit as a float, as the policy reads them (frozen limits: dumped once, not every replayed day)."""
-    return tuple((name, float(value)) for name, value in limits.model_dump().items())
 
 
 def tail_risk(indicators: IndicatorSet, weights: Mapping[str, float]) -> TailRisk:

@@ -22,7 +22,7 @@ from bot.settings import Settings, SettingsError, SleeveSettings
 from bot.sleeves.bounds import AllocatorParams, SleeveBounds, check_bounds
 from bot.sleeves.log import AllocationLog, MemoryAllocationLog
 from bot.sleeves.policy import Allocator, SleevedPolicy, SleeveSpec, rules_allocator
-from risk.limits import RiskLimits
+from risk.limits import RiskLimits, limit_values
 from risk.models import Sleeve, SleeveBook
 
 PolicyMaker = Callable[[str, SleeveSettings], Policy]
@@ -95,7 +95,7 @@ def make_plan(settings: Settings, universe: Universe, log: AllocationLog, make_p
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     specs = [SleeveSpec(bounds=b, symbols=members[b.name], policy=make_policy(b.name, settings.sleeves[b.name]),
-                        limits={k: float(v) for k, v in limits[b.name].model_dump().items()},
+                        limits=dict(limit_values(limits[b.name])),
                         instructions=settings.sleeves[b.name].prompt) for b in bounds]
     policy = SleevedPolicy(specs, params, log, every_days=settings.allocation.every_days, allocator=allocator)
     return SleevePlan(policy=policy, limits=limits)
