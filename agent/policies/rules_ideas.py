@@ -86,8 +86,9 @@ def layout(rows: Mapping[str, int], symbols: tuple[str, ...]) -> Layout:
         return made
     present = [(s, i) for s in symbols if (i := rows.get(s)) is not None]
     names = tuple(s for s, _ in present)
-    made = Layout(rows, names, np.fromiter((i for _, i in present), dtype=np.intp, count=len(present)),
-                  {name: k for k, name in enumerate(names)})
+    positions = np.fromiter((i for _, i in present), dtype=np.intp, count=len(present))
+    positions.setflags(write=False)  # shared by every day that reuses the layout
+    made = Layout(rows, names, positions, {name: k for k, name in enumerate(names)})
     if len(_LAYOUTS) >= 8:  # a live desk makes a new row map every cycle: keep only the latest few
         _LAYOUTS.clear()
     _LAYOUTS[key] = made
