@@ -145,7 +145,7 @@ def read_price_file(path: Path, label: str) -> pd.DataFrame:
     if not rows.any():
         return pd.DataFrame({"price": [], "open": [], "low": [], "volume": []}, index=pd.DatetimeIndex([]),
                             dtype=float)
-    kept = Kept(raw.loc[rows], np.flatnonzero(rows), content, path, label)
+    kept = Kept(raw if rows.all() else raw.loc[rows], np.flatnonzero(rows), content, path, label)
     parsed = _parse(kept, absent[raw.columns[-1]][rows])
     price = parsed["close"]
     unknown = np.full(len(price), np.nan)
@@ -156,10 +156,14 @@ def read_price_file(path: Path, label: str) -> pd.DataFrame:
         factor[np.isnan(factor)] = 1.0
         opening, low = opening * factor, low * factor
         price = np.where(np.isnan(adjusted), price, adjusted)
+    # One float block from the start (a dict of columns is consolidated into one at a cost); most files
+    # have every row priced, and keep them all without a copy.
+    table = np.column_stack([price, opening, low, parsed.get("volume", unknown)])
+    dates = parsed["date"]
     priced = ~np.isnan(price)
-    frame = {"price": price, "open": opening, "low": low, "volume": parsed.get("volume", unknown)}
-    return pd.DataFrame({name: values[priced] for name, values in frame.items()},
-                        index=pd.DatetimeIndex(parsed["date"][priced]))
+    if not priced.all():
+        table, dates = table[priced], dates[priced]
+    return pd.DataFrame(table, index=pd.DatetimeIndex(dates), columns=["price", "open", "low", "volume"])
 
 
 class Kept(NamedTuple):
