@@ -7,8 +7,8 @@ writers race, the database lets exactly one of them see its row and the other ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +22,7 @@ from broker.redaction import Redactor
 from risk.lifecycle import TRANSITIONS, IllegalTransition, ProposalStatus, check_actor, check_transition
 from risk.models import RiskVerdict, TradeProposal
 from storage.portfolio import PortfolioStoreMixin
+from storage.session import transaction
 from storage.tables import (
     AlertRow,
     CycleRow,
@@ -59,16 +60,9 @@ class Store(PortfolioStoreMixin):
         self.engine = engine
         self._clock = clock
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    def session(self) -> AbstractContextManager[Session]:
+        """A session that commits on success and rolls back on error (``storage.session.transaction``)."""
+        return transaction(self.engine)
 
     # cycles ---------------------------------------------------------------------------------
 

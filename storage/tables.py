@@ -10,20 +10,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import Money
-
-
-def money_field(nullable: bool = False) -> Any:
-    """An exact Decimal column (0 by default, or nullable)."""
-    return Field(default=None if nullable else Decimal(0), sa_type=Money, nullable=nullable)
-
-
-def json_field() -> Any:
-    """A nullable JSON column."""
-    return Field(default=None, sa_column=Column(JSON, nullable=True))
+from storage.types import json_field, money_field
 
 
 class CycleRow(SQLModel, table=True):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables import json_field
+from storage.types import json_field
 
 
 class BacktestRunRow(SQLModel, table=True):

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables import json_field, money_field
+from storage.types import json_field, money_field
 
 
 class LlmCallRow(SQLModel, table=True):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.tables import json_field
+from storage.types import json_field
 
 
 class SleeveAllocationRow(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Column types: exact decimals on every backend.
+"""Column types: exact decimals on every backend, and the money and JSON fields every table module uses.
 
 SQLite has no decimal type and SQLAlchemy's ``Numeric`` goes through float there, which would
 round money. ``Money`` stores text on SQLite and ``NUMERIC(28, 10)`` on PostgreSQL.
@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import JSON, Column, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import Field
 
 
 class Money(TypeDecorator[Decimal]):
@@ -52,3 +53,13 @@ def _plain(value: Decimal) -> Decimal:
     if isinstance(exponent, int) and exponent > 0:
         return value.quantize(Decimal(1))
     return value
+
+
+def money_field(nullable: bool = False) -> Any:
+    """An exact Decimal column (0 by default, or nullable)."""
+    return Field(default=None if nullable else Decimal(0), sa_type=Money, nullable=nullable)
+
+
+def json_field() -> Any:
+    """A nullable JSON column."""
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
