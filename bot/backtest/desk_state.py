@@ -8,7 +8,7 @@ Policy (the replay's reading of the live desk on daily bars):
   opened, for the holding period, is stamped by the feed: ``ReplayFeed.stamp``). A stop-loss sell
   counts on the day it fired.
 - Stops: the stop of a symbol is that of its latest filled BUY that carried a ``stop_loss_pct``
-  (``bot.desk.watch.stop_level`` of the fill price), as ``bot.desk.watch.stop_price`` reads live.
+  (``risk.stops.stop_level`` of the fill price), as ``bot.desk.watch.stop_price`` reads live.
   On a day's bar it triggers when the low is at or below it and sells at the open when the open
   gapped through it, else at the stop (rounded down to the feed's 6 decimals).
 - Circuit breaker: live, a tripped desk stays REDUCING until a human resumes it; nobody does in a
@@ -26,9 +26,9 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from bot.backtest.feed import Bar, price_decimal
-from bot.desk.watch import stop_level
 from broker.models import Order, Side
 from risk.models import TradingState
+from risk.stops import stop_level
 
 PRICE_STEP = Decimal("0.000001")
 

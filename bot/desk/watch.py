@@ -31,6 +31,7 @@ from broker.models import Position, Side
 from risk import classify
 from risk.lifecycle import ProposalStatus
 from risk.models import Level, RiskContext, TradeProposal, TradingState
+from risk.stops import stop_level
 from storage.store import NewProposal
 
 log = structlog.get_logger("paperdesk.watch")
@@ -136,11 +137,6 @@ def stop_price(desk: Desk, symbol: str) -> Decimal | None:
             continue
         return stop_level(order.filled_avg_price, pct)
     return None
-
-
-def stop_level(fill_price: Decimal, stop_loss_pct: float) -> Decimal:
-    """The stop of a filled BUY: its fill price x (1 - ``stop_loss_pct``); the replay uses it too."""
-    return fill_price * (1 - Decimal(str(stop_loss_pct)))
 
 
 async def enforce_stops(desk: Desk, snapshot: MarketSnapshot, positions: list[Position],
