@@ -8,12 +8,14 @@ light ``paperdesk status`` path (``bot.status_wiring``) uses it too. The clock p
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.clock import CLOSE_TIME, Clock, FixedClock
 from bot.desk.results import DeskError
 from bot.settings import Settings, SettingsError
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 Dating = Literal["cycle", "act", "view"]
 

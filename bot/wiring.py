@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from agent.market import MarketData, make_market_data
 from agent.policies.base import Policy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe, load_universe
@@ -32,6 +31,7 @@ from bot.clock import Clock, system_clock
 from bot.desk.desk import Desk
 from bot.desk.market import MarketService
 from bot.desk.results import DeskError
+from bot.market_wiring import alpaca_config, make_provider
 from bot.memory_wiring import attach_memory, make_memory
 from bot.preflight import Dating, check_policy, choose_clock, future_cycle, refuse_future_as_of
 from bot.settings import Settings, SettingsError
@@ -45,7 +45,6 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.sleeves.plan import SleevePlan
-    from broker.alpaca import AlpacaConfig
 
 log = structlog.get_logger("paperdesk.wiring")
 
@@ -145,33 +144,6 @@ def make_broker(settings: Settings, universe: Universe, market: MarketService, l
                        slippage_bps=Decimal(str(sim.slippage_bps)), commission_bps=Decimal(str(sim.commission_bps)),
                        min_commission=Decimal(str(sim.min_commission)))
     return SimulatedBroker(universe.by_symbol, market, ledger, config, clock)
-
-
-def make_provider(settings: Settings, universe: Universe, spec: str | None = None) -> MarketData:
-    """The market data provider named by ``spec`` (default ``PAPERDESK_DATA``); ``alpaca`` gets the bar reader."""
-    spec = spec or settings.data
-    bars = None
-    if spec.strip().lower() == "alpaca":
-        from broker.alpaca import AlpacaBars  # imported on use: the SDK is only loaded when Alpaca is chosen
-
-        bars = AlpacaBars(alpaca_config(settings, "PAPERDESK_DATA=alpaca"))
-    return make_market_data(spec, seed=settings.synthetic_seed, base_currency=universe.base_currency, bars=bars)
-
-
-def alpaca_config(settings: Settings, why: str, **tuning: Any) -> AlpacaConfig:
-    """Keys and endpoints of the Alpaca adapter; missing keys are a one-line SettingsError."""
-    from broker.alpaca import AlpacaConfig
-
-    missing = [name for name, value in (("ALPACA_API_KEY", settings.alpaca_api_key),
-                                        ("ALPACA_SECRET_KEY", settings.alpaca_secret_key)) if not value]
-    if missing:
-        raise SettingsError(f"{why} needs {' and '.join(missing)} (paper keys from the Alpaca dashboard)")
-    for name, url in (("PAPERDESK_ALPACA_URL", settings.alpaca_url), ("PAPERDESK_ALPACA_DATA_URL",
-                                                                     settings.alpaca_data_url)):
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise SettingsError(f"{name}={url!r} is not an http(s) URL, e.g. https://paper-api.alpaca.markets")
-    return AlpacaConfig(api_key=settings.alpaca_api_key, secret_key=settings.alpaca_secret_key,
-                        url=settings.alpaca_url, data_url=settings.alpaca_data_url, **tuning)
 
 
 def alpaca_broker(settings: Settings, universe: Universe, market: MarketService, clock: Clock,

@@ -96,7 +96,7 @@ def test_web_and_cluster_libraries_stay_in_their_module(sdk: str, home: str) -> 
 
 
 COMPOSITION_ROOT = {"settings.py", "wiring.py", "preflight.py", "llm_wiring.py", "memory_wiring.py", "status_wiring.py",
-                    "logging.py", "clock.py",
+                    "market_wiring.py", "logging.py", "clock.py",
                     "llm_log.py", "__init__.py"}
 BOT_JOBS = {"desk", "daemon", "cli", "telegram_ui", "web", "backtest", "evaluation", "sleeves"}
 

@@ -97,6 +97,19 @@ def test_status_after_a_cycle_reads_the_stored_valuation_without_pandas_or_numpy
     assert not {"pandas", "numpy", *NOT_FOR_STATUS} & set(loaded)
 
 
+def test_a_rules_backtest_loads_only_its_own_table(isolated_env: Path) -> None:
+    """A replay stores one ``backtest_run`` row: not the desk's Store, its tables or the desk itself."""
+    live = ("storage.store", "storage.tables", "bot.desk.desk", "bot.wiring", "openai", "alembic")
+    engine = make_engine(f"sqlite:///{isolated_env / 'paperdesk.db'}")
+    ensure_schema(engine)
+    engine.dispose()
+    args = ["backtest", "--policy", "rules", "--data", "synthetic", "--start", "2024-01-02", "--end", "2024-03-29",
+            "--out", str(isolated_env / "run")]
+    loaded, shown = loaded_by(RUN_CLI.format(args=args), heavy=(*live, "storage.tables_backtest"))
+    assert "files in" in shown
+    assert loaded == ["storage.tables_backtest"]
+
+
 def test_an_up_to_date_schema_is_confirmed_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'test.db'}"
     engine = make_engine(url)

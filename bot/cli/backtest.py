@@ -59,14 +59,14 @@ from bot.evaluation.attribution import sleeve_lines
 from bot.evaluation.report import alpha_line
 from bot.evaluation.stored_runs import write_benchmarks
 from bot.logging import configure_logging
+from bot.market_wiring import make_provider
 from bot.preflight import check_policy
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import make_provider
 from broker.simulated import SimConfig
 from storage.backtest_store import BacktestStore
-from storage.engine import DatabaseError, make_engine
+from storage.engine import DatabaseError, Engine, make_engine
 from storage.migrate import SchemaOutOfDate, ensure_schema
-from storage.store import Store
+from storage.session import transaction
 from storage.tables_backtest import BacktestRunRow
 
 if TYPE_CHECKING:
@@ -92,17 +92,20 @@ def parse_day(value: str, option: str) -> date:
         raise _fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
 
 
-def make_backtest_policy(name: str, settings: Settings, store: Store, universe: Universe
+def make_backtest_policy(name: str, settings: Settings, database: Engine, universe: Universe
                          ) -> tuple[Policy, CallTally | None, SleevePlan | None]:
-    """The policy by name; ``llm`` records its calls in ``store`` and comes with their tally; ``sleeves``
-    comes with its plan (its llm sleeves share one tally)."""
+    """The policy by name; ``llm`` records its calls in ``database`` and comes with their tally; ``sleeves``
+    comes with its plan (its llm sleeves share one tally). Only these two load the desk's Store."""
     if name == "llm":
         from bot.backtest.llm import backtest_llm  # the openai SDK loads only for the llm policy
+        from storage.store import Store
 
-        return (*backtest_llm(settings, store, system_clock), None)
+        return (*backtest_llm(settings, Store(database, system_clock), system_clock), None)
     if name == "sleeves":
         from bot.sleeves.wiring import replay_plan
+        from storage.store import Store
 
+        store = Store(database, system_clock)
         tallies: list[CallTally] = []
 
         def make_llm(chosen: Settings) -> tuple[Policy, LlmPolicy]:
@@ -157,8 +160,7 @@ def backtest(
         universe, provider = _checked_inputs(settings, policy, data, target)  # before anything is written
         database = make_engine(settings.effective_database_url)
         ensure_schema(database)
-        store = Store(database, system_clock)
-        chosen, tally, plan = make_backtest_policy(policy, settings, store, universe)
+        chosen, tally, plan = make_backtest_policy(policy, settings, database, universe)
         request = replace(_request(settings, universe, provider, first, last, chosen, symbols, approve_borderline,
                                    walk_forward), engine=engine, breaker_days=breaker_days, skip_missing=skip_missing,
                           sleeves=plan)
@@ -170,7 +172,7 @@ def backtest(
                 tally.flush()  # a replay's buffered audit rows, stored even when the run stops early
         elapsed = round(time.perf_counter() - started, 3)
         document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data, tally)
-        _store(store, run_id, request, folds, document, policy, data or settings.data, elapsed)
+        _store(database, run_id, request, folds, document, policy, data or settings.data, elapsed)
     except EXPECTED as exc:
         raise _fail(str(exc)) from None
     except DatabaseError as exc:
@@ -332,7 +334,7 @@ def _render(document: dict[str, Any]) -> None:
     out.print(f"files in {document['out_dir']} ({document['elapsed_seconds']} s)")
 
 
-def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[FoldResult],
+def _store(database: Engine, run_id: str, request: BacktestRequest, folds: list[FoldResult],
            document: dict[str, Any], policy: str, data: str, elapsed: float,
            extra_params: dict[str, Any] | None = None) -> None:
     """One ``backtest_run`` row per fold, in one transaction; ``extra_params`` (a sweep's key and limits) join
@@ -352,7 +354,7 @@ def _store(database: Store, run_id: str, request: BacktestRequest, folds: list[F
             equity=[[d.isoformat(), round(float(v), 2)]
                     for d, v in zip(fold.result.dates, fold.equity, strict=True)],
             out_dir=document["out_dir"], elapsed_seconds=elapsed))
-    BacktestStore(database.session, system_clock).save_runs(rows)  # every fold or none
+    BacktestStore(lambda: transaction(database), system_clock).save_runs(rows)  # every fold or none
 
 
 def report(week: Annotated[bool, typer.Option("--week", help="Only the last 7 days.")] = False,

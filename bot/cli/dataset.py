@@ -34,8 +34,8 @@ from bot.backtest.sweep_grid import GridError, data_hash
 from bot.cli.backtest import parse_day
 from bot.cli.progress import DayProgress
 from bot.logging import configure_logging
+from bot.market_wiring import make_provider
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import make_provider
 from broker.simulated import SimConfig
 
 EXPECTED = (DatasetError, BacktestError, SettingsError, MarketDataError, UniverseError)

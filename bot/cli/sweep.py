@@ -128,7 +128,7 @@ class Runs:
 
     def compute_llm(self, spec: RunSpec) -> sw.RunOutcome:
         """An llm run, in this process: its policy records and replays its calls in the database."""
-        policy, tally, _ = make_backtest_policy("llm", self.settings, self.store, load_universe(spec.universe))
+        policy, tally, _ = make_backtest_policy("llm", self.settings, self.store.engine, load_universe(spec.universe))
         self.tallies[spec.key] = tally
         return sw.compute_run(spec, policy)
 
@@ -143,8 +143,8 @@ class Runs:
                           spec.policy, spec.data, self.tallies.get(spec.key), outcome.charts or None)
         extra = {"sweep_key": spec.key, "sweep": self.sweep_id, "universe": spec.universe, "limits": spec.limits,
                  "limits_overrides": spec.overrides}
-        _store(self.store, spec.run_id, request, outcome.folds, document, spec.policy, spec.data, outcome.elapsed,
-               extra)
+        _store(self.store.engine, spec.run_id, request, outcome.folds, document, spec.policy, spec.data,
+               outcome.elapsed, extra)
 
     def row(self, spec: RunSpec) -> dict[str, Any]:
         """The run's line of the sweep table."""

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from agent.indicators import IndicatorSet
 from agent.policies.base import HoldingView, PolicyContext, TailRisk
@@ -16,7 +17,9 @@ from broker.protocol import Broker
 from risk.limits import RiskLimits, limit_values
 from risk.measures import CorrelationMatrix, ReturnsMatrix, portfolio_cvar
 from risk.models import Holding, RiskContext, SleeveBook, TradingState
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 RECENT_DECISIONS = 10
 CVAR_ALPHA = 0.95

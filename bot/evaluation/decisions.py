@@ -31,11 +31,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from storage.evaluation_store import ProposalFacts
+if TYPE_CHECKING:
+    from storage.evaluation_store import ProposalFacts
 
 EXECUTED = {"FILLED", "PARTIALLY_FILLED", "SUBMITTED"}
 NOT_EXECUTED = ("REJECTED_BY_RISK", "REJECTED_BY_HUMAN", "EXPIRED", "REJECTED_AT_APPROVAL")

@@ -29,18 +29,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from agent.market.base import MarketDataError, PriceHistory
 from bot.desk import formats
-from bot.desk.desk import Desk
 from bot.evaluation import benchmarks as bench
 from bot.evaluation import charts, decisions
 from bot.evaluation.attribution import budget_frame, sleeve_document, sleeve_lines
 from bot.evaluation.metrics import as_json, business_days_of, daily_equity, summarize
-from storage.evaluation_store import EvaluationStore
+
+if TYPE_CHECKING:
+    from bot.desk.desk import Desk
 
 HISTORY_ROWS = 5000
 KEYS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "hit_rate", "cvar_95")
@@ -138,6 +139,8 @@ def benchmark_curves(desk: Desk, dates: list[date], initial: float) -> tuple[dic
 
 
 def _decision_quality(desk: Desk, dates: list[date], as_of: date) -> dict[str, Any]:
+    from storage.evaluation_store import EvaluationStore  # the desk's tables: not for a backtest's alpha line
+
     facts = EvaluationStore(desk.store.session)
     proposals = [p for p in facts.proposal_facts() if p.as_of is None or dates[0] <= p.as_of <= dates[-1]]
     try:

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from agent.universe import load_universe
 from bot.backtest.run import BacktestRequest, replay_policy, run_backtest
 from bot.cli.app import app
+from bot.market_wiring import make_provider
 from bot.settings import load_settings
-from bot.wiring import make_provider
 from broker.simulated import SimConfig
 
 CONFIG = """
