@@ -70,6 +70,13 @@ def test_help_lists_every_command_without_loading_a_heavy_library() -> None:
         assert summary in shown, name
 
 
+def test_backtest_help_loads_no_heavy_library() -> None:
+    """The options live apart from the replay (``bot.cli.backtest`` / ``bot.cli.backtest_run``)."""
+    loaded, shown = loaded_by(RUN_CLI.format(args=["backtest", "--help"]))
+    assert loaded == []
+    assert "--breaker-days" in shown and "default: 5" in shown
+
+
 def test_lazy_commands_answer_their_own_help_and_options() -> None:
     runner = CliRunner()
     backtest = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200"})

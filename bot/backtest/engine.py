@@ -58,6 +58,7 @@ from agent.schema import Action
 from agent.universe import Universe
 from bot.backtest.desk_state import ReplayState, stop_fill, week_of
 from bot.backtest.feed import ArchivingLedgerStore, ReplayFeed
+from bot.backtest.options import BREAKER_DAYS
 from bot.desk.context import day_return, holdings_of, market_series, policy_context
 from bot.desk.market import MarketSnapshot
 from bot.desk.sizing import size_decision
@@ -71,7 +72,6 @@ from risk.limits import RiskLimits
 from risk.models import Level, RiskContext, RiskVerdict, TradeProposal, TradingState
 
 T = TypeVar("T")
-BREAKER_DAYS = 5
 DESK_COUNTS = ("stop_loss_sells", "breaker_trips", "breaker_days", "policy_abstained")  # always reported
 
 

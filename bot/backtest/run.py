@@ -37,7 +37,8 @@ from agent.policies.base import Policy
 from agent.policies.baselines import BuyAndHoldPolicy, EqualWeightPolicy
 from agent.policies.rules import RulesPolicy
 from agent.universe import Universe
-from bot.backtest.engine import BREAKER_DAYS, Replay, ReplayResult, replay
+from bot.backtest.engine import Replay, ReplayResult, replay
+from bot.backtest.options import BREAKER_DAYS
 from bot.evaluation import benchmarks as bench
 from bot.evaluation.metrics import as_json, summarize
 from bot.sleeves.plan import SleevePlan
@@ -46,7 +47,6 @@ from broker.simulated import SimConfig
 from risk.limits import RiskLimits
 
 ALL_ROWS = 1_000_000
-ENGINES = ("auto", "objects")
 
 
 class BacktestError(ValueError):

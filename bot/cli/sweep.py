@@ -33,7 +33,7 @@ from agent.universe import load_universe
 from bot.backtest import sweep as sw
 from bot.backtest.run import chained, check_out_dir
 from bot.backtest.sweep_grid import GridError, RunSpec, expand, load_grid
-from bot.cli.backtest import EXPECTED, _store, _write, make_backtest_policy
+from bot.cli.backtest_run import EXPECTED, _store, _write, make_backtest_policy
 from bot.clock import system_clock
 from bot.evaluation.metrics import as_json, summarize
 from bot.logging import configure_logging

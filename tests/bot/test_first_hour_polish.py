@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.app import app
-from bot.cli.backtest import summary_text
+from bot.cli.backtest_run import summary_text
 from bot.desk import formats
 from bot.evaluation.report import alpha_line
 
