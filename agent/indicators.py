@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
@@ -82,7 +82,15 @@ class RowDates(Sequence["date | None"]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    def __getitem__(self, i: int) -> date | None:  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> date | None: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[date | None]: ...
+
+    def __getitem__(self, i: int | slice) -> date | list[date | None] | None:
+        if isinstance(i, slice):  # a Sequence answers slices too (as the list it stands for would)
+            return [self[k] for k in range(*i.indices(len(self)))]
         row = int(self._rows[i])
         return self._days[row] if row >= 0 else None
 

@@ -25,6 +25,7 @@ from agent.indicators import (
     NUMERIC_COLUMNS,
     IndicatorSet,
     Regime,
+    RowDates,
     classify_regime,
     compute_indicators,
     regime_inputs,
@@ -407,3 +408,17 @@ def test_the_risk_volatility_is_vol60_else_vol20_else_unknown() -> None:
     assert risk_volatility(0.3, 0.5) == 0.3
     assert risk_volatility(nan, 0.5) == 0.5 and risk_volatility(0.0, 0.5) == 0.5
     assert risk_volatility(nan, nan) is None and risk_volatility(0.0, 0.0) == 0.0
+
+
+def test_row_dates_read_like_the_list_they_stand_for() -> None:
+    """A replay day's price dates (``RowDates``) answer indexing, negatives, slices and iteration as a list."""
+    days = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)]
+    rows = np.array([2, -1, 0, 1])
+    expected = [days[2], None, days[0], days[1]]
+    dates = RowDates(days, rows)
+    assert len(dates) == 4
+    assert list(dates) == expected
+    assert [dates[i] for i in range(-4, 4)] == expected + expected
+    assert dates[1:3] == expected[1:3] and dates[::-2] == expected[::-2]
+    with pytest.raises(IndexError):
+        dates[4]
