@@ -70,11 +70,26 @@ def test_help_lists_every_command_without_loading_a_heavy_library() -> None:
         assert summary in shown, name
 
 
-def test_backtest_help_loads_no_heavy_library() -> None:
-    """The options live apart from the replay (``bot.cli.backtest`` / ``bot.cli.backtest_run``)."""
-    loaded, shown = loaded_by(RUN_CLI.format(args=["backtest", "--help"]))
+@pytest.mark.parametrize(("command", "option"), [
+    ("backtest", "--breaker-days"), ("report", "--week"), ("explain", "--as-of"), ("compare", "--confidence"),
+    ("sweep", "--sequential"), ("dataset", "--loss-aversion")])
+def test_a_lazy_commands_help_loads_no_heavy_library(command: str, option: str) -> None:
+    """Each command's options live apart from its work (``bot.cli.backtest`` / ``bot.cli.backtest_run``, ...)."""
+    assert command in CommandGroup.lazy
+    loaded, shown = loaded_by(RUN_CLI.format(args=[command, "--help"]))
     assert loaded == []
-    assert "--breaker-days" in shown and "default: 5" in shown
+    assert option in shown
+
+
+def test_backtest_help_shows_the_breaker_window_and_dataset_help_the_states() -> None:
+    from bot.backtest.dataset_states import STATES
+    from bot.backtest.options import DATASET_STATES
+
+    assert tuple(STATES) == DATASET_STATES  # the names the help lists without loading the states
+    runner = CliRunner()
+    backtest = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--breaker-days" in backtest and "default: 5" in backtest
+    assert ", ".join(DATASET_STATES) in runner.invoke(app, ["dataset", "--help"], env={"COLUMNS": "400"}).stdout
 
 
 def test_lazy_commands_answer_their_own_help_and_options() -> None:

@@ -19,7 +19,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from bot.cli.app import app as cli
-from bot.cli.explain import render_cycle, render_proposal
+from bot.cli.explain_run import render_cycle, render_proposal
 from bot.clock import FixedClock
 from bot.desk import approvals
 from bot.desk.cycle import run_cycle
