@@ -164,8 +164,10 @@ class RulesPolicy:
 
     def _too_correlated(self, correlations: np.ndarray, chosen_rows: list[int]) -> bool:
         """True when the candidate (``correlations``: its row of 60-day correlations) moves too much
-        like a symbol already chosen; an unknown (NaN) correlation never excludes."""
-        return bool((correlations[chosen_rows] > self.max_pair_correlation).any())
+        like a symbol already chosen; an unknown (NaN) correlation never excludes. Read item by item: a
+        day has a dozen chosen at most, where numpy's gather costs more than the comparisons."""
+        limit, correlation = self.max_pair_correlation, correlations.item
+        return any(correlation(row) > limit for row in chosen_rows)
 
     def _pace(
         self,
