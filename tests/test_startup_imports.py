@@ -81,6 +81,34 @@ def test_a_lazy_commands_help_loads_no_heavy_library(command: str, option: str) 
     assert option in shown
 
 
+BAD_OPTION = """
+import sys
+from bot.cli.app import main
+sys.argv = ["paperdesk", *{args!r}]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code == 1, exc.code
+"""
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["backtest", "--start", "2024-02-30", "--end", "2024-03-01"], "invalid --start '2024-02-30'"),
+    (["explain", "c1", "--as-of", "2024-13-01"], "invalid date '2024-13-01'"),
+    (["compare", "bt1", "--confidence", "1.5"], "invalid --confidence 1.5"),
+    (["sweep", "grid.toml", "--sequential", "--scheduler", "tcp://127.0.0.1:1"], "exclude each other"),
+    (["dataset", "--start", "2024-01-02", "--end", "2024-03-01", "--out", "x", "--split", "0.7,0.3"],
+     "invalid --split '0.7,0.3'")])
+def test_a_bad_option_is_one_line_before_anything_heavy_loads(args: list[str], error: str) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=BAD_OPTION.format(args=args), heavy=HEAVY)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == []
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and error in lines[0], proc.stderr
+
+
 def test_backtest_help_shows_the_breaker_window_and_dataset_help_the_states() -> None:
     from bot.backtest.dataset_states import STATES
     from bot.backtest.options import DATASET_STATES
