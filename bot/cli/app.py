@@ -1,10 +1,12 @@
 """The ``paperdesk`` command line: parse, call the desk, render. Errors are one line and exit 1.
 
 Start-up policy: importing this module loads typer and the standard library only. Each command
-imports what it uses in its body, and the backtest, report and explain commands are registered
-lazily (``bot.cli.lazy``), so ``paperdesk --help`` loads no pandas, SQLAlchemy or backtest engine
-and ``paperdesk status`` loads no Alembic (unless a migration is due), matplotlib, numba or SDK,
-nor pandas and numpy while the latest cycle's stored valuation holds (``bot.status_wiring``).
+imports what it uses in its body, and the backtest, report, explain, compare, sweep and dataset
+commands are registered lazily (``bot.cli.lazy``): their modules hold options and cheap checks, their
+work is in ``*_run`` modules loaded once the options are valid. So ``paperdesk --help`` and each of
+their ``--help`` load no pandas, SQLAlchemy or backtest engine, and ``paperdesk status`` loads no
+Alembic (unless a migration is due), matplotlib, numba or SDK, nor pandas and numpy while the latest
+cycle's stored valuation holds (``bot.status_wiring``).
 """
 
 from __future__ import annotations
