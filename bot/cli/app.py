@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
 
+from bot.cli.errors import fail
 from bot.cli.lazy import LazyGroup
 from bot.cli.llm import llm_app
 from bot.cli.memory import memory_app
@@ -84,11 +85,6 @@ def expected_errors() -> tuple[type[Exception], ...]:
     return DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError, BrokerError
 
 
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)
-
-
 @contextmanager
 def _app(as_of: str | None = None, policy: str | None = None, dating: Dating = "act",
          shown: tuple[str, ...] = SHOWN_EVENTS) -> Iterator[App]:
@@ -107,7 +103,7 @@ def _app(as_of: str | None = None, policy: str | None = None, dating: Dating = "
             print(f"note: {notice}", file=sys.stderr)  # noqa: T201
         yield built
     except expected as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         built.close()
 
@@ -120,9 +116,9 @@ def _one_line_failures() -> Iterator[None]:
     try:
         yield
     except expected_errors() as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def _settings(shown: tuple[str, ...]) -> Settings:
@@ -139,7 +135,7 @@ def _parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(f"invalid date {value!r}: use YYYY-MM-DD") from None
+        raise fail(f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -182,7 +178,7 @@ def cycle(policy: Annotated[str | None, typer.Option(help="rules or llm (default
     from bot.desk.cycle import run_cycle
 
     if policy not in {None, "rules", "llm"}:
-        raise _fail(f"unknown policy {policy!r}: choose rules or llm")
+        raise fail(f"unknown policy {policy!r}: choose rules or llm")
     with _app(as_of, policy, "cycle") as built:
         report = _run(run_cycle(built.desk))
         _emit(as_json, report, lambda: render.cycle(out(), report), _secrets(built))
@@ -326,7 +322,7 @@ def run() -> None:
         lock = instance_lock(built.engine)  # one daemon per database; the OS or server frees it if we die
         if not lock.try_acquire():
             where = redact(built.settings.effective_database_url)
-            raise _fail(f"another paperdesk run holds the lock on {where}; {lock.holder() or 'holder unknown'}")
+            raise fail(f"another paperdesk run holds the lock on {where}; {lock.holder() or 'holder unknown'}")
         try:
             desk_daemon = daemon.Daemon(built, say=lambda text: out().print(render.line(text), soft_wrap=True),
                                         serve_web=True)
@@ -365,9 +361,9 @@ def db_upgrade() -> None:
         before, after = upgrade(engine)
         engine.dispose()
     except expected_errors() as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     where = redact(settings.effective_database_url)
     out().print(f"{where}: schema at {after}" + (f" (was {before or 'empty'})" if before != after else " (up to date)"))
 

@@ -7,7 +7,6 @@ bad option's one-line error need neither pandas nor the database. Errors: one li
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -16,13 +15,9 @@ import typer
 
 from bot.backtest.options import BREAKER_DAYS, ENGINES
 from bot.cli.app import AsOf
+from bot.cli.errors import fail
 
 POLICIES = ("rules", "llm", "buy_and_hold", "equal_weight", "sleeves")
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)
 
 
 def parse_day(value: str, option: str) -> date:
@@ -30,7 +25,7 @@ def parse_day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
+        raise fail(f"invalid {option} {value!r}: use YYYY-MM-DD") from None
 
 
 def backtest(
@@ -58,11 +53,11 @@ def backtest(
     """Replay the desk pipeline day by day and compare it with the benchmarks."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if policy is not None and policy not in POLICIES:
-        raise _fail(f"unknown policy {policy!r}: choose {', '.join(POLICIES)}")
+        raise fail(f"unknown policy {policy!r}: choose {', '.join(POLICIES)}")
     if first >= last:
-        raise _fail(f"empty range: --start {first} must be before --end {last}")
+        raise fail(f"empty range: --start {first} must be before --end {last}")
     if engine not in ENGINES:
-        raise _fail(f"unknown engine {engine!r}: choose {', '.join(ENGINES)}")
+        raise fail(f"unknown engine {engine!r}: choose {', '.join(ENGINES)}")
     from bot.cli.backtest_run import run_command
 
     run_command(first, last, policy, data, symbols, out_dir, approve_borderline, walk_forward, skip_missing, as_json,

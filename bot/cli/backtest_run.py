@@ -49,7 +49,7 @@ from bot.backtest.run import (
 from bot.backtest.run_files import run_charts, run_curves
 from bot.backtest.sleeve_report import fold_sleeves, write_sleeve_files
 from bot.cli.app import _app
-from bot.cli.backtest import _fail
+from bot.cli.errors import fail
 from bot.cli.progress import DayProgress
 from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
@@ -133,11 +133,11 @@ def run_command(first: date, last: date, policy: str | None, data: str | None, s
         document = _write(target, run_id, request, folds, elapsed, policy, data or settings.data, tally)
         _store(database, run_id, request, folds, document, policy, data or settings.data, elapsed)
     except EXPECTED as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     except OSError as exc:  # the out dir was checked before the run; a disk can still fill up
-        raise _fail(f"cannot write {exc.filename or 'the output files'}: {exc.strerror or exc}") from None
+        raise fail(f"cannot write {exc.filename or 'the output files'}: {exc.strerror or exc}") from None
     finally:
         if database is not None:
             database.dispose()

@@ -7,10 +7,11 @@ nor the database. Errors: one line, exit 1.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
+
+from bot.cli.errors import fail
 
 
 def compare(
@@ -25,14 +26,9 @@ def compare(
 ) -> None:
     """Compare backtest runs with SPY buy-and-hold and the equal-weight universe: bootstrap intervals, PSR, DSR."""
     if not 0 < confidence < 1:
-        raise _fail(f"invalid --confidence {confidence}: use a number between 0 and 1, e.g. 0.95")
+        raise fail(f"invalid --confidence {confidence}: use a number between 0 and 1, e.g. 0.95")
     if not run_ids and last is None:
-        raise _fail("name the runs to compare (RUN_ID ...) or use --last N")
+        raise fail("name the runs to compare (RUN_ID ...) or use --last N")
     from bot.cli.compare_run import run_command
 
     run_command(run_ids or [], last, trials, confidence, seed, as_json)
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from bot.backtest.notes import SYNTHETIC
-from bot.cli.compare import _fail
+from bot.cli.errors import fail
 from bot.cli.render import Column, Fitted, make_console
 from bot.clock import system_clock
 from bot.evaluation import compare as cmp
@@ -46,9 +46,9 @@ def run_command(run_ids: list[str], last: int | None, trials: int | None, confid
         runs = [cmp.load_run(store, run_id) for run_id in ids]
         days, scored = cmp.score(runs, trials=trials, confidence=confidence, seed=seed)
     except (cmp.CompareError, SettingsError, DatabaseUrlError, SchemaOutOfDate) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     finally:
         if database is not None:
             database.dispose()

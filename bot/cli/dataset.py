@@ -8,7 +8,6 @@ Errors: one line (``error: …``), exit 1.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +15,7 @@ import typer
 
 from bot.backtest.options import DATASET_STATES
 from bot.cli.backtest import parse_day
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)
+from bot.cli.errors import fail
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -29,7 +24,7 @@ def _fractions(text: str) -> tuple[float, float, float]:
     except ValueError:
         parts = ()
     if len(parts) != 3 or not all(0 < p < 1 for p in parts):
-        raise _fail(f"invalid --split {text!r}: three fractions for train,validation,test, e.g. 0.7,0.15,0.15")
+        raise fail(f"invalid --split {text!r}: three fractions for train,validation,test, e.g. 0.7,0.15,0.15")
     return parts[0], parts[1], parts[2]
 
 
@@ -56,7 +51,7 @@ def dataset(
     """Write hindsight-labelled chat examples (the llm policy's prompts) for fine-tuning a small model."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     if first >= last:
-        raise _fail(f"empty range: --start {first} must be before --end {last}")
+        raise fail(f"empty range: --start {first} must be before --end {last}")
     fractions = _fractions(split)
     chosen = tuple(s.strip() for s in states.split(",") if s.strip()) if states is not None else DATASET_STATES
     from bot.cli.dataset_run import run_command

@@ -28,7 +28,7 @@ from bot.backtest.dataset_files import write_dataset
 from bot.backtest.dataset_labels import Utility
 from bot.backtest.run import BacktestError, check_out_dir
 from bot.backtest.sweep_grid import GridError, data_hash
-from bot.cli.dataset import _fail
+from bot.cli.errors import fail
 from bot.cli.progress import DayProgress
 from bot.logging import configure_logging
 from bot.market_wiring import make_provider
@@ -53,9 +53,9 @@ def run_command(first: date, last: date, out_dir: Path, data: str | None, symbol
         prepared = prepare(request)
         card = _generate(prepared, out_dir, _data(data or settings.data, settings, prepared))
     except EXPECTED as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"cannot write {exc.filename or 'the data set'}: {exc.strerror or exc}") from None
+        raise fail(f"cannot write {exc.filename or 'the data set'}: {exc.strerror or exc}") from None
     seconds = time.perf_counter() - started
     counts = ", ".join(f"{name} {s['rows']}" for name, s in card["splits"].items())
     print(f"dataset: {card['rows']} examples ({counts}) from {prepared.days} days × {len(chosen)} states "  # noqa: T201

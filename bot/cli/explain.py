@@ -7,11 +7,12 @@ need neither pandas nor the database. Errors: one line, exit 1.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from typing import Annotated
 
 import typer
+
+from bot.cli.errors import fail
 
 
 def explain(item_id: Annotated[str, typer.Argument(
@@ -23,12 +24,7 @@ def explain(item_id: Annotated[str, typer.Argument(
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        raise _fail(f"invalid date {as_of!r}: use YYYY-MM-DD") from None
+        raise fail(f"invalid date {as_of!r}: use YYYY-MM-DD") from None
     from bot.cli.explain_run import run_command
 
     run_command(item_id, day, as_json)
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)

@@ -20,7 +20,7 @@ from rich.console import Console
 from agent.market.base import MarketDataError
 from agent.universe import UniverseError
 from bot.cli import render
-from bot.cli.explain import _fail
+from bot.cli.errors import fail
 from bot.desk import formats
 from bot.desk.explain import explain as explain_story
 from bot.desk.explain_stories import hit_text
@@ -56,13 +56,13 @@ def _app(day: date | None) -> Iterator[App]:
         configure_logging(settings.log_level, settings.log_format, settings_secrets(settings))
         built = build_app(settings, as_of=day)
     except EXPECTED as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     try:
         yield built
     except EXPECTED as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         built.close()
 

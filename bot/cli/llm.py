@@ -9,10 +9,11 @@ Failure contract: bad input or an unusable database prints one line and exits 1.
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from bot.cli.errors import fail
 
 if TYPE_CHECKING:
     from storage.tables_llm import LlmCallRow
@@ -51,9 +52,9 @@ def calls(limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="H
         rows = LlmStore(Store(engine, system_clock).session).calls(limit)
         engine.dispose()
     except (SettingsError, DatabaseUrlError, SchemaOutOfDate) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     redactor = Redactor(settings_secrets(settings))
     views = [redactor.value(call_view(row)) for row in rows]
     if as_json:
@@ -82,8 +83,3 @@ def _table(views: list[dict[str, Any]]) -> None:
                      v["output_mode"] or "—", v["outcome"], f"{v['prompt_tokens']}/{v['completion_tokens']}",
                      v["cost_usd"], f"{v['latency_ms']:.0f}", "replay" if v["from_cache"] else "", why[:80]))
     out.print(Fitted("LLM calls", columns, rows))
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)

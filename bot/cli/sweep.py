@@ -7,11 +7,12 @@ option's one-line error need neither pandas nor the database. Errors: one line, 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from bot.cli.errors import fail
 
 
 def sweep(
@@ -25,12 +26,7 @@ def sweep(
 ) -> None:
     """Run a grid of backtests (policies, risk limits, universes, periods) on Dask; finished runs are reused."""
     if sequential and scheduler:
-        raise _fail("--sequential and --scheduler exclude each other")
+        raise fail("--sequential and --scheduler exclude each other")
     from bot.cli.sweep_run import run_command
 
     run_command(grid, out_dir, scheduler, workers, sequential)
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)

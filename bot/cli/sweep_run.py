@@ -33,7 +33,7 @@ from bot.backtest import sweep as sw
 from bot.backtest.run import chained, check_out_dir
 from bot.backtest.sweep_grid import GridError, RunSpec, expand, load_grid
 from bot.cli.backtest_run import EXPECTED, _store, _write, make_backtest_policy
-from bot.cli.sweep import _fail
+from bot.cli.errors import fail
 from bot.clock import system_clock
 from bot.evaluation.metrics import as_json, summarize
 from bot.logging import configure_logging
@@ -71,11 +71,11 @@ def run_command(grid: Path, out_dir: Path | None, scheduler: str | None, workers
         rows = [runs.row(s) for s in specs]
         written = write_table(target, rows)
     except (GridError, sw.SweepError, *EXPECTED) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DatabaseError as exc:
-        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+        raise fail(f"database error: {str(exc).splitlines()[0]}") from None
     except OSError as exc:
-        raise _fail(f"cannot write {exc.filename or 'the sweep files'}: {exc.strerror or exc}") from None
+        raise fail(f"cannot write {exc.filename or 'the sweep files'}: {exc.strerror or exc}") from None
     finally:
         if database is not None:
             database.dispose()
@@ -83,7 +83,7 @@ def run_command(grid: Path, out_dir: Path | None, scheduler: str | None, workers
     print(f"sweep {sweep_id}: {len(rows)} run(s), {progress.computed} computed, {progress.reused} reused, "  # noqa: T201
           f"{failed} failed; table {', '.join(str(p) for p in written)}")
     if failed:
-        raise _fail(f"{failed} of {len(rows)} run(s) failed; their reasons are in {written[0]}")
+        raise fail(f"{failed} of {len(rows)} run(s) failed; their reasons are in {written[0]}")
 
 
 def _outcomes(runs: Runs, todo: list[RunSpec], scheduler: str | None, workers: int | None, sequential: bool,
@@ -204,4 +204,3 @@ class Progress:
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
-

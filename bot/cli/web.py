@@ -15,16 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.errors import fail
+
 if TYPE_CHECKING:
     from bot.desk.desk import Desk
     from bot.settings import Settings
 
 web_app = typer.Typer(help="The web dashboard and JSON API: serve it alone, or print a login link.")
-
-
-def _fail(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
-    return typer.Exit(1)
 
 
 def os_user() -> str:
@@ -48,13 +45,13 @@ def web(ctx: typer.Context,
         updates = {k: v for k, v in (("web_host", host), ("web_port", port)) if v is not None}
         settings = built.settings.model_copy(update=updates)
         if settings.web_port == 0:
-            raise _fail("PAPERDESK_WEB_PORT is 0 (the dashboard is off): set it, or pass --port")
+            raise fail("PAPERDESK_WEB_PORT is 0 (the dashboard is off): set it, or pass --port")
         from bot.web.server import WebServerError
 
         try:
             asyncio.run(_serve(built.desk, settings, lambda line: out().print(line, soft_wrap=True)))
         except WebServerError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
 
 async def _serve(desk: Desk, settings: Settings, say: Callable[[str], None]) -> None:
@@ -87,9 +84,9 @@ def login() -> None:
     try:
         settings = load_settings()
         if settings.web_port == 0 and not settings.web_public_url:
-            raise _fail("PAPERDESK_WEB_PORT is 0 (the dashboard is off): set it, or PAPERDESK_WEB_PUBLIC_URL")
+            raise fail("PAPERDESK_WEB_PORT is 0 (the dashboard is off): set it, or PAPERDESK_WEB_PUBLIC_URL")
         link = login_link(settings, f"os:{os_user()}", "approver", system_clock)
     except (SettingsError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     print(link)  # noqa: T201
     print(f"works once, for 10 minutes, as an approver (web:{os_user()})", file=sys.stderr)  # noqa: T201
