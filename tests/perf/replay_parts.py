@@ -3,7 +3,9 @@
 Run as a plain script, not part of the test suite: ``python tests/perf/replay_parts.py [--policy rules]
 [--data csv:DIR | synthetic] [--start D] [--end D]``. The default is the rules policy on the seed
 universe's real CSVs (``../shared/data/universe``), 2015-01-02..2024-12-31, the run of row 1 of
-``backtest_speed.py``.
+``backtest_speed.py``. Settings come from the environment as for ``paperdesk backtest`` (e.g.
+``PAPERDESK_UNIVERSE`` and ``PAPERDESK_SIM__INITIAL_CASH`` for the S&P 500 files that
+``backtest_speed.py`` writes); the home is a temporary directory.
 
 The backtest is built as ``paperdesk backtest`` builds it (settings, universe, provider, request) and
 replayed in this process. Each part of the day that ``bot.backtest.engine`` calls is wrapped for the run:
@@ -42,7 +44,7 @@ from tests.perf import backtest_bench_data as bench_data  # noqa: E402
 
 POLICIES = ("rules", "equal_weight", "buy_and_hold")
 REST = "the rest of the loop"
-# (module, attribute, label): the names the replay loop calls at run time.
+# (name in bot.backtest.engine, label): what the replay loop calls, looked up by name at run time.
 ENGINE_PARTS = (
     ("indicators_at", "indicators_at"),
     ("replay_risk_context", "risk context"),
