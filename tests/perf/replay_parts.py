@@ -107,9 +107,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--end", type=date.fromisoformat, default=date(2024, 12, 31))
     args = parser.parse_args(argv)
     data = args.data or f"csv:{bench_data.shared_dir() / 'data' / 'universe'}"
+    from bot.cli.backtest_run import EXPECTED
+
     with tempfile.TemporaryDirectory(prefix="paperdesk-parts-") as home:
         os.environ["PAPERDESK_HOME"] = home
-        measure(args.policy, data, args.start, args.end)
+        try:
+            measure(args.policy, data, args.start, args.end)
+        except EXPECTED as exc:  # what `paperdesk backtest` reports in one line: bad dates, data, settings
+            raise SystemExit(f"error: {exc}") from None
 
 
 def measure(policy_name: str, data: str, start: date, end: date) -> None:
