@@ -22,9 +22,10 @@ def explain(item_id: Annotated[str, typer.Argument(
             as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
     """The whole story of a proposal or a cycle: prompt and answer, risk, approvals, orders, fills, outcome."""
     try:
-        day = date.fromisoformat(as_of) if as_of else None
+        if as_of:
+            date.fromisoformat(as_of)
     except ValueError:
         raise fail(f"invalid date {as_of!r}: use YYYY-MM-DD") from None
     from bot.cli.explain_run import run_command
 
-    run_command(item_id, day, as_json)
+    run_command(item_id, as_of, as_json)

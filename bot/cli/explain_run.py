@@ -11,34 +11,26 @@ Failure contract: an unknown id, bad settings or an unusable database print one 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 
 from rich.console import Console
 
-from agent.market.base import MarketDataError
-from agent.universe import UniverseError
 from bot.cli import render
-from bot.cli.errors import fail
+from bot.cli.app import _app
 from bot.desk import formats
 from bot.desk.explain import explain as explain_story
 from bot.desk.explain_stories import hit_text
 from bot.desk.explain_views import CycleHeader, CycleStory, LlmCallStory, ProposalStory
-from bot.desk.results import DeskError
-from bot.logging import configure_logging, settings_secrets
-from bot.settings import SettingsError, load_settings
-from bot.wiring import App, build_app
-from storage.engine import DatabaseError, DatabaseUrlError
-from storage.migrate import SchemaOutOfDate
+from bot.logging import settings_secrets
 
 out = render.make_console()
-EXPECTED = (DeskError, SettingsError, MarketDataError, UniverseError, SchemaOutOfDate, DatabaseUrlError)
 
 
-def run_command(item_id: str, day: date | None, as_json: bool) -> None:
-    """``paperdesk explain`` once its options are checked: the story of ``item_id`` on the desk of ``day``."""
-    with _app(day) as built:
+def run_command(item_id: str, as_of: str | None, as_json: bool) -> None:
+    """``paperdesk explain`` once its options are checked: the story of ``item_id`` on the desk of ``as_of``.
+
+    The desk is built by the CLI's one builder (``bot.cli.app._app``): its one-line errors and notes."""
+    with _app(as_of) as built:
         story = explain_story(built.desk, item_id, settings_secrets(built.settings))
     if as_json:
         print(json.dumps(story.model_dump(mode="json"), indent=2))  # noqa: T201
@@ -46,25 +38,6 @@ def run_command(item_id: str, day: date | None, as_json: bool) -> None:
         render_proposal(out, story)
     else:
         render_cycle(out, story)
-
-
-@contextmanager
-def _app(day: date | None) -> Iterator[App]:
-    """Build the app; every expected failure becomes one line and exit code 1."""
-    try:
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format, settings_secrets(settings))
-        built = build_app(settings, as_of=day)
-    except EXPECTED as exc:
-        raise fail(str(exc)) from None
-    except DatabaseError as exc:
-        raise fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
-    try:
-        yield built
-    except EXPECTED as exc:
-        raise fail(str(exc)) from None
-    finally:
-        built.close()
 
 
 def _say(console: Console, *parts: render.Part) -> None:
