@@ -148,9 +148,9 @@ def measure(policy_name: str, data: str, start: date, end: date) -> None:
     asyncio.run(run.run_backtest(request, on_day=count))
     total = time.process_time() - started
     loop = sum(meter.spent.values())
-    print(f"{policy_name} on {data}, {start}..{end}: {days} days; run_backtest {total:.2f} s CPU, "  # noqa: T201
-          f"of which the replay loop {loop:.2f} s ({loop / days * 1e6:,.0f} µs a day) and one-time work "
-          f"(data, panels' setup, benchmarks, metrics) {total - loop:.2f} s")
+    print(f"{policy_name} on {data}\n{start}..{end}: {days} days, run_backtest {total:.2f} s CPU\n"  # noqa: T201
+          f"  replay loop {loop:.2f} s ({loop / days * 1e6:,.0f} µs a day)\n"
+          f"  one-time work (data, panels' setup, benchmarks, metrics) {total - loop:.2f} s")
     print(f"\n{'part':<28}{'µs/day':>9}{'share':>8}{'calls/day':>11}")  # noqa: T201
     parts = sorted((item for item in meter.spent.items() if item[0] != REST), key=lambda item: -item[1])
     for label, spent in [*parts, (REST, meter.spent[REST])]:
